@@ -1,0 +1,163 @@
+"""The front door: ingest articles into an index folder, ask it questions, get cited passages."""
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from itertools import islice
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from .articles import BadArticle, check_date, read_articles
+from .boilerplate import is_boilerplate
+from .chunking import chunk
+from .config import Settings, default_index_dir
+from .errors import BadQuery
+from .retrieve import Query, search
+from .store import Put, Store
+from .types import Article, IngestReport, Passage, Problem
+
+
+class Assistant:
+    """A news index you can question. Example:
+
+    >>> a = Assistant("index")
+    >>> a.ingest(["articles/"])
+    >>> a.ask("Who won the darts world championship?", k=5, as_of="2024-01-05")
+    """
+
+    def __init__(self, index: str | Path | None = None, settings: Settings | None = None):
+        self.settings = settings or Settings()
+        self.store = Store(index if index is not None else default_index_dir(), self.settings)
+        self._embedder = None
+
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from .embedding import load_embedder
+
+            self._embedder = load_embedder(self.settings.model, self.settings.embed_batch)
+        return self._embedder
+
+    # -- asking ----------------------------------------------------------------------------
+
+    def ask(self, question: str, k: int = 5, as_of: str | None = None,
+            since: str | None = None, sources: Iterable[str] = ()) -> list[Passage]:
+        """The k passages that best answer `question`, from articles dated on or before
+        `as_of` (and on or after `since`), best first."""
+        query = self.query(question, k, as_of, since, sources)
+        self.store.refresh()
+        return search(self.store, self.embedder.embed, query, self.settings)
+
+    def query(self, question, k=5, as_of=None, since=None, sources=()) -> Query:
+        """Validate what a caller asked; raises BadQuery saying what to fix."""
+        if not isinstance(question, str) or not question.strip():
+            raise BadQuery("the question is empty: type a question")
+        if len(question) > self.settings.max_question_chars:
+            raise BadQuery(f"the question is {len(question):,} characters long; "
+                           f"the limit is {self.settings.max_question_chars:,}")
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= self.settings.max_k:
+            raise BadQuery(f"k must be a whole number from 1 to {self.settings.max_k}, got {k!r}")
+        for name, value in (("as_of", as_of), ("since", since)):
+            if value is not None:
+                try:
+                    check_date(value, name)
+                except BadArticle as e:
+                    raise BadQuery(str(e)) from None
+        return Query(question.strip(), k, as_of or None, since or None, tuple(sources or ()))
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def ingest(self, paths: Iterable[str | Path], progress: bool = False) -> IngestReport:
+        """Read files and folders into the index; returns counts, with unreadable input listed."""
+        if isinstance(paths, (str, Path)):
+            paths = [paths]
+        return self.ingest_articles(read_articles(paths), progress)
+
+    def ingest_articles(self, items: Iterable[Article | Problem], progress: bool = False
+                        ) -> IngestReport:
+        """Store articles in atomic batches: a crash keeps every batch that completed."""
+        report, started = IngestReport(), time.perf_counter()
+        bar = _progress_bar(progress)
+        items = iter(items)
+        with self.store.lock():
+            while batch := list(islice(items, self.settings.batch_articles)):
+                articles = {}
+                for item in batch:
+                    if isinstance(item, Problem):
+                        report.skipped.append(item)
+                    else:
+                        articles[item.id] = item  # the last copy of a repeated id wins
+                self._ingest_batch(list(articles.values()), report, bar)
+        if bar is not None:
+            bar.close()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _ingest_batch(self, articles: list[Article], report: IngestReport, bar) -> None:
+        stored = self.store.hashes([a.id for a in articles])
+        todo = []  # (article, hash, spans)
+        for article in articles:
+            digest = article_hash(article)
+            if stored.get(article.id) == digest:
+                report.unchanged += 1
+                continue
+            spans = chunk(article.text, self.settings.max_chars, is_boilerplate)
+            if not spans:
+                report.skipped.append(Problem(article.url or article.id, 0,
+                                              "no text left once page furniture is removed"))
+                continue
+            todo.append((article, digest, spans))
+        texts = [self.store.indexed_text(a.title, a.text[s:e]) for a, _, spans in todo
+                 for s, e in spans]
+        vectors = self._embed_with_progress(texts, bar)
+        puts, offset = [], 0
+        for article, digest, spans in todo:
+            puts.append(Put(article, digest, spans, vectors[offset:offset + len(spans)]))
+            offset += len(spans)
+            report.passages += len(spans)
+            if article.id in stored:
+                report.updated += 1
+            else:
+                report.added += 1
+        if puts:
+            self.store.apply(puts)
+
+    def _embed_with_progress(self, texts: list[str], bar, step: int = 512):
+        """Embed in large slices (the model sorts each by length), ticking the bar per slice."""
+        parts = []
+        for start in range(0, len(texts), step):
+            parts.append(self.embedder.embed(texts[start:start + step]))
+            if bar is not None:
+                bar.update(len(parts[-1]))
+        return np.vstack(parts) if parts else np.zeros((0, 1), dtype=np.float32)
+
+    def delete(self, ids: Iterable[str]) -> int:
+        """Remove articles by id; returns how many there were."""
+        known = list(self.store.hashes(list(ids)))
+        with self.store.lock():
+            return self.store.apply([], known) if known else 0
+
+    def stats(self) -> dict:
+        self.store.refresh()
+        return self.store.stats()
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def article_hash(article: Article) -> str:
+    """Changes when anything a reader sees of the article changes."""
+    fields = (article.title, article.date, article.url, article.source, article.text)
+    return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
+
+
+def _progress_bar(enabled: bool):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(desc="embedding", unit=" passages", file=sys.stderr, dynamic_ncols=True,
+                mininterval=0.5 if sys.stderr.isatty() else 10)

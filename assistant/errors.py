@@ -1,0 +1,17 @@
+"""The domain's own exceptions; only the edges (CLI, HTTP, UI) turn them into messages."""
+
+
+class AssistantError(Exception):
+    """Base for every error the assistant raises on purpose, with the fix in its message."""
+
+
+class IndexMismatch(AssistantError):
+    """The index folder was built with another model, chunking or format version."""
+
+
+class IndexBusy(AssistantError):
+    """Another process holds the write lock of the index."""
+
+
+class BadQuery(AssistantError):
+    """A question, k or date that cannot be answered as given."""

@@ -1,0 +1,153 @@
+"""Measure retrieval on a RealTime-QA-style set, with the metrics of ../shared/eval/README.md.
+
+The metric functions are pure; `run_eval` ingests the set's corpus into a cached index once,
+then asks every question as of its date under each retrieval stage, so one run shows what
+each stage buys.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import statistics
+import time
+from dataclasses import replace
+from functools import lru_cache
+from pathlib import Path
+
+from .config import Settings
+from .retrieve import Query, search
+
+KS = (1, 5, 10, 20)
+CACHE_ENV = "ASSISTANT_EVAL_CACHE"
+
+
+def norm(text: str) -> str:
+    """Example: 'The U.S.  Senate!' -> 'the u s senate'."""
+    return " ".join(re.sub(r"[^\w\s]", " ", (text or "").lower()).split())
+
+
+def first_hit(texts: list[str], answers: list[str]) -> int | None:
+    """Rank (0-based) of the first text holding a normalised answer as whole words."""
+    keys = [f" {norm(a)} " for a in answers if len(norm(a)) >= 2]
+    for rank, text in enumerate(texts):
+        padded = f" {norm(text)} "
+        if any(key in padded for key in keys):
+            return rank
+    return None
+
+
+def mc_correct(texts: list[str], choices: list[str], answers: list[str]) -> bool:
+    """The first of the top 20 texts naming exactly one choice decides the answer."""
+    keys = {norm(a) for a in answers if len(norm(a)) >= 2}
+    for text in texts[:20]:
+        padded = f" {norm(text)} "
+        present = [norm(c) for c in choices if norm(c) and f" {norm(c)} " in padded]
+        if len(present) == 1:
+            return present[0] in keys
+    return False
+
+
+def score(runs: list[dict]) -> dict[str, float]:
+    """runs: [{'first': rank or None, 'mc': bool}] -> {'R@1': .., 'MRR@10': .., 'MC': ..}."""
+    n = max(len(runs), 1)
+    out = {f"R@{k}": sum(r["first"] is not None and r["first"] < k for r in runs) / n
+           for k in KS}
+    out["MRR@10"] = sum(1 / (r["first"] + 1) for r in runs
+                        if r["first"] is not None and r["first"] < 10) / n
+    out["MC"] = sum(r["mc"] for r in runs) / n
+    return {k: round(v, 3) for k, v in out.items()}
+
+
+def stages(settings: Settings) -> dict[str, Settings]:
+    """Each stage adds one part to the one before; the last is the shipped pipeline."""
+    plain = replace(settings, recency_boost=0.0, dedupe=False)
+    return {
+        "dense": replace(plain, keyword_weight=0.0),
+        "keyword": replace(plain, dense_weight=0.0),
+        "fused": plain,
+        "+recency": replace(plain, recency_boost=settings.recency_boost),
+        "shipped": settings,
+    }
+
+
+def eval_index_dir(set_dir: Path, settings: Settings) -> Path:
+    """A cache folder outside the repo, one per set and index fingerprint."""
+    base = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "news-assistant" / "eval")
+    digest = hashlib.sha1(json.dumps(settings.index_fingerprint(), sort_keys=True).encode())
+    return base / f"{set_dir.resolve().name}-{digest.hexdigest()[:8]}"
+
+
+def run_eval(set_dir: Path, index: Path | None = None, rebuild: bool = False, limit: int = 0,
+             settings: Settings | None = None, progress: bool = False) -> dict:
+    from .assistant import Assistant
+
+    settings = settings or Settings()
+    set_dir = Path(set_dir)
+    index = Path(index) if index else eval_index_dir(set_dir, settings)
+    ingest_file = index / "eval-ingest.json"
+    if rebuild and index.exists():
+        import shutil
+
+        shutil.rmtree(index)
+    assistant = Assistant(index, settings)
+    if not ingest_file.exists():
+        report = assistant.ingest([set_dir / "corpus.jsonl.gz"], progress=progress)
+        ingest = {"articles": report.read, "passages": report.passages,
+                  "seconds": round(report.seconds, 1),
+                  "articles_per_s": round(report.read / max(report.seconds, 1e-9), 2),
+                  "passages_per_s": round(report.passages / max(report.seconds, 1e-9), 2)}
+        ingest_file.write_text(json.dumps(ingest))
+    ingest = json.loads(ingest_file.read_text())
+    questions = [json.loads(line) for line in open(set_dir / "questions.jsonl")]
+    questions = questions[:limit] if limit else questions
+
+    embed_one = lru_cache(maxsize=None)(lambda q: assistant.embedder.embed([q])[0])
+    store = assistant.store
+    results, leaks = {}, 0
+    for name, variant in stages(settings).items():
+        runs, latencies = [], []
+        for q in questions:
+            started = time.perf_counter()
+            passages = search(store, lambda texts: [embed_one(texts[0])],
+                              Query(q["question"], 20, q["date"]), variant)
+            latencies.append(time.perf_counter() - started)
+            leaks += sum(p.date > q["date"] for p in passages)
+            texts = [p.text for p in passages]
+            runs.append({"first": first_hit(texts, q["answers"]),
+                         "mc": mc_correct(texts, q["choices"], q["answers"])})
+        latencies.sort()
+        results[name] = {**score(runs),
+                         "p50_ms": round(1000 * statistics.median(latencies), 1),
+                         "p95_ms": round(1000 * latencies[int(0.95 * (len(latencies) - 1))], 1)}
+    # Latency of the shipped pipeline end to end, question embedding included.
+    latencies = []
+    for q in questions:
+        started = time.perf_counter()
+        assistant.ask(q["question"], k=20, as_of=q["date"])
+        latencies.append(time.perf_counter() - started)
+    latencies.sort()
+    end_to_end = {"p50_ms": round(1000 * statistics.median(latencies), 1),
+                  "p95_ms": round(1000 * latencies[int(0.95 * (len(latencies) - 1))], 1)}
+    out = {"set": set_dir.name, "questions": len(questions), "index": str(index),
+           "ingest": ingest, "stages": results, "end_to_end": end_to_end,
+           "passages_after_as_of": leaks}
+    out["table"] = format_table(out)
+    return out
+
+
+def format_table(result: dict) -> str:
+    cols = ["R@1", "R@5", "R@10", "R@20", "MRR@10", "MC", "p50_ms", "p95_ms"]
+    lines = [f"{result['set']}: {result['questions']} questions, index {result['index']}",
+             "| stage | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for name, row in result["stages"].items():
+        lines.append(f"| {name} | " + " | ".join(str(row[c]) for c in cols) + " |")
+    ing, e2e = result["ingest"], result["end_to_end"]
+    lines.append(f"end to end (question embedding included): p50 {e2e['p50_ms']} ms, "
+                 f"p95 {e2e['p95_ms']} ms")
+    lines.append(f"ingest: {ing['articles']} articles, {ing['passages']} passages in "
+                 f"{ing['seconds']} s ({ing['articles_per_s']} articles/s, "
+                 f"{ing['passages_per_s']} passages/s)")
+    lines.append(f"passages dated after the as-of date: {result['passages_after_as_of']}")
+    return "\n".join(lines)

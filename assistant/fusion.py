@@ -1,0 +1,56 @@
+"""Pure ranking arithmetic: fuse ranked lists, favour recent news, collapse repeated text."""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Sequence
+
+from .types import Passage
+
+
+def rrf(rankings: Sequence[Sequence[int]], weights: Sequence[float] = (), k: int = 60
+        ) -> dict[int, float]:
+    """Weighted reciprocal-rank fusion, best first.
+
+    Example: rrf([[7, 3], [3]], k=0) -> {3: 1.5, 7: 1.0}
+    """
+    weights = list(weights) or [1.0] * len(rankings)
+    scores: dict[int, float] = {}
+    for ranking, weight in zip(rankings, weights):
+        for rank, item in enumerate(ranking):
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank + 1)
+    return dict(sorted(scores.items(), key=lambda kv: -kv[1]))
+
+
+def recency_boost(scores: dict[int, float], age_days: dict[int, int], window: int,
+                  boost: float) -> dict[int, float]:
+    """Add `boost` x the best score to items at most `window` days old, then re-sort.
+
+    Example: recency_boost({1: 1.0, 2: 0.8}, {1: 30, 2: 2}, 10, 0.5) -> {2: 1.3, 1: 1.0}
+    """
+    if not scores or boost <= 0:
+        return scores
+    top = max(scores.values())
+    out = {i: s + (boost * top if 0 <= age_days.get(i, window + 1) <= window else 0.0)
+           for i, s in scores.items()}
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def text_key(text: str) -> str:
+    """Example: 'Hello,  World!' -> 'hello world' (what makes two passages the same text)."""
+    return " ".join(re.sub(r"[\W_]+", " ", text.lower()).split())
+
+
+def collapse_duplicates(passages: list[Passage]) -> list[Passage]:
+    """Keep the first of passages with the same text; name the other outlets in `also_in`."""
+    kept: dict[str, Passage] = {}
+    others: dict[str, list[str]] = {}
+    for p in passages:
+        key = text_key(p.text)
+        if key in kept:
+            source = p.source or p.url
+            if source and source != kept[key].source and source not in others[key]:
+                others[key].append(source)
+        else:
+            kept[key], others[key] = p, []
+    return [replace(p, also_in=tuple(others[key])) for key, p in kept.items()]

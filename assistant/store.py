@@ -1,0 +1,286 @@
+"""The index folder: SQLite for articles and passages, FAISS and BM25 files per generation.
+
+A batch becomes visible in one step, the SQLite commit that names its generation folder: a
+crash before it leaves the previous generation in force; after it, the new one is complete.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import sqlite3
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date as Date
+from pathlib import Path
+
+import numpy as np
+
+from .config import Settings
+from .dense import DenseIndex
+from .errors import IndexBusy, IndexMismatch
+from .keyword import KeywordIndex
+from .types import Article, Passage
+
+FORMAT = 1
+DB_FILE = "assistant.sqlite"
+MANIFEST = "manifest.json"
+LOCK = ".lock"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY, url TEXT NOT NULL, title TEXT NOT NULL, date TEXT NOT NULL,
+    source TEXT NOT NULL, text TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS passages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS passages_article ON passages(article_id);
+CREATE INDEX IF NOT EXISTS articles_date ON articles(date);
+"""
+
+
+@dataclass(frozen=True)
+class Put:
+    """One article to store with its passage spans and their vectors (one row a span)."""
+
+    article: Article
+    hash: str
+    spans: list[tuple[int, int]]
+    vectors: np.ndarray
+
+
+def day(iso: str) -> int:
+    return Date.fromisoformat(iso).toordinal()
+
+
+class Store:
+    """Opens (or creates) an index folder; reads are cheap, writes go through `apply`."""
+
+    def __init__(self, folder: str | Path, settings: Settings):
+        self.folder = Path(folder)
+        self.settings = settings
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.folder / DB_FILE, isolation_level=None,
+                                  check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.executescript(SCHEMA)
+        self._check_fingerprint()
+        self.generation = -1
+        self.refresh()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def refresh(self) -> None:
+        """Load the generation in force if another process (or we) committed a newer one."""
+        generation = int(self.meta("generation", "0"))
+        if generation == self.generation:
+            return
+        dim = int(self.meta("dim", "0"))
+        folder = self._gen_dir(generation)
+        if generation and folder.is_dir():
+            self.dense = DenseIndex.load(folder, dim)
+            self.keyword = KeywordIndex.load(folder)
+        else:
+            self.dense, self.keyword = (DenseIndex(dim) if dim else None), KeywordIndex([])
+        rows = self.db.execute("SELECT p.id, a.date, a.source FROM passages p "
+                               "JOIN articles a ON a.id = p.article_id").fetchall()
+        size = max((r[0] for r in rows), default=0) + 1
+        self.days = np.full(size, -1, dtype=np.int32)  # by passage id; -1: no such passage
+        self.source_names = sorted({r[2] for r in rows})
+        codes = {name: i for i, name in enumerate(self.source_names)}
+        self.source_code = np.full(size, -1, dtype=np.int32)
+        if rows:
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            self.days[ids] = [day(r[1]) for r in rows]
+            self.source_code[ids] = [codes[r[2]] for r in rows]
+        self.generation = generation
+
+    def allowed(self, as_of: str | None = None, since: str | None = None,
+                sources: list[str] | None = None) -> np.ndarray:
+        """A mask by passage id: True where a passage may be shown for these filters."""
+        mask = self.days >= 0
+        if as_of:
+            mask &= self.days <= day(as_of)
+        if since:
+            mask &= self.days >= day(since)
+        if sources:
+            codes = [self.source_names.index(s) for s in sources if s in self.source_names]
+            mask &= np.isin(self.source_code, codes)
+        return mask
+
+    def passages(self, ids: list[int]) -> dict[int, Passage]:
+        """The passages with these ids, text cut from the stored article."""
+        out = {}
+        for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+            chunk = [int(i) for i in ids[start:start + 900]]
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(
+                    'SELECT p.id, substr(a.text, p.start + 1, p."end" - p.start), a.title, a.url,'
+                    ' a.source, a.date, a.id, p.seq, p.start, p."end" FROM passages p'
+                    f" JOIN articles a ON a.id = p.article_id WHERE p.id IN ({marks})", chunk):
+                out[row[0]] = Passage(*row[1:])
+        return out
+
+    def stats(self) -> dict:
+        articles, oldest, newest = self.db.execute(
+            "SELECT count(*), min(date), max(date) FROM articles").fetchone()
+        passages = self.db.execute("SELECT count(*) FROM passages").fetchone()[0]
+        size = sum(f.stat().st_size for f in self.folder.rglob("*") if f.is_file())
+        return {"articles": articles, "passages": passages, "oldest": oldest, "newest": newest,
+                "model": self.settings.model, "dim": int(self.meta("dim", "0")),
+                "sources": len(self.source_names), "generation": self.generation,
+                "index_bytes": size, "index": str(self.folder.resolve())}
+
+    def hashes(self, ids: list[str]) -> dict[str, str]:
+        out = {}
+        for start in range(0, len(ids), 900):
+            chunk = ids[start:start + 900]
+            marks = ",".join("?" * len(chunk))
+            out.update(self.db.execute(f"SELECT id, hash FROM articles WHERE id IN ({marks})",
+                                       chunk).fetchall())
+        return out
+
+    # -- writing ---------------------------------------------------------------------------
+
+    @contextmanager
+    def lock(self):
+        """Hold the index's write lock; a second writer is refused, never interleaved."""
+        with open(self.folder / LOCK, "w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise IndexBusy(f"{self.folder} is being written by another process; "
+                                "try again when it has finished") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def apply(self, puts: list[Put], deletes: list[str] = ()) -> int:
+        """Store `puts` (replacing their old passages) and drop `deletes`, all or nothing.
+
+        Returns the number of articles deleted. Call it with the lock held.
+        """
+        self.refresh()
+        db, removed, new_ids, vectors = self.db, [], [], []
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            deleted = 0
+            for article_id in deletes:
+                removed += self._passage_ids(article_id)
+                deleted += db.execute("DELETE FROM articles WHERE id=?", (article_id,)).rowcount
+            for put in puts:
+                a = put.article
+                removed += self._passage_ids(a.id)
+                db.execute("DELETE FROM articles WHERE id=?", (a.id,))
+                db.execute("INSERT INTO articles VALUES (?,?,?,?,?,?,?)",
+                           (a.id, a.url, a.title, a.date, a.source, a.text, put.hash))
+                for seq, (start, end) in enumerate(put.spans):
+                    new_ids.append(db.execute(
+                        'INSERT INTO passages (article_id, seq, start, "end") VALUES (?,?,?,?)',
+                        (a.id, seq, start, end)).lastrowid)
+                vectors.append(put.vectors)
+            generation = self._write_generation(removed, new_ids, vectors)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            self.generation = -1  # in-memory indexes were changed: reload them from disk
+            self.refresh()
+            raise
+        self._after_commit(generation)
+        return deleted
+
+    def _passage_ids(self, article_id: str) -> list[int]:
+        return [r[0] for r in self.db.execute("SELECT id FROM passages WHERE article_id=?",
+                                              (article_id,))]
+
+    def _write_generation(self, removed: list[int], new_ids: list[int],
+                          vectors: list[np.ndarray]) -> int:
+        if vectors and sum(len(v) for v in vectors):
+            matrix = np.vstack(vectors)
+            if self.dense is None:
+                self.dense = DenseIndex(matrix.shape[1])
+                self.db.execute("INSERT OR REPLACE INTO meta VALUES ('dim', ?)",
+                                (str(matrix.shape[1]),))
+            self.dense.add(np.asarray(new_ids), matrix)
+        if self.dense is not None:
+            self.dense.remove(removed)
+        rows = self.db.execute('SELECT p.id, a.title, substr(a.text, p.start + 1, p."end" - p.start)'
+                               " FROM passages p JOIN articles a ON a.id = p.article_id"
+                               " ORDER BY p.id").fetchall()
+        keyword = KeywordIndex.build([r[0] for r in rows], [self.indexed_text(r[1], r[2])
+                                                            for r in rows])
+        generation = int(self.meta("generation", "0")) + 1
+        final = self._gen_dir(generation)
+        partial = final.with_name(final.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.rmtree(final, ignore_errors=True)  # left by a crash after its rename
+        partial.mkdir()
+        if self.dense is not None:
+            self.dense.save(partial)
+        keyword.save(partial)
+        _fsync_tree(partial)
+        os.replace(partial, final)
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(generation),))
+        return generation
+
+    def indexed_text(self, title: str, text: str) -> str:
+        """What the models see of a passage: its title gives it context."""
+        return f"{title}\n{text}" if self.settings.title_context else text
+
+    def _after_commit(self, generation: int) -> None:
+        self.generation = -1
+        self.refresh()
+        for old in self.folder.glob("gen-*"):  # keep the previous one for readers mid-load
+            number = int(old.name[4:].split(".")[0])
+            if number < generation - 1 or old.name.endswith(".partial"):
+                shutil.rmtree(old, ignore_errors=True)
+        self.write_manifest()
+
+    def write_manifest(self) -> None:
+        stats = self.stats()
+        manifest = {"format": FORMAT, **self.settings.index_fingerprint(), "dim": stats["dim"],
+                    "generation": self.generation, "articles": stats["articles"],
+                    "passages": stats["passages"], "oldest": stats["oldest"],
+                    "newest": stats["newest"], "sources": stats["sources"],
+                    "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        tmp = self.folder / (MANIFEST + ".tmp")
+        tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+        os.replace(tmp, self.folder / MANIFEST)
+
+    def _gen_dir(self, generation: int) -> Path:
+        return self.folder / f"gen-{generation:06d}"
+
+    def _check_fingerprint(self) -> None:
+        wanted = {"format": FORMAT, **self.settings.index_fingerprint()}
+        stored = self.meta("fingerprint")
+        if stored is None:
+            if self.db.execute("SELECT count(*) FROM articles").fetchone()[0]:
+                raise IndexMismatch(f"{self.folder} holds articles but no fingerprint")
+            self.db.execute("INSERT INTO meta VALUES ('fingerprint', ?)", (json.dumps(wanted),))
+            return
+        have = json.loads(stored)
+        if have != wanted:
+            diff = ", ".join(f"{k}: index has {have.get(k)!r}, settings want {v!r}"
+                             for k, v in wanted.items() if have.get(k) != v)
+            raise IndexMismatch(f"{self.folder} was built with other settings ({diff}); "
+                                "use a new index folder or rebuild this one")
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as f:
+                os.fsync(f.fileno())
