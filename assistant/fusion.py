@@ -22,16 +22,16 @@ def rrf(rankings: Sequence[Sequence[int]], weights: Sequence[float] = (), k: int
     return dict(sorted(scores.items(), key=lambda kv: -kv[1]))
 
 
-def recency_boost(scores: dict[int, float], age_days: dict[int, int], window: int,
-                  boost: float) -> dict[int, float]:
-    """Add `boost` x the best score to items at most `window` days old, then re-sort.
+def boost_window(scores: dict[int, float], days: dict[int, int], first: int, last: int,
+                 boost: float) -> dict[int, float]:
+    """Add `boost` x the best score to items dated from day `first` to `last`, then re-sort.
 
-    Example: recency_boost({1: 1.0, 2: 0.8}, {1: 30, 2: 2}, 10, 0.5) -> {2: 1.3, 1: 1.0}
+    Example: boost_window({1: 1.0, 2: 0.8}, {1: 30, 2: 42}, 40, 45, 0.5) -> {2: 1.3, 1: 1.0}
     """
     if not scores or boost <= 0:
         return scores
     top = max(scores.values())
-    out = {i: s + (boost * top if 0 <= age_days.get(i, window + 1) <= window else 0.0)
+    out = {i: s + (boost * top if first <= days.get(i, first - 1) <= last else 0.0)
            for i, s in scores.items()}
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 

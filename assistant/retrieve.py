@@ -7,7 +7,8 @@ from typing import Callable
 import numpy as np
 
 from .config import Settings
-from .fusion import collapse_duplicates, recency_boost, rrf
+from .dates import time_window
+from .fusion import boost_window, collapse_duplicates, rrf
 from .store import Store, day
 from .types import Passage
 
@@ -39,10 +40,9 @@ def search(store: Store, embed: Callable[[list[str]], np.ndarray], query: Query,
         rankings.append(ids.tolist())
         weights.append(settings.keyword_weight)
     scores = rrf(rankings, weights, settings.rrf_k)
-    if query.as_of:
-        today = day(query.as_of)
-        ages = {i: today - int(store.days[i]) for i in scores}
-        scores = recency_boost(scores, ages, settings.recency_days, settings.recency_boost)
+    first, last = favoured_days(store, query, settings)
+    scores = boost_window(scores, {i: int(store.days[i]) for i in scores}, first, last,
+                          settings.recency_boost)
     # Fetch a few more than k: collapsing duplicates may merge some of them.
     wanted = list(scores)[: query.k * 3 if settings.dedupe else query.k]
     rows = store.passages(wanted)
@@ -51,3 +51,13 @@ def search(store: Store, embed: Callable[[list[str]], np.ndarray], query: Query,
     if settings.dedupe:
         ranked = collapse_duplicates(ranked)
     return ranked[: query.k]
+
+
+def favoured_days(store: Store, query: Query, settings: Settings) -> tuple[int, int]:
+    """The days whose articles come first: those a time phrase in the question names, else
+    the `recency_days` before the as-of date (or before the newest article, for an archive)."""
+    window = time_window(query.question, query.as_of) if query.as_of else None
+    if window:
+        return day(window.start), day(window.end)
+    newest = day(query.as_of) if query.as_of else int(store.days.max(initial=0))
+    return newest - settings.recency_days, newest

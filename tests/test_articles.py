@@ -1,0 +1,140 @@
+"""Reading articles: native files, JSON Lines (plain and .gz), folders, and every bad input."""
+import gzip
+import json
+
+import pytest
+
+from assistant.articles import check_date, clean_text, content_id, read_articles
+from assistant.types import Article, Problem
+
+NATIVE = " date 2024-01-03 Humphries wins the world title\n\nLuke Humphries won.\n\nHe beat Littler.\n"
+
+
+def read(*paths):
+    items = list(read_articles(paths))
+    return ([i for i in items if isinstance(i, Article)],
+            [i for i in items if isinstance(i, Problem)])
+
+
+def write_jsonl(path, rows):
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows) + "\n")
+    return path
+
+
+def good(**over):
+    row = {"id": "x1", "url": "https://news.example/x1", "title": "Title", "date": "2024-01-02",
+           "source": "news.example", "text": "Body one.\n\nBody two."}
+    row.update(over)
+    return row
+
+
+def test_native_article(tmp_path):
+    (tmp_path / "a.txt").write_text(NATIVE)
+    [article], problems = read(tmp_path / "a.txt")
+    assert problems == []
+    assert article.title == "Humphries wins the world title"
+    assert article.date == "2024-01-03"
+    assert article.text == "Luke Humphries won.\n\nHe beat Littler."
+    assert article.url == (tmp_path / "a.txt").resolve().as_uri()
+    assert article.id == content_id(article.title, article.date, article.text)
+
+
+def test_same_content_same_id_other_content_other_id(tmp_path):
+    (tmp_path / "a.txt").write_text(NATIVE)
+    (tmp_path / "b.txt").write_text(NATIVE)
+    (tmp_path / "c.txt").write_text(NATIVE.replace("Littler", "Van Gerwen"))
+    articles, _ = read(tmp_path)
+    assert articles[0].id == articles[1].id != articles[2].id
+
+
+def test_folder_is_read_recursively_and_skips_other_files(tmp_path):
+    (tmp_path / "deep" / "er").mkdir(parents=True)
+    (tmp_path / "deep" / "er" / "a.txt").write_text(NATIVE)
+    write_jsonl(tmp_path / "deep" / "b.jsonl", [good()])
+    (tmp_path / "notes.md").write_text("not an article")
+    articles, problems = read(tmp_path)
+    assert sorted(a.title for a in articles) == ["Humphries wins the world title", "Title"]
+    assert problems == []
+
+
+def test_jsonl_gz_and_missing_optional_fields(tmp_path):
+    path = tmp_path / "a.jsonl.gz"
+    with gzip.open(path, "wt") as f:
+        f.write(json.dumps({"title": "T", "date": "2024-02-29", "text": "Leap day."}) + "\n")
+    [article], problems = read(path)
+    assert problems == [] and article.source == ""
+    assert article.id.startswith("a-") and article.url.endswith("#L1")
+
+
+@pytest.mark.parametrize("line, message", [
+    ('{"title": "T", "date": "2024-01-01", "text": "x"', "malformed JSON"),
+    ('["a list"]', "expected a JSON object"),
+    (json.dumps(good(title="")), "missing field 'title'"),
+    (json.dumps(good(text="  ")), "missing field 'text'"),
+    (json.dumps(good(date="2024-02-30")), "not a real date"),
+    (json.dumps(good(date="0000-00-00")), "not a real date"),
+    (json.dumps(good(date="03/01/2024")), "YYYY-MM-DD"),
+    (json.dumps(good(title=7)), "field 'title' must be a string"),
+    (json.dumps(good(id="../etc/passwd")), "field 'id'"),
+    ("[" * 100_000 + "]" * 100_000, "malformed JSON"),
+])
+def test_bad_lines_are_reported_with_file_and_line_and_the_rest_goes_in(tmp_path, line, message):
+    path = write_jsonl(tmp_path / "mixed.jsonl", [good(id="first"), line, good(id="third")])
+    articles, [problem] = read(path)
+    assert [a.id for a in articles] == ["first", "third"]
+    assert problem.path == str(path) and problem.line == 2
+    assert message in problem.message
+    assert f"{path}:2:" in str(problem)
+
+
+def test_non_utf8_line(tmp_path):
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes(json.dumps(good()).encode() + b"\n" + '{"title": "caf\xe9"}'.encode("latin-1")
+                     + b"\n")
+    articles, [problem] = read(path)
+    assert len(articles) == 1 and problem.line == 2 and "UTF-8" in problem.message
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("empty.txt", b"", "empty file"),
+    ("blank.jsonl", b"\n\n", "empty file"),
+    ("binary.txt", b"\x89PNG\r\n\x1a\n\x00\x00", "binary"),
+    ("latin1.txt", " date 2024-01-01 Caf\xe9\n\nx".encode("latin-1"), "not UTF-8"),
+    ("noheader.txt", b"Just text\n\nMore", "first line"),
+    ("baddate.txt", b" date 2024-13-01 Title\n\nBody", "not a real date"),
+    ("notitle.txt", b" date 2024-01-01 \n\nBody", "first line"),
+    ("nobody.txt", b" date 2024-01-01 Title\n\n", "missing field 'text'"),
+    ("broken.jsonl.gz", b"\x1f\x8b\x08\x00garbage", "cannot read"),
+])
+def test_bad_files_are_reported(tmp_path, name, content, message):
+    (tmp_path / name).write_bytes(content)
+    articles, [problem] = read(tmp_path / name)
+    assert articles == [] and message in problem.message and name in problem.path
+
+
+def test_truncated_gzip_keeps_the_lines_before_the_break(tmp_path):
+    data = gzip.compress(("\n".join(json.dumps(good(id=f"a{i}")) for i in range(50)) + "\n")
+                         .encode())
+    (tmp_path / "cut.jsonl.gz").write_bytes(data[: len(data) - 30])
+    articles, problems = read(tmp_path / "cut.jsonl.gz")
+    assert 0 < len(articles) < 50 and len(problems) == 1
+
+
+def test_missing_path_is_a_problem(tmp_path):
+    articles, [problem] = read(tmp_path / "nope")
+    assert articles == [] and "no such file" in problem.message
+
+
+def test_text_is_cleaned_of_control_characters_and_lone_surrogates(tmp_path):
+    path = write_jsonl(tmp_path / "odd.jsonl",
+                       ['{"title": "A\\u0007B", "date": "2024-01-01", "text": "x\\ud800y\\r\\nz"}'])
+    [article], _ = read(path)
+    assert article.title == "AB" and article.text == "x\ufffdy\nz"
+
+
+def test_unicode_is_kept():
+    assert clean_text("مرحبا \u200f e\u0301 🎯") == "مرحبا \u200f e\u0301 🎯"
+
+
+def test_check_date_accepts_leap_day():
+    assert check_date("2024-02-29", "date") == "2024-02-29"

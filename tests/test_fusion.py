@@ -1,0 +1,36 @@
+"""Ranking arithmetic: fusion, the favoured-days boost, duplicate collapsing."""
+from assistant.fusion import boost_window, collapse_duplicates, rrf, text_key
+from assistant.types import Passage
+
+
+def passage(text, source, article_id):
+    return Passage(text=text, title="T", url=f"https://{source}/x", source=source,
+                   date="2024-01-01", article_id=article_id)
+
+
+def test_rrf_rewards_agreement_and_weights():
+    assert rrf([[7, 3], [3]], k=0) == {3: 1.5, 7: 1.0}
+    assert list(rrf([[1, 2], [2, 1]], weights=[2.0, 1.0])) == [1, 2]
+    assert rrf([]) == {}
+
+
+def test_boost_window_moves_items_dated_inside_the_window_first():
+    assert boost_window({1: 1.0, 2: 0.8}, {1: 30, 2: 42}, 40, 45, 0.5) == {2: 1.3, 1: 1.0}
+    assert boost_window({1: 1.0, 2: 0.8}, {1: 30, 2: 42}, 40, 45, 0.0) == {1: 1.0, 2: 0.8}
+    assert list(boost_window({1: 1.0, 2: 0.8}, {1: 30, 2: 46}, 40, 45, 0.5)) == [1, 2]
+
+
+def test_collapse_duplicates_keeps_the_first_and_names_the_other_outlets():
+    ranked = [passage("Storm hits coast.", "a.com", "1"), passage("Other story.", "b.com", "2"),
+              passage("Storm  hits coast!", "c.com", "3"), passage("storm hits coast", "d.com", "4")]
+    out = collapse_duplicates(ranked)
+    assert [p.article_id for p in out] == ["1", "2"]
+    assert out[0].also_in == ("c.com", "d.com")
+    assert "also in: c.com, d.com" in out[0].citation
+    assert text_key("Hello,  World!") == "hello world"
+
+
+def test_citation_names_title_source_date_and_link():
+    p = passage("x", "a.com", "1")
+    assert p.citation == "T (a.com, 2024-01-01) https://a.com/x"
+    assert p.to_dict()["citation"] == p.citation
