@@ -1,0 +1,77 @@
+"""The command line, run as a user runs it: a real process on a real index."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+from conftest import DEMO, ROOT
+
+
+def run(*args, index=None, check=True):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "assistant", *args]
+    if index is not None:
+        cmd += ["--index", str(index)]
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_help_is_fast_and_loads_no_model():
+    started = time.perf_counter()
+    result = run("--help")
+    assert "ingest" in result.stdout and "ask" in result.stdout
+    code = ("import sys, assistant.cli; assistant.cli.build_parser(); "
+            "print('torch' in sys.modules, 'faiss' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT).stdout
+    assert out.split() == ["False", "False"]
+    assert time.perf_counter() - started < 60
+
+
+def test_ingest_ask_stats_delete(tmp_path):
+    index = tmp_path / "idx"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"title": "broken"\n')
+    result = run("ingest", str(DEMO), str(bad), "--quiet", index=index)
+    assert "added 8" in result.stdout and "skipped 1" in result.stdout
+    assert f"{bad}:1: malformed JSON" in result.stderr
+
+    asked = json.loads(run("ask", "Who won the Valemouth marathon?", "--k", "2", "--json",
+                           index=index).stdout)
+    assert len(asked) == 2 and "Kiprono" in asked[0]["text"]
+    assert {"text", "title", "url", "source", "date", "article_id", "score",
+            "citation"} <= set(asked[0])
+
+    old = json.loads(run("ask", "marathon", "--as-of", "2025-07-01", "--k", "20", "--json",
+                         index=index).stdout)
+    assert old and all(p["date"] <= "2025-07-01" for p in old)
+
+    stats = json.loads(run("stats", "--json", index=index).stdout)
+    assert stats["articles"] == 8 and stats["passages"] >= 8
+
+    gone = run("delete", asked[0]["article_id"], index=index)
+    assert "deleted 1 of 1" in gone.stdout
+    assert json.loads(run("stats", "--json", index=index).stdout)["articles"] == 7
+    assert run("delete", "no-such-id", index=index, check=False).returncode == 1
+
+
+def test_errors_are_messages_with_nonzero_exit(tmp_path):
+    index = tmp_path / "idx"
+    nothing = run("ingest", str(tmp_path / "missing.txt"), "--quiet", index=index, check=False)
+    assert nothing.returncode == 1 and "no such file" in nothing.stderr
+    bad_date = run("ask", "q", "--as-of", "2024-02-30", index=index, check=False)
+    assert bad_date.returncode == 2 and "not a real date" in bad_date.stderr
+    assert "Traceback" not in bad_date.stderr
+
+
+def test_interactive_prompt(tmp_path):
+    index = tmp_path / "idx"
+    run("ingest", str(DEMO), "--quiet", index=index)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", "assistant", "ask", "--index", str(index)],
+                            input="Who won the chess championship?\n\n", capture_output=True,
+                            text=True, env=env, timeout=300)
+    assert result.returncode == 0 and "Amara Osei" in result.stdout
