@@ -1,7 +1,7 @@
 """Hybrid retrieval: dense and keyword candidates under the as-of rule, fused and ranked."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -24,33 +24,60 @@ class Query:
     sources: tuple[str, ...] = ()
 
 
+@dataclass
+class Candidates:
+    """What the first stage found for one query: enough for fusion and for a reranker."""
+
+    scores: dict[int, float]  # passage id -> fused (and boosted) score, best first
+    dense: dict[int, tuple[int, float]] = field(default_factory=dict)  # id -> (rank, cosine)
+    keyword: dict[int, tuple[int, float]] = field(default_factory=dict)  # id -> (rank, bm25)
+    favoured: tuple[int, int] = (0, 0)  # first and last favoured day
+    allowed: np.ndarray | None = None
+
+
 def search(store: Store, embed: Callable[[list[str]], np.ndarray], query: Query,
-           settings: Settings) -> list[Passage]:
+           settings: Settings, rerank=None) -> list[Passage]:
     """The top `query.k` passages, best first; none dated after `query.as_of`."""
-    allowed = store.allowed(query.as_of, query.since, list(query.sources))
-    if not allowed.any():
+    found = candidates(store, embed, query, settings)
+    if not found.scores:
         return []
-    rankings, weights = [], []
-    if settings.dense_weight > 0 and store.dense is not None and len(store.dense):
-        ids, _ = store.dense.search(embed([query.question])[0], settings.candidates, allowed)
-        rankings.append(ids.tolist())
-        weights.append(settings.dense_weight)
-    if settings.keyword_weight > 0:
-        ids, _ = store.keyword.search(query.question, settings.candidates, allowed)
-        rankings.append(ids.tolist())
-        weights.append(settings.keyword_weight)
-    scores = rrf(rankings, weights, settings.rrf_k)
-    first, last = favoured_days(store, query, settings)
-    scores = boost_window(scores, {i: int(store.days[i]) for i in scores}, first, last,
-                          settings.recency_boost)
+    scores = found.scores
+    if rerank is not None:
+        scores = rerank(store, query, found)
     # Fetch a few more than k: collapsing duplicates may merge some of them.
     wanted = list(scores)[: query.k * 3 if settings.dedupe else query.k]
     rows = store.passages(wanted)
     ranked = [replace(rows[i], score=round(scores[i], 6)) for i in wanted
-              if i in rows and allowed[i] and (not query.as_of or rows[i].date <= query.as_of)]
+              if i in rows and found.allowed[i]
+              and (not query.as_of or rows[i].date <= query.as_of)]
     if settings.dedupe:
         ranked = collapse_duplicates(ranked)
     return ranked[: query.k]
+
+
+def candidates(store: Store, embed: Callable[[list[str]], np.ndarray], query: Query,
+               settings: Settings) -> Candidates:
+    """Dense and keyword candidates among the allowed passages, fused, recent ones boosted."""
+    allowed = store.allowed(query.as_of, query.since, list(query.sources))
+    found = Candidates({}, allowed=allowed)
+    if not allowed.any():
+        return found
+    rankings, weights = [], []
+    if settings.dense_weight > 0 and store.dense is not None and len(store.dense):
+        ids, sims = store.dense.search(embed([query.question])[0], settings.candidates, allowed)
+        found.dense = {int(i): (r, float(s)) for r, (i, s) in enumerate(zip(ids, sims))}
+        rankings.append(list(found.dense))
+        weights.append(settings.dense_weight)
+    if settings.keyword_weight > 0:
+        ids, bm25 = store.keyword.search(query.question, settings.candidates, allowed)
+        found.keyword = {int(i): (r, float(s)) for r, (i, s) in enumerate(zip(ids, bm25))}
+        rankings.append(list(found.keyword))
+        weights.append(settings.keyword_weight)
+    found.favoured = favoured_days(store, query, settings)
+    found.scores = boost_window(rrf(rankings, weights, settings.rrf_k),
+                                {i: int(store.days[i]) for i in found.dense | found.keyword},
+                                *found.favoured, settings.recency_boost)
+    return found
 
 
 def favoured_days(store: Store, query: Query, settings: Settings) -> tuple[int, int]:
