@@ -49,7 +49,16 @@ class Assistant:
         `as_of` (and on or after `since`), best first."""
         query = self.query(question, k, as_of, since, sources)
         self.store.refresh()
-        return search(self.store, self.embedder.embed, query, self.settings)
+        return search(self.store, self.embedder.embed, query, self.settings, self.ranker)
+
+    @property
+    def ranker(self):
+        """The learned second stage, or None when switched off or not shipped."""
+        if not self.settings.rerank:
+            return None
+        from .rerank import load_ranker
+
+        return load_ranker(depth=self.settings.rerank_depth)
 
     def query(self, question, k=5, as_of=None, since=None, sources=()) -> Query:
         """Validate what a caller asked; raises BadQuery saying what to fix."""

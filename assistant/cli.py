@@ -42,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=0, help="only the first N questions")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("train-ranker", parents=[common],
+                       help="train the learned ranker on a set (rtqa-2024; never the test set)")
+    p.add_argument("set_dir", type=Path)
+    p.add_argument("--out", type=Path, help="model file (default: the one shipped in the package)")
+    p.add_argument("--depth", type=int, default=30)
+
     p = sub.add_parser("serve", parents=[common], help="the web chat and HTTP API")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)
@@ -137,6 +143,15 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_train_ranker(args) -> int:
+    from .rerank import MODEL_FILE
+    from .train_ranker import train
+
+    print(json.dumps(train(args.set_dir, args.out or MODEL_FILE, args.depth, index=args.index),
+                     indent=2))
+    return 0
+
+
 def cmd_serve(args) -> int:
     from .server import serve
 
@@ -145,4 +160,4 @@ def cmd_serve(args) -> int:
 
 
 COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "delete": cmd_delete, "stats": cmd_stats,
-            "eval": cmd_eval, "serve": cmd_serve}
+            "eval": cmd_eval, "train-ranker": cmd_train_ranker, "serve": cmd_serve}

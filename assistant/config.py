@@ -27,6 +27,8 @@ class Settings:
     keyword_weight: float = 1.0
     recency_days: int = 10  # articles this close before the as-of date come first ...
     recency_boost: float = 0.5  # ... by this share of the best fused score
+    rerank: bool = True  # the learned ranker reorders the top candidates, when one is shipped
+    rerank_depth: int = 30
     dedupe: bool = True  # collapse the same text carried by several outlets
     # How ingest runs.
     batch_articles: int = 1000  # one atomic commit per this many articles

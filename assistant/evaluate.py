@@ -62,12 +62,14 @@ def score(runs: list[dict]) -> dict[str, float]:
 
 def stages(settings: Settings) -> dict[str, Settings]:
     """Each stage adds one part to the one before; the last is the shipped pipeline."""
-    plain = replace(settings, recency_boost=0.0, dedupe=False)
+    plain = replace(settings, recency_boost=0.0, dedupe=False, rerank=False)
+    recent = replace(plain, recency_boost=settings.recency_boost)
     return {
         "dense": replace(plain, keyword_weight=0.0),
         "keyword": replace(plain, dense_weight=0.0),
         "fused": plain,
-        "+recency": replace(plain, recency_boost=settings.recency_boost),
+        "+recency": recent,
+        "+rerank": replace(recent, rerank=settings.rerank),
         "shipped": settings,
     }
 
@@ -79,13 +81,13 @@ def eval_index_dir(set_dir: Path, settings: Settings) -> Path:
     return base / f"{set_dir.resolve().name}-{digest.hexdigest()[:8]}"
 
 
-def run_eval(set_dir: Path, index: Path | None = None, rebuild: bool = False, limit: int = 0,
-             settings: Settings | None = None, progress: bool = False) -> dict:
+def open_eval_index(set_dir: Path, index: Path | None = None, rebuild: bool = False,
+                    settings: Settings | None = None, progress: bool = False):
+    """(assistant, ingest figures) for a set's corpus, ingested once and then re-used."""
     from .assistant import Assistant
 
     settings = settings or Settings()
-    set_dir = Path(set_dir)
-    index = Path(index) if index else eval_index_dir(set_dir, settings)
+    index = Path(index) if index else eval_index_dir(Path(set_dir), settings)
     ingest_file = index / "eval-ingest.json"
     if rebuild and index.exists():
         import shutil
@@ -93,15 +95,24 @@ def run_eval(set_dir: Path, index: Path | None = None, rebuild: bool = False, li
         shutil.rmtree(index)
     assistant = Assistant(index, settings)
     if not ingest_file.exists():
-        report = assistant.ingest([set_dir / "corpus.jsonl.gz"], progress=progress)
+        report = assistant.ingest([Path(set_dir) / "corpus.jsonl.gz"], progress=progress)
         ingest = {"articles": report.read, "passages": report.passages,
                   "seconds": round(report.seconds, 1),
                   "articles_per_s": round(report.read / max(report.seconds, 1e-9), 2),
                   "passages_per_s": round(report.passages / max(report.seconds, 1e-9), 2)}
         ingest_file.write_text(json.dumps(ingest))
-    ingest = json.loads(ingest_file.read_text())
+    return assistant, json.loads(ingest_file.read_text())
+
+
+def run_eval(set_dir: Path, index: Path | None = None, rebuild: bool = False, limit: int = 0,
+             settings: Settings | None = None, progress: bool = False) -> dict:
+    settings = settings or Settings()
+    set_dir = Path(set_dir)
+    assistant, ingest = open_eval_index(set_dir, index, rebuild, settings, progress)
     questions = [json.loads(line) for line in open(set_dir / "questions.jsonl")]
     questions = questions[:limit] if limit else questions
+
+    from .rerank import load_ranker
 
     embed_one = lru_cache(maxsize=None)(lambda q: assistant.embedder.embed([q])[0])
     store = assistant.store
@@ -110,8 +121,9 @@ def run_eval(set_dir: Path, index: Path | None = None, rebuild: bool = False, li
         runs, latencies = [], []
         for q in questions:
             started = time.perf_counter()
+            ranker = load_ranker(depth=variant.rerank_depth) if variant.rerank else None
             passages = search(store, lambda texts: [embed_one(texts[0])],
-                              Query(q["question"], 20, q["date"]), variant)
+                              Query(q["question"], 20, q["date"]), variant, ranker)
             latencies.append(time.perf_counter() - started)
             leaks += sum(p.date > q["date"] for p in passages)
             texts = [p.text for p in passages]
@@ -130,7 +142,7 @@ def run_eval(set_dir: Path, index: Path | None = None, rebuild: bool = False, li
     latencies.sort()
     end_to_end = {"p50_ms": round(1000 * statistics.median(latencies), 1),
                   "p95_ms": round(1000 * latencies[int(0.95 * (len(latencies) - 1))], 1)}
-    out = {"set": set_dir.name, "questions": len(questions), "index": str(index),
+    out = {"set": set_dir.name, "questions": len(questions), "index": str(store.folder),
            "ingest": ingest, "stages": results, "end_to_end": end_to_end,
            "passages_after_as_of": leaks}
     out["table"] = format_table(out)

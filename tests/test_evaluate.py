@@ -1,5 +1,4 @@
 """Eval metrics as the eval README defines them, and `assistant eval` on a tiny real set."""
-import gzip
 import json
 import subprocess
 import sys
@@ -7,7 +6,7 @@ import sys
 import pytest
 
 from assistant.evaluate import first_hit, mc_correct, norm, run_eval, score
-from conftest import ROOT, shared_path
+from conftest import ROOT, make_eval_set, shared_path
 
 
 def test_norm_and_hits_match_whole_words_only():
@@ -31,40 +30,14 @@ def test_score():
     assert s["MRR@10"] == round((1 + 1 / 5) / 3, 3)
 
 
-def make_set(folder):
-    folder.mkdir()
-    corpus = [
-        {"id": "n1", "url": "https://ex/1", "title": "Ferry service resumes", "date": "2024-03-01",
-         "source": "ex.com", "text": "The island ferry resumed on Friday after the storm."},
-        {"id": "n2", "url": "https://ex/2", "title": "Ferry operator picks new captain",
-         "date": "2024-03-08", "source": "ex.com",
-         "text": "The ferry operator named Ada Lovell as its new captain."},
-        {"id": "n3", "url": "https://ex/3", "title": "Bakery wins prize", "date": "2024-03-02",
-         "source": "ex.org", "text": "A bakery in Portside won the national sourdough prize."},
-    ]
-    with gzip.open(folder / "corpus.jsonl.gz", "wt") as f:
-        f.writelines(json.dumps(a) + "\n" for a in corpus)
-    questions = [
-        {"id": "q1", "question": "Who is the ferry operator's new captain?", "date": "2024-03-09",
-         "choices": ["Ada Lovell", "Bob Ray"], "answers": ["Ada Lovell"], "google_ranked_ids": []},
-        {"id": "q2", "question": "Which town's bakery won the sourdough prize?",
-         "date": "2024-03-05", "choices": ["Portside", "Hull"], "answers": ["Portside"],
-         "google_ranked_ids": []},
-        {"id": "q3", "question": "Who is the new ferry captain?", "date": "2024-03-05",
-         "choices": ["Ada Lovell", "Bob Ray"], "answers": ["Ada Lovell"], "google_ranked_ids": []},
-    ]
-    (folder / "questions.jsonl").write_text("".join(json.dumps(q) + "\n" for q in questions))
-    return folder
-
-
 def test_run_eval_on_a_tiny_set(tmp_path):
-    set_dir = make_set(tmp_path / "tiny")
+    set_dir = make_eval_set(tmp_path / "tiny")
     result = run_eval(set_dir, index=tmp_path / "idx")
     shipped = result["stages"]["shipped"]
     # q3 is asked before the captain story was published: it must not be found.
     assert shipped["R@1"] == pytest.approx(2 / 3, abs=0.001)
     assert result["passages_after_as_of"] == 0
-    assert set(result["stages"]) == {"dense", "keyword", "fused", "+recency", "shipped"}
+    assert set(result["stages"]) == {"dense", "keyword", "fused", "+recency", "+rerank", "shipped"}
     assert result["ingest"]["articles"] == 3
     assert "| shipped |" in result["table"]
     again = run_eval(set_dir, index=tmp_path / "idx")  # re-uses the index it built
@@ -73,7 +46,7 @@ def test_run_eval_on_a_tiny_set(tmp_path):
 
 def test_independent_scorer_agrees(tmp_path):
     scorer = shared_path("eval", "score.py")
-    set_dir = make_set(tmp_path / "tiny")
+    set_dir = make_eval_set(tmp_path / "tiny")
     ours = run_eval(set_dir, index=tmp_path / "idx")["stages"]["shipped"]
     out = subprocess.run([sys.executable, str(scorer), str(set_dir), "--index",
                           str(tmp_path / "idx")], capture_output=True, text=True, cwd=ROOT,

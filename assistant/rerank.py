@@ -1,0 +1,104 @@
+"""Second-stage ranking: a learned ranker (LightGBM LambdaRank) over retrieval features.
+
+No cross-encoder installs offline from PyPI, so the ranker is trained here, on rtqa-2024
+(`assistant train-ranker`), and shipped as a small text model file in the package.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .keyword import tokenize
+from .retrieve import Candidates, Query
+from .store import Store, day
+
+MODEL_FILE = Path(__file__).parent / "models" / "ranker.txt"
+CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'-]+")
+NUMBER = re.compile(r"\b\d[\d,.]*\b")
+FEATURES = [
+    "fused", "fused_rank", "dense_cos", "dense_rank", "bm25", "bm25_rel", "bm25_rank",
+    "age_days", "favoured", "seq", "chars", "term_cover", "title_cover", "names_cover",
+    "numbers_cover", "article_hits", "article_best_rank", "dense_rel",
+]
+
+
+def features(store: Store, query: Query, found: Candidates, depth: int
+             ) -> tuple[list[int], np.ndarray, dict]:
+    """The top `depth` fused candidates and one feature row each (columns: FEATURES)."""
+    ids = list(found.scores)[:depth]
+    rows = store.passages(ids)
+    ids = [i for i in ids if i in rows]
+    if not ids:
+        return [], np.zeros((0, len(FEATURES)), dtype=np.float32), rows
+    terms = set(tokenize([query.question])[0])
+    names = {n.lower() for n in CAPITALISED.findall(query.question)}
+    numbers = set(NUMBER.findall(query.question))
+    texts = [rows[i].text for i in ids]
+    passage_terms = tokenize(texts)
+    title_terms = tokenize([rows[i].title for i in ids])
+    top_bm25 = max((s for _, s in found.keyword.values()), default=0.0) or 1.0
+    top_cos = max((s for _, s in found.dense.values()), default=0.0) or 1.0
+    today = day(query.as_of) if query.as_of else int(store.days.max(initial=0))
+    article_hits: dict[str, int] = {}
+    article_best: dict[str, int] = {}
+    for rank, i in enumerate(ids):
+        a = rows[i].article_id
+        article_hits[a] = article_hits.get(a, 0) + 1
+        article_best.setdefault(a, rank)
+    out = np.full((len(ids), len(FEATURES)), np.nan, dtype=np.float32)
+    for r, i in enumerate(ids):
+        p, lower = rows[i], texts[r].lower()
+        dense_rank, cos = found.dense.get(i, (np.nan, np.nan))
+        bm25_rank, bm25 = found.keyword.get(i, (np.nan, np.nan))
+        age = today - int(store.days[i])
+        out[r] = [
+            found.scores[i], r, cos, dense_rank, bm25, bm25 / top_bm25, bm25_rank,
+            age, found.favoured[0] <= int(store.days[i]) <= found.favoured[1], p.seq,
+            len(p.text), _cover(terms, passage_terms[r]), _cover(terms, title_terms[r]),
+            _cover_text(names, lower), _cover_text(numbers, lower),
+            article_hits[p.article_id], article_best[p.article_id], cos / top_cos,
+        ]
+    return ids, out, rows
+
+
+def _cover(wanted: set[str], have: list[str]) -> float:
+    """Example: ({'a', 'b'}, ['a', 'c']) -> 0.5; NaN when nothing is wanted."""
+    return len(wanted & set(have)) / len(wanted) if wanted else np.nan
+
+
+def _cover_text(wanted: set[str], text: str) -> float:
+    return sum(w.lower() in text for w in wanted) / len(wanted) if wanted else np.nan
+
+
+class Ranker:
+    """Reorders the top `depth` candidates by the learned model; the rest keep their order."""
+
+    def __init__(self, model_file: Path = MODEL_FILE, depth: int = 30):
+        import lightgbm
+
+        if not Path(model_file).is_file():
+            raise FileNotFoundError(f"no ranker model at {model_file}; "
+                                    "train one with: assistant train-ranker SET_DIR")
+        self.booster = lightgbm.Booster(model_file=str(model_file))
+        self.depth = depth
+
+    def __call__(self, store: Store, query: Query, found: Candidates) -> dict[int, float]:
+        ids, matrix, _ = features(store, query, found, self.depth)
+        if not ids:
+            return found.scores
+        learned = self.booster.predict(matrix, num_threads=1)
+        # Reranked scores lie in (1, 2), above every fused score (< 1), so they stay ahead.
+        squashed = 1.0 + 1.0 / (1.0 + np.exp(-learned))
+        scores = {ids[j]: float(squashed[j]) for j in np.argsort(-learned, kind="stable")}
+        for i, s in found.scores.items():
+            scores.setdefault(i, s)
+        return scores
+
+
+@lru_cache(maxsize=2)
+def load_ranker(model_file: str = str(MODEL_FILE), depth: int = 30) -> Ranker | None:
+    """The shipped ranker, or None when the package holds no model file."""
+    return Ranker(Path(model_file), depth) if Path(model_file).is_file() else None

@@ -1,0 +1,50 @@
+"""The learned ranker: trained by the repo's own command, loaded offline, never past as-of."""
+from pathlib import Path
+
+import lightgbm
+import numpy as np
+
+from assistant import Assistant, Settings
+from assistant.rerank import FEATURES, MODEL_FILE, Ranker, features, load_ranker
+from assistant.retrieve import Query, candidates, search
+from assistant.train_ranker import train
+from conftest import make_eval_set
+
+
+def test_features_have_one_row_per_candidate(demo_assistant):
+    query = Query("Who won the chess championship on tiebreaks?", 5, "2026-03-01")
+    found = candidates(demo_assistant.store, demo_assistant.embedder.embed, query,
+                       demo_assistant.settings)
+    ids, matrix, rows = features(demo_assistant.store, query, found, depth=4)
+    assert len(ids) == 4 and matrix.shape == (4, len(FEATURES))
+    best = FEATURES.index("term_cover")
+    assert matrix[0, best] == matrix[:, best].max() > 0  # the chess story covers the terms
+
+
+def test_train_saves_a_model_that_loads_and_reranks(tmp_path):
+    set_dir = make_eval_set(tmp_path / "tiny")
+    out = tmp_path / "ranker.txt"
+    report = train(set_dir, out, depth=5, rounds=5, index=tmp_path / "idx")
+    assert out.is_file() and report["bytes"] == out.stat().st_size and report["groups"] >= 1
+    ranker = Ranker(out, depth=5)
+    a = Assistant(tmp_path / "idx")
+    query = Query("Who is the new ferry captain?", 3, "2024-03-05")
+    passages = search(a.store, a.embedder.embed, query, a.settings, ranker)
+    assert passages and all(p.date <= "2024-03-05" for p in passages)
+
+
+def test_shipped_model_loads_offline_when_present():
+    ranker = load_ranker()
+    if MODEL_FILE.is_file():
+        assert isinstance(ranker.booster, lightgbm.Booster)
+        assert ranker.booster.feature_name() == FEATURES
+        assert ranker.booster.predict(np.zeros((1, len(FEATURES)))).shape == (1,)
+    else:
+        assert ranker is None
+    assert load_ranker(str(Path("/nonexistent/ranker.txt"))) is None
+
+
+def test_rerank_switch(demo_index_dir):
+    off = Assistant(demo_index_dir, Settings(rerank=False))
+    assert off.ranker is None
+    assert off.ask("marathon record", k=2)[0].title.startswith("Kenyan runner")
