@@ -15,3 +15,7 @@ class IndexBusy(AssistantError):
 
 class BadQuery(AssistantError):
     """A question, k or date that cannot be answered as given."""
+
+
+class IndexDamaged(AssistantError):
+    """Files of the index are missing or inconsistent; `assistant check --repair` rebuilds them."""

@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from .config import Settings
+from .dense import FILE as DENSE_FILE
 from .dense import DenseIndex
-from .errors import IndexBusy, IndexMismatch
+from .errors import IndexBusy, IndexDamaged, IndexMismatch
 from .keyword import KeywordIndex
 from .types import Article, Passage
 
@@ -80,19 +81,29 @@ class Store:
         return row[0] if row else default
 
     def refresh(self) -> None:
-        """Load the generation in force if another process (or we) committed a newer one."""
-        generation = int(self.meta("generation", "0"))
-        if generation == self.generation:
-            return
-        dim = int(self.meta("dim", "0"))
-        folder = self._gen_dir(generation)
-        if generation and folder.is_dir():
-            self.dense = DenseIndex.load(folder, dim)
-            self.keyword = KeywordIndex.load(folder)
-        else:
-            self.dense, self.keyword = (DenseIndex(dim) if dim else None), KeywordIndex([])
-        rows = self.db.execute("SELECT p.id, a.date, a.source FROM passages p "
-                               "JOIN articles a ON a.id = p.article_id").fetchall()
+        """Load the generation in force if another process (or we) committed a newer one.
+
+        The generation number and the passage rows are read in one SQLite snapshot, so a
+        reader sees the old state or the new one, never a mix.
+        """
+        for attempt in range(3):
+            self.db.execute("BEGIN")
+            try:
+                generation = int(self.meta("generation", "0"))
+                if generation == self.generation:
+                    return
+                dim = int(self.meta("dim", "0"))
+                rows = self.db.execute("SELECT p.id, a.date, a.source FROM passages p "
+                                       "JOIN articles a ON a.id = p.article_id").fetchall()
+                dense, keyword = self._load_generation(generation, dim)
+                break
+            except FileNotFoundError as e:
+                if attempt == 2:  # not a writer's clean-up racing us: the files are gone
+                    raise IndexDamaged(f"{self.folder}: {e}; run: assistant check --repair "
+                                       f"--index {self.folder}") from None
+            finally:
+                self.db.execute("COMMIT")
+        self.dense, self.keyword = dense, keyword
         size = max((r[0] for r in rows), default=0) + 1
         self.days = np.full(size, -1, dtype=np.int32)  # by passage id; -1: no such passage
         self.source_names = sorted({r[2] for r in rows})
@@ -103,6 +114,15 @@ class Store:
             self.days[ids] = [day(r[1]) for r in rows]
             self.source_code[ids] = [codes[r[2]] for r in rows]
         self.generation = generation
+
+    def _load_generation(self, generation: int, dim: int):
+        if not generation:
+            return None, KeywordIndex([])
+        folder = self._gen_dir(generation)
+        if not folder.is_dir():
+            raise FileNotFoundError(f"generation folder {folder.name} is missing")
+        dense = DenseIndex.load(folder, dim) if (folder / DENSE_FILE).exists() else None
+        return dense, KeywordIndex.load(folder)
 
     def allowed(self, as_of: str | None = None, since: str | None = None,
                 sources: list[str] | None = None) -> np.ndarray:
