@@ -36,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stats", parents=[common], help="what the index holds")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("check", parents=[common], help="verify the index; --repair rebuilds it")
+    p.add_argument("--repair", action="store_true",
+                   help="rebuild damaged search files from the stored articles")
+
     p = sub.add_parser("eval", parents=[common], help="measure retrieval on a RealTime-QA set")
     p.add_argument("set_dir", type=Path)
     p.add_argument("--rebuild", action="store_true", help="re-ingest even if an index exists")
@@ -134,6 +138,21 @@ def cmd_stats(args) -> int:
     return 0
 
 
+def cmd_check(args) -> int:
+    from .check import check, repair
+    from .config import Settings
+
+    folder = args.index if args.index is not None else default_index_dir()
+    if args.repair:
+        for action in repair(folder, Settings(), progress=True) or ["nothing to repair"]:
+            print(action)
+    problems = check(folder, Settings())
+    for problem in problems:
+        print(f"problem: {problem}")
+    print("index is healthy" if not problems else f"{len(problems)} problems")
+    return 1 if problems else 0
+
+
 def cmd_eval(args) -> int:
     from .evaluate import run_eval
 
@@ -160,4 +179,4 @@ def cmd_serve(args) -> int:
 
 
 COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "delete": cmd_delete, "stats": cmd_stats,
-            "eval": cmd_eval, "train-ranker": cmd_train_ranker, "serve": cmd_serve}
+            "check": cmd_check, "eval": cmd_eval, "train-ranker": cmd_train_ranker, "serve": cmd_serve}

@@ -1,0 +1,41 @@
+"""`assistant check` finds damage in an index; `--repair` rebuilds it from the stored articles."""
+import json
+import shutil
+
+from assistant import Assistant, Settings
+from assistant.check import check, repair
+from assistant.store import MANIFEST
+
+
+def test_a_fresh_index_is_healthy(demo_copy):
+    assert check(demo_copy, Settings()) == []
+
+
+def test_stale_manifest_is_found_and_rewritten(demo_copy):
+    manifest = json.loads((demo_copy / MANIFEST).read_text())
+    (demo_copy / MANIFEST).write_text(json.dumps({**manifest, "articles": 99}))
+    assert "stale" in check(demo_copy, Settings())[0]
+    assert repair(demo_copy, Settings()) == ["rewrote the manifest"]
+    assert check(demo_copy, Settings()) == []
+
+
+def test_missing_search_files_are_rebuilt_from_the_articles(demo_copy):
+    for folder in demo_copy.glob("gen-*"):
+        shutil.rmtree(folder)
+    problems = check(demo_copy, Settings())
+    assert problems and "check --repair" in problems[0]
+    [action] = repair(demo_copy, Settings())
+    assert "rebuilt the index from 8 stored articles" in action
+    assert check(demo_copy, Settings()) == []
+    assert Assistant(demo_copy).ask("chess championship", k=1)[0].title.startswith("Amara")
+
+
+def test_vectors_out_of_step_with_passages_are_found(demo_copy):
+    a = Assistant(demo_copy)
+    a.store.dense.remove([int(a.store.dense.ids()[0])])
+    a.store.dense.save(a.store._gen_dir(a.store.generation))
+    assert "1 passages missing" in " ".join(check(demo_copy, Settings()))
+
+
+def test_a_folder_that_is_no_index(tmp_path):
+    assert "not an index folder" in check(tmp_path, Settings())[0]
