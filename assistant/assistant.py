@@ -15,6 +15,7 @@ from .boilerplate import is_boilerplate
 from .chunking import chunk
 from .config import Settings, default_index_dir
 from .errors import BadQuery
+from .faults import crash_point
 from .retrieve import Query, search
 from .store import Put, Store
 from .types import Article, IngestReport, Passage, Problem
@@ -93,6 +94,7 @@ class Assistant:
         items = iter(items)
         with self.store.lock():
             while batch := list(islice(items, self.settings.batch_articles)):
+                crash_point("read")
                 articles = {}
                 for item in batch:
                     if isinstance(item, Problem):
@@ -139,6 +141,7 @@ class Assistant:
         parts = []
         for start in range(0, len(texts), step):
             parts.append(self.embedder.embed(texts[start:start + step]))
+            crash_point("embed")
             if bar is not None:
                 bar.update(len(parts[-1]))
         return np.vstack(parts) if parts else np.zeros((0, 1), dtype=np.float32)

@@ -21,6 +21,7 @@ import numpy as np
 from .config import Settings
 from .dense import FILE as DENSE_FILE
 from .dense import DenseIndex
+from .faults import crash_point
 from .errors import IndexBusy, IndexDamaged, IndexMismatch
 from .keyword import KeywordIndex
 from .types import Article, Passage
@@ -210,12 +211,14 @@ class Store:
                         (a.id, seq, start, end)).lastrowid)
                 vectors.append(put.vectors)
             generation = self._write_generation(removed, new_ids, vectors)
+            crash_point("commit")
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             self.generation = -1  # in-memory indexes were changed: reload them from disk
             self.refresh()
             raise
+        crash_point("after-commit")
         self._after_commit(generation)
         return deleted
 
@@ -249,6 +252,7 @@ class Store:
             self.dense.save(partial)
         keyword.save(partial)
         _fsync_tree(partial)
+        crash_point("generation")
         os.replace(partial, final)
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(generation),))
         return generation
@@ -275,6 +279,7 @@ class Store:
                     "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         tmp = self.folder / (MANIFEST + ".tmp")
         tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+        crash_point("manifest")
         os.replace(tmp, self.folder / MANIFEST)
 
     def _gen_dir(self, generation: int) -> Path:
