@@ -1,0 +1,66 @@
+"""Follow-up questions: read "Who is he?" or "what about Ukraine?" in the light of the last turn.
+
+The rule is small on purpose, so that a reader can predict it and the chat can show it: a
+follow-up keeps the question as typed and appends the previous turn's key words.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .answer import terms
+
+WHAT_ABOUT = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(.+)$|^\s*and\s+(.+)$",
+                        re.IGNORECASE | re.DOTALL)
+PRONOUNS = {"he", "she", "him", "her", "his", "hers", "they", "them", "their", "theirs", "it",
+            "its"}
+MAX_CARRIED = 12  # words taken from the previous turn; keeps a long chat's questions short
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What a follow-up may refer to: the last question as retrieved, and its lead sentence."""
+
+    question: str
+    lead: str = ""
+
+
+def with_context(question: str, previous: Turn | None) -> str:
+    """The question to retrieve with: `question` itself, or, for a follow-up, `question`
+    followed by the previous turn's key words.
+
+    A follow-up starts with "what about" / "and", names someone by a pronoun, or has fewer than
+    two words of its own. "What about X" with a new name in X drops the previous names (X takes
+    their place); a pronoun brings in the names of the previous lead (who "he" most likely is).
+    Example: ('Who is he?', Turn('Who won the chess open?', 'Amara Osei won.'))
+             -> 'Who is he? chess open Amara Osei'
+    """
+    if previous is None or not question.strip():
+        return question  # a blank question stays blank, for the caller to refuse
+    own = terms(question)
+    words = {w.lower() for w in re.findall(r"\w+", question)}
+    about = WHAT_ABOUT.match(question)
+    has_pronoun = bool(words & PRONOUNS)
+    if not (about or has_pronoun or len(own) < 2):
+        return question
+    carried = _keywords(previous.question)
+    if about and any(_is_name(w) for w, _ in _keywords(about.group(1) or about.group(2))):
+        carried = [(w, stem) for w, stem in carried if not _is_name(w)]
+    if has_pronoun:
+        carried += [(w, stem) for w, stem in _keywords(previous.lead) if _is_name(w)]
+    seen = {stem for _, _, stem in own}
+    extra = []
+    for word, stem in carried:
+        if stem not in seen:
+            seen.add(stem)
+            extra.append(word)
+    return " ".join([question.strip(), *extra[:MAX_CARRIED]])
+
+
+def _keywords(text: str) -> list[tuple[str, str]]:
+    """Example: 'Who won the chess open?' -> [('chess', 'chess'), ('open', 'open')]"""
+    return [(text[s:e], stem) for s, e, stem in terms(text)]
+
+
+def _is_name(word: str) -> bool:
+    return word[:1].isupper()

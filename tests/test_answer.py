@@ -1,0 +1,77 @@
+"""The lead sentence and highlighting: pure functions on tiny inline texts."""
+import pytest
+
+from assistant.answer import Lead, best_sentence, compose, find_lead, highlight, sentences, terms
+from assistant.types import Passage
+
+
+def passage(text: str, title: str = "T") -> Passage:
+    return Passage(text=text, title=title, url="https://example.org/a", source="ex",
+                   date="2024-01-03", article_id="a")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("", []),
+    ("   ", []),
+    ("One sentence without an end", ["One sentence without an end"]),
+    ("Dr. Lund spoke. It rained.", ["Dr. Lund spoke.", "It rained."]),
+    ("J. Smith won 7-4. Then he left!", ["J. Smith won 7-4.", "Then he left!"]),
+    ('He said "stop." Nobody did.', ['He said "stop."', "Nobody did."]),
+    ("Was it 3.5 percent? 12 people said so.", ["Was it 3.5 percent?", "12 people said so."]),
+    ("first para\n\nsecond para", ["first para", "second para"]),
+    ("lower case. after a stop", ["lower case. after a stop"]),
+])
+def test_sentences(text, expected):
+    assert [text[s:e] for s, e in sentences(text)] == expected
+
+
+def test_terms_are_stemmed_and_skip_stopwords():
+    assert [stem for _, _, stem in terms("Who won the strikes in Harbourton?")] == \
+        ["strike", "harbourton"]
+    assert terms("") == []
+
+
+def test_best_sentence_covers_most_question_terms():
+    text = "Rain fell on the chess hall. Osei won the chess open."
+    start, end, share = best_sentence("Who won the chess open?", text)
+    assert text[start:end] == "Osei won the chess open." and share == 1.0
+    assert best_sentence("darts", text) is None
+    assert best_sentence("", text) is None
+
+
+def test_find_lead_prefers_the_top_passage_unless_another_covers_clearly_more():
+    first = passage("Humphries beat Littler in the darts final.")
+    second = passage("Luke Humphries beat Luke Littler 7-4 in the world darts final.")
+    lead = find_lead("Who won the world darts final?", [first, second])
+    assert lead == Lead("Luke Humphries beat Luke Littler 7-4 in the world darts final.", 2, 0,
+                        62)
+    assert str(lead).endswith("final. [2]")
+    assert find_lead("Who won the darts final?", [first, second]).number == 1
+
+
+def test_find_lead_is_none_when_nothing_shares_a_term():
+    assert find_lead("Who won the darts final?", [passage("It rained all week.")]) is None
+    assert find_lead("Who won?", []) is None
+
+
+def test_compose_to_dict_carries_lead_and_citations():
+    answer = compose("Who won the chess open?", [passage("Osei won the chess open.")],
+                     "2024-01-05", read_as="Who won the chess open?")
+    out = answer.to_dict()
+    assert out["as_of"] == "2024-01-05"
+    assert out["lead"] == {"text": "Osei won the chess open.", "passage": 1, "start": 0,
+                           "end": 24, "cited": "Osei won the chess open. [1]"}
+    assert out["passages"][0]["citation"] == "T (ex, 2024-01-03) https://example.org/a"
+
+
+@pytest.mark.parametrize("text, question, span, expected", [
+    ("", "anything", None, ""),
+    ("Osei won.", "", None, "Osei won."),
+    ("Osei <i>won</i>.", "Osei?", None, "<b>Osei</b> &lt;i&gt;won&lt;/i&gt;."),
+    ("Rain. Osei won chess", "chess Osei", (6, 20),
+     "Rain. <mark><b>Osei</b> won <b>chess</b></mark>"),
+    ('<script>alert("x")</script> strikes', "strike", None,
+     "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; <b>strikes</b>"),
+])
+def test_highlight_escapes_everything_and_marks_terms_and_span(text, question, span, expected):
+    assert highlight(text, question, span) == expected
