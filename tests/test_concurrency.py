@@ -1,0 +1,67 @@
+"""Readers keep answering during an ingest and see whole batches; a second writer is refused."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+from assistant import Assistant
+from conftest import ROOT
+
+BATCH = 10
+INGEST = """
+import sys
+from assistant import Assistant, Settings
+Assistant(sys.argv[1], Settings(batch_articles=%d)).ingest(sys.argv[2:])
+""" % BATCH
+
+
+def articles(path, n):
+    path.write_text("".join(json.dumps({
+        "id": f"w{i}", "title": f"Weather report {i}", "date": "2025-05-01",
+        "source": "met.example", "url": f"https://met.example/{i}",
+        "text": f"Report {i}: heavy rain is expected over the northern hills tonight."}) + "\n"
+        for i in range(n)))
+    return path
+
+
+def test_readers_see_old_or_new_batches_never_a_mix(demo_copy, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    feed = articles(tmp_path / "feed.jsonl", 40)
+    writer = subprocess.Popen([sys.executable, "-c", INGEST, str(demo_copy), str(feed)],
+                              env=env, stderr=subprocess.PIPE)
+    reader = Assistant(demo_copy)
+    seen = set()
+    deadline = time.monotonic() + 280
+    while writer.poll() is None and time.monotonic() < deadline:
+        passages = reader.ask("heavy rain over the northern hills", k=20, as_of="2025-12-31")
+        stats = reader.stats()
+        # The snapshot a reader holds is whole batches: 8 demo articles plus 10s.
+        assert (stats["articles"] - 8) % BATCH == 0, stats
+        assert len(reader.store.dense) == len(reader.store.keyword) == stats["passages"]
+        assert all(p.date <= "2025-12-31" for p in passages)
+        seen.add(stats["articles"])
+    assert writer.wait(timeout=300) == 0, writer.stderr.read()[-2000:]
+    assert reader.stats()["articles"] == 48
+    assert len(reader.ask("heavy rain over the northern hills", k=20)) == 20
+    assert len(seen) >= 2  # the reader answered while batches landed
+
+
+def test_a_second_writer_process_is_refused_with_a_message(demo_copy, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    hold = ("import sys, time\nfrom assistant.store import Store\nfrom assistant import Settings\n"
+            "with Store(sys.argv[1], Settings()).lock():\n    print('locked', flush=True)\n"
+            "    time.sleep(60)\n")
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(demo_copy)], env=env,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        second = subprocess.run([sys.executable, "-m", "assistant", "ingest",
+                                 str(articles(tmp_path / "f.jsonl", 2)), "--quiet", "--index",
+                                 str(demo_copy)], env=env, capture_output=True, text=True,
+                                timeout=120)
+        assert second.returncode == 2
+        assert "being written by another process" in second.stderr
+    finally:
+        holder.kill()
+    assert Assistant(demo_copy).stats()["articles"] == 8  # nothing was interleaved
