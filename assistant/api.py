@@ -1,0 +1,225 @@
+"""The HTTP JSON API: ask, add and delete articles, stats, health; a thin edge over Assistant.
+
+Errors come back as `{"error": "<what to fix>"}` with a 4xx status. Writes need
+`Authorization: Bearer <token>` when the server has a token.
+"""
+# No `from __future__ import annotations` here: FastAPI must resolve the annotations of the
+# routes and models that create_app defines locally, which strings would hide from it.
+
+import re
+import secrets
+from dataclasses import replace
+from pathlib import Path
+
+from .answer import compose
+from .articles import JSONL_SUFFIXES, TEXT_SUFFIXES, BadArticle, make_article
+from .errors import AssistantError, IndexBusy
+from .types import IngestReport, Problem
+
+MAX_UPLOAD_BYTES = 50_000_000  # one request; the UI's uploads share the limit
+MAX_FILES = 20
+UPLOADS = "uploads"  # under the index folder: the only place an upload is written
+
+
+def create_app(assistant, token: str | None = None, max_upload_bytes: int = MAX_UPLOAD_BYTES):
+    """A FastAPI app serving `assistant` under /api, with its schema at /openapi.json."""
+    from fastapi import Depends, FastAPI, Query, Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+    from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+    from pydantic import BaseModel, Field, ValidationError
+    from starlette.exceptions import HTTPException
+    from starlette.formparsers import MultiPartException, MultiPartParser
+
+    app = FastAPI(title="News assistant", version="1",
+                  description="Cited passages from a news index, as of a date.")
+    bearer = HTTPBearer(auto_error=False, description="the server's --token")
+
+    class AskBody(BaseModel):
+        q: str
+        k: int = 5
+        as_of: str | None = None
+        since: str | None = None
+        sources: list[str] = Field(default_factory=list)
+
+    class ArticleIn(BaseModel):
+        title: str = ""
+        date: str = Field("", description="YYYY-MM-DD")
+        text: str = ""
+        id: str = Field("", description="default: a hash of title, date and text")
+        url: str = ""
+        source: str = ""
+
+    class ArticlesIn(BaseModel):
+        articles: list[ArticleIn]
+
+    def error(status: int, message: str, **extra) -> JSONResponse:
+        return JSONResponse({"error": message, **extra}, status_code=status)
+
+    @app.exception_handler(AssistantError)
+    def assistant_error(request, e: AssistantError):
+        return error(409 if isinstance(e, IndexBusy) else 400, str(e))
+
+    @app.exception_handler(HTTPException)
+    def http_error(request, e: HTTPException):
+        return error(e.status_code, str(e.detail))
+
+    @app.exception_handler(RequestValidationError)
+    def invalid(request, e: RequestValidationError):
+        return error(422, validation_message(e.errors()))
+
+    def writer(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+        if token and not (credentials and token_matches(credentials.credentials, token)):
+            raise HTTPException(401, "this server needs 'Authorization: Bearer <token>' to "
+                                     "add or delete articles", headers={"WWW-Authenticate": "Bearer"})
+
+    def ask(q, k, as_of, since, sources) -> dict:
+        passages = assistant.ask(q, k=k, as_of=as_of, since=since, sources=sources)
+        return compose(q, passages, as_of).to_dict()
+
+    @app.get("/api/ask", tags=["ask"], summary="The passages that answer a question")
+    def ask_get(q: str = Query(description="the question"), k: int = 5,
+                as_of: str | None = Query(None, description="only articles dated up to YYYY-MM-DD"),
+                since: str | None = Query(None, description="only articles from YYYY-MM-DD"),
+                source: list[str] = Query([], description="only these outlets (repeatable)")):
+        return ask(q, k, as_of, since, source)
+
+    @app.post("/api/ask", tags=["ask"], summary="The same, with a JSON body")
+    def ask_post(body: AskBody):
+        return ask(body.q, body.k, body.as_of, body.since, body.sources)
+
+    @app.post("/api/articles", tags=["articles"], dependencies=[Depends(writer)],
+              summary="Add articles: a JSON body, or files (.txt, .jsonl, .jsonl.gz) as a form",
+              openapi_extra={"requestBody": {"content": {
+                  "application/json": {"schema": ArticlesIn.model_json_schema()},
+                  "multipart/form-data": {"schema": {"type": "object", "properties": {
+                      "files": {"type": "array", "items": {"type": "string",
+                                                           "format": "binary"}}}}}}}})
+    async def add_articles(request: Request):
+        from starlette.concurrency import run_in_threadpool
+
+        body = await read_body(request, max_upload_bytes)
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind == "application/json":
+            try:
+                items = articles_from(ArticlesIn.model_validate_json(body).articles)
+            except ValidationError as e:
+                return error(422, validation_message(e.errors()) + ' (expected {"articles": '
+                                  '[{"title": ..., "date": "YYYY-MM-DD", "text": ...}]})')
+            report = await run_in_threadpool(assistant.ingest_articles, items)
+        elif kind == "multipart/form-data":
+            async def stream():
+                yield body
+
+            parser = MultiPartParser(request.headers, stream(), max_files=MAX_FILES,
+                                     max_fields=MAX_FILES)
+            parser.spool_max_size = max_upload_bytes  # in memory: nothing lands in /tmp
+            try:
+                form = await parser.parse()
+            except MultiPartException as e:
+                return error(400, f"unreadable form: {e.message}")
+            files = [(f.filename or "", await f.read()) for _, f in form.multi_items()
+                     if not isinstance(f, str)]
+            if not files:
+                return error(400, "the form holds no files: send them as 'files' fields")
+            report = await run_in_threadpool(ingest_files, assistant, files)
+        else:
+            return error(415, "send articles as application/json ({\"articles\": [...]}) "
+                              "or as files in multipart/form-data")
+        if report.read == 0 and report.skipped:
+            return error(422, "no article could be read: " + "; ".join(
+                str(p) for p in report.skipped[:3]), report=report.to_dict())
+        return report.to_dict()
+
+    @app.delete("/api/articles/{article_id}", tags=["articles"], dependencies=[Depends(writer)],
+                summary="Remove one article")
+    def delete_article(article_id: str):
+        if not assistant.delete([article_id]):
+            raise HTTPException(404, f"no article has the id {article_id!r}; "
+                                     "ids are in the 'article_id' of /api/ask results")
+        return {"deleted": article_id}
+
+    @app.get("/api/stats", tags=["index"], summary="What the index holds")
+    def stats():
+        return assistant.stats()
+
+    @app.get("/api/health", tags=["index"], summary="Whether the server is up")
+    def health():
+        return {"status": "ok"}
+
+    return app
+
+
+async def read_body(request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it is known to exceed `limit` bytes."""
+    from starlette.exceptions import HTTPException
+
+    too_big = HTTPException(413, f"the upload is larger than the limit of {limit:,} bytes; "
+                                 "send fewer or smaller files")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_big
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_big
+    return bytes(body)
+
+
+def validation_message(errors) -> str:
+    """Example: [{'loc': ('query', 'k'), 'msg': 'Input should be a valid integer'}]
+    -> 'k: Input should be a valid integer'"""
+    parts = []
+    for e in errors:
+        where = ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path"))
+        parts.append(f"{where}: {e.get('msg')}" if where else str(e.get("msg")))
+    return "; ".join(parts) or "invalid request"
+
+
+def token_matches(given: str | None, token: str) -> bool:
+    """Constant-time comparison, so that timing does not leak the token."""
+    return bool(given) and secrets.compare_digest(given.encode(), token.encode())
+
+
+def articles_from(items) -> list:
+    """Validated JSON articles -> Article, or a Problem naming the item ('articles:2: ...')."""
+    out = []
+    for number, item in enumerate(items, 1):
+        try:
+            out.append(make_article(**item.model_dump()))
+        except BadArticle as e:
+            out.append(Problem("articles", number, str(e)))
+    return out
+
+
+def upload_name(name: str) -> str | None:
+    """A safe file name for an upload, or None for a kind we cannot read.
+
+    Example: '../../etc/x.jsonl' -> 'x.jsonl'; 'a b.txt' -> 'a_b.txt'; 'x.pdf' -> None
+    """
+    base = re.split(r"[/\\]", name)[-1]
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", base)[-120:].lstrip(".")
+    return safe if safe.lower().endswith(TEXT_SUFFIXES + JSONL_SUFFIXES) else None
+
+
+def ingest_files(assistant, files: list[tuple[str, bytes]]) -> IngestReport:
+    """Save uploads (name, content) under the index's uploads folder and ingest them.
+
+    Files are kept, so a re-upload has the same path (its articles come back 'unchanged') and
+    a native article's file:// url stays readable.
+    """
+    folder = Path(assistant.store.folder) / UPLOADS
+    folder.mkdir(exist_ok=True)
+    paths, problems = [], []
+    for name, data in files:
+        safe = upload_name(name)
+        if safe is None:
+            problems.append(Problem(name[-100:], 0, "not a .txt, .jsonl or .jsonl.gz file"))
+            continue
+        (folder / safe).write_bytes(data)
+        paths.append(folder / safe)
+    report = assistant.ingest(paths) if paths else IngestReport()
+    # Name files as the user did, not by the server's folders.
+    report.skipped = problems + [replace(p, path=Path(p.path).name) for p in report.skipped]
+    return report

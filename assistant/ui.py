@@ -1,0 +1,196 @@
+"""The web chat (Gradio): questions in, a cited lead and source cards out, as of a date.
+
+Article text and titles are untrusted: every piece of them is HTML-escaped before display.
+"""
+from __future__ import annotations
+
+from datetime import date as Date, timedelta
+from html import escape
+from pathlib import Path
+
+from .answer import Answer, best_sentence, compose, highlight
+from .api import ingest_files, token_matches
+from .conversation import Turn, with_context
+from .errors import AssistantError
+from .types import IngestReport, Passage
+
+ARCHIVE_AFTER = timedelta(days=7)  # newest article older than this: the index is an archive
+MAX_ECHO = 300  # characters of a question repeated in the chat
+# After an answer, bring its question to the top of the chat: the lead sits right below it.
+SHOW_LATEST = """() => { const rows = document.querySelectorAll('#chat .user-row');
+  if (rows.length) rows[rows.length - 1].scrollIntoView({block: 'start'}); }"""
+CSS = """
+.gradio-container {max-width: 1100px !important; margin: auto; font-size: 16px}
+#status {font-size: .9rem; opacity: .85}
+.answer .lead {font-size: 1.05rem; font-weight: 600; line-height: 1.45; margin: 0 0 .2rem}
+.answer .none {font-weight: 500}
+.answer .meta {font-size: .8rem; opacity: .7; margin: 0 0 .6rem}
+.answer ol.cards {list-style: none; padding: 0; margin: 0}
+.answer li.card {border: 1px solid var(--border-color-primary); border-radius: 10px;
+  padding: .6rem .8rem; margin: 0 0 .5rem; background: var(--background-fill-secondary)}
+.card .card-title {font-weight: 600; line-height: 1.35}
+.card .card-meta {font-size: .8rem; opacity: .7; margin: .1rem 0 .35rem}
+.card .card-text {font-size: .92rem; line-height: 1.55}
+.card mark {background: #fde68a; color: inherit; padding: 0 .1em; border-radius: 3px}
+#chat .bot-row .message {max-width: 100%}
+@media (max-width: 640px) {.gradio-container {padding: 0 6px !important}}
+"""
+
+
+def build_ui(assistant, token: str | None = None):
+    """The chat page for `assistant`; with a `token`, adding articles asks for it."""
+    import gradio as gr
+
+    def on_load():
+        stats = assistant.stats()
+        return status_line(stats), default_as_of(stats["newest"], Date.today()), outlet_choices()
+
+    def outlet_choices():
+        """The outlets to filter by, as of the last `stats()` (native files have none)."""
+        names = [name for name in assistant.store.source_names if name]
+        return gr.Dropdown(choices=names, visible=bool(names))
+
+    def respond(question, as_of, since, sources, k, history, turn):
+        """Answer one chat message; returns the chat, the answer as JSON, and the turn."""
+        history, k = list(history or []), int(k or 5)
+        if question.strip():
+            history.append({"role": "user", "content": escape(shorten(question))})
+        try:
+            assistant.query(question, k, as_of, since, sources)  # says what to fix, if anything
+            read_as = with_context(question.strip(), turn)
+            passages = assistant.ask(read_as, k, as_of, since, sources)
+        except AssistantError as e:
+            history.append({"role": "assistant", "content": f"⚠️ {escape(str(e))}"})
+            return history, history, turn, {"error": str(e)}, question
+        answer = compose(question.strip(), passages, as_of, read_as)
+        history.append({"role": "assistant", "content": render_answer(answer)})
+        next_turn = Turn(read_as, answer.lead.text if answer.lead else "")
+        return history, history, next_turn, answer.to_dict(), ""
+
+    def add(files, secret, progress=gr.Progress(track_tqdm=True)):
+        """Add uploaded files to the index; returns the summary, status line and outlets."""
+        if token and not token_matches(secret, token):
+            summary = "⚠️ This server needs its write token to add articles."
+        elif not files:
+            summary = "Choose one or more .txt, .jsonl or .jsonl.gz files first."
+        else:
+            progress(0, desc="reading files")
+            try:
+                report = ingest_files(assistant, [(Path(f).name, Path(f).read_bytes())
+                                                  for f in files])
+                summary = render_report(report)
+            except AssistantError as e:
+                summary = f"⚠️ {escape(str(e))}"
+        return summary, status_line(assistant.stats()), outlet_choices()
+
+    with gr.Blocks(title="News assistant", analytics_enabled=False) as page:
+        gr.Markdown("## News assistant")
+        status = gr.Markdown(elem_id="status")
+        history, turn = gr.State([]), gr.State(None)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=320):
+                chat = gr.Chatbot(show_label=False, elem_id="chat", height="62vh", layout="panel",
+                                  latex_delimiters=[], feedback_options=None, buttons=["copy"],
+                                  autoscroll=False,
+                                  placeholder="Ask about the news in this index: answers quote "
+                                              "the articles and cite them.")
+                with gr.Row():
+                    question = gr.Textbox(show_label=False, elem_id="question", scale=5,
+                                          placeholder="Ask a question, e.g. Who won the chess "
+                                                      "championship?", max_lines=4, autofocus=True)
+                    ask = gr.Button("Ask", variant="primary", scale=1, min_width=80)
+                new = gr.Button("New conversation", size="sm", elem_id="new-conversation")
+                with gr.Accordion("This answer as JSON", open=False):
+                    raw = gr.JSON(show_label=False)
+            with gr.Column(scale=1, min_width=260):
+                as_of = gr.DateTime(label="As of", include_time=False, type="string",
+                                    elem_id="as-of", info="'yesterday' counts from here")
+                since = gr.DateTime(label="Since", include_time=False, type="string",
+                                    elem_id="since", info="empty: from the start")
+                sources = gr.Dropdown(label="Sources", multiselect=True, choices=[],
+                                      info="none chosen: all outlets")
+                k = gr.Slider(1, 20, value=5, step=1, label="Passages")
+                with gr.Accordion("Add articles", open=False, elem_id="add-articles"):
+                    files = gr.File(file_count="multiple", file_types=[".txt", ".jsonl", ".gz"],
+                                    label=".txt (native), .jsonl or .jsonl.gz")
+                    secret = gr.Textbox(label="Write token", type="password", visible=bool(token))
+                    add_button = gr.Button("Add to the index", elem_id="add")
+                    summary = gr.Markdown(elem_id="ingest-summary")
+
+        page.load(on_load, outputs=[status, as_of, sources], api_visibility="private")
+        gr.on([question.submit, ask.click], respond,
+              inputs=[question, as_of, since, sources, k, history, turn],
+              outputs=[history, chat, turn, raw, question], api_name="ask"
+              ).then(None, js=SHOW_LATEST)
+        new.click(lambda: ([], [], None, None), outputs=[history, chat, turn, raw],
+                  api_name="new_conversation")
+        add_button.click(add, inputs=[files, secret], outputs=[summary, status, sources],
+                         api_name="add_articles")
+    return page
+
+
+def default_as_of(newest: str | None, today: Date) -> str:
+    """Today, or for an archive (nothing in the last week) the newest article's date.
+
+    Example: ('2024-01-05', date(2026, 3, 1)) -> '2024-01-05'; (None, date(2026, 3, 1)) -> '2026-03-01'
+    """
+    if newest and Date.fromisoformat(newest) < today - ARCHIVE_AFTER:
+        return newest
+    return today.isoformat()
+
+
+def shorten(text: str) -> str:
+    """Example: 'x' * 301 -> 'x' * 300 + '…'"""
+    text = text.strip()
+    return text if len(text) <= MAX_ECHO else text[:MAX_ECHO] + "…"
+
+
+def status_line(stats: dict) -> str:
+    """Example: {'articles': 8, 'passages': 9, 'newest': '2026-02-21', 'model': 'm'}
+    -> '**8** articles · **9** passages · newest 2026-02-21 · model `m`'"""
+    return (f"**{stats['articles']:,}** articles · **{stats['passages']:,}** passages · "
+            f"newest {stats['newest'] or '–'} · model `{stats['model']}`")
+
+
+def render_answer(answer: Answer) -> str:
+    """The chat message: the cited lead, the as-of date, then one card a passage (HTML, one
+    line, so that the chat's Markdown leaves it alone)."""
+    when = f"as of {answer.as_of}" if answer.as_of else "all dates"
+    if not answer.passages:
+        return (f'<div class="answer"><p class="lead none">Nothing in the index answers that '
+                f'({when}). Try other words, another as-of date or fewer filters.</p></div>')
+    if answer.lead:
+        lead = f'<p class="lead">{escape(str(answer.lead))}</p>'
+    else:
+        lead = '<p class="lead none">No passage answers this directly; the closest are below.</p>'
+    meta = when
+    if answer.read_as and answer.read_as != answer.question:
+        meta += f" · read with the previous question as “{escape(answer.read_as)}”"
+    cards = "".join(render_card(n, p, answer.read_as or answer.question)
+                    for n, p in enumerate(answer.passages, 1))
+    return f'<div class="answer">{lead}<p class="meta">{meta}</p><ol class="cards">{cards}</ol></div>'
+
+
+def render_card(number: int, passage: Passage, question: str) -> str:
+    """One source card: number, title (linked when the url is http[s]), outlet, date, and the
+    text with its best sentence marked and the question's terms in bold."""
+    title = escape(passage.title)
+    if passage.url.lower().startswith(("https://", "http://")):
+        title = (f'<a href="{escape(passage.url)}" target="_blank" rel="noopener noreferrer">'
+                 f'{title}</a>')
+    where = [passage.source, passage.date] + ([f"also in {', '.join(passage.also_in)}"]
+                                              if passage.also_in else [])
+    best = best_sentence(question, passage.text)
+    text = highlight(passage.text, question, best[:2] if best else None).replace("\n", "<br>")
+    return (f'<li class="card"><div class="card-title">[{number}] {title}</div>'
+            f'<div class="card-meta">{escape(" · ".join(x for x in where if x))}</div>'
+            f'<div class="card-text">{text}</div></li>')
+
+
+def render_report(report: IngestReport) -> str:
+    """The ingest summary as Markdown, with each skipped input and its reason (escaped)."""
+    lines = [f"**{escape(report.summary())}**"]
+    lines += [f"- skipped {escape(str(p))}" for p in report.skipped[:20]]
+    if len(report.skipped) > 20:
+        lines.append(f"- … and {len(report.skipped) - 20} more")
+    return "\n".join(lines)

