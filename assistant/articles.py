@@ -18,6 +18,7 @@ from .types import Article, Problem
 
 MAX_LINE_BYTES = 20_000_000  # one article a line; longer lines are refused, not loaded
 MAX_TITLE_CHARS = 500
+MAX_PROBLEMS_PER_FILE = 1000  # past this a file is not news but noise (or a bomb): stop reading
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".json.gz", ".gz")
 TEXT_SUFFIXES = (".txt",)
 HEADER = re.compile(r"^\s?date\s+(\S+)\s+(.*\S)\s*$")
@@ -89,15 +90,19 @@ def read_jsonl(path: Path) -> Iterator[Article | Problem]:
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
         with opener(path, "rb") as f:
-            seen_any = False
+            seen_any, problems = False, 0
             for number, line in _lines(f):
-                if isinstance(line, Problem):
-                    yield Problem(str(path), number, line.message)
-                    continue
-                if not line.strip():
+                if problems >= MAX_PROBLEMS_PER_FILE:
+                    yield Problem(str(path), number, f"stopped reading after {problems} bad "
+                                  "lines: is this a JSON Lines file of articles?")
+                    return
+                if not isinstance(line, Problem) and not line.strip():
                     continue
                 seen_any = True
-                yield _article_from_json(path, number, line)
+                item = (Problem(str(path), number, line.message) if isinstance(line, Problem)
+                        else _article_from_json(path, number, line))
+                problems += isinstance(item, Problem)
+                yield item
             if not seen_any:
                 yield Problem(str(path), 0, "empty file")
     except (OSError, EOFError, zlib.error) as e:
