@@ -41,16 +41,28 @@ def text_key(text: str) -> str:
     return " ".join(re.sub(r"[\W_]+", " ", text.lower()).split())
 
 
+def shingles(text: str, n: int = 5) -> frozenset[str]:
+    """Example: shingles('a b c', 2) -> {'a b', 'b c'} (runs of n words, normalised)."""
+    words = text_key(text).split()
+    return frozenset(" ".join(words[i:i + n]) for i in range(max(1, len(words) - n + 1)))
+
+
+def same_story(a: frozenset[str], b: frozenset[str], overlap: float = 0.8) -> bool:
+    """True when most of the shorter text's word runs stand in the other one too: the same
+    wire story cut at other places, or with another outlet's furniture around it."""
+    return bool(a and b) and len(a & b) >= overlap * min(len(a), len(b))
+
+
 def collapse_duplicates(passages: list[Passage]) -> list[Passage]:
-    """Keep the first of passages with the same text; name the other outlets in `also_in`."""
-    kept: dict[str, Passage] = {}
-    others: dict[str, list[str]] = {}
+    """Keep the first of passages telling the same text; name the other outlets in `also_in`."""
+    kept: list[tuple[Passage, frozenset[str], list[str]]] = []
     for p in passages:
-        key = text_key(p.text)
-        if key in kept:
-            source = p.source or p.url
-            if source and source != kept[key].source and source not in others[key]:
-                others[key].append(source)
-        else:
-            kept[key], others[key] = p, []
-    return [replace(p, also_in=tuple(others[key])) for key, p in kept.items()]
+        runs = shingles(p.text)
+        twin = next((k for k in kept if same_story(k[1], runs)), None)
+        if twin is None:
+            kept.append((p, runs, []))
+            continue
+        source = p.source or p.url
+        if source and source != twin[0].source and source not in twin[2]:
+            twin[2].append(source)
+    return [replace(p, also_in=tuple(others)) if others else p for p, _, others in kept]

@@ -1,6 +1,7 @@
 """Hybrid retrieval: dense and keyword candidates under the as-of rule, fused and ranked."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -11,6 +12,18 @@ from .dates import time_window
 from .fusion import boost_window, collapse_duplicates, rrf
 from .store import Store, day
 from .types import Passage
+
+
+# Quiz and chat phrasing that says nothing about the answer; time phrases are read
+# separately (dates.py), so "this week" only adds noise to the text searches.
+PHRASING = re.compile(r"\b(?:(?:this|last|past) week|(?:what is|what was|is|was)? ?the name of"
+                      r"|(?:which|who|what) of the following|according to)\b", re.IGNORECASE)
+
+
+def core_question(question: str) -> str:
+    """Example: 'Which of the following won this week?' -> 'won ?'."""
+    core = " ".join(PHRASING.sub(" ", question).split())
+    return core if len(core) >= 3 else question
 
 
 @dataclass(frozen=True)
@@ -62,14 +75,14 @@ def candidates(store: Store, embed: Callable[[list[str]], np.ndarray], query: Qu
     found = Candidates({}, allowed=allowed)
     if not allowed.any():
         return found
-    rankings, weights = [], []
+    rankings, weights, text = [], [], core_question(query.question)
     if settings.dense_weight > 0 and store.dense is not None and len(store.dense):
-        ids, sims = store.dense.search(embed([query.question])[0], settings.candidates, allowed)
+        ids, sims = store.dense.search(embed([text])[0], settings.candidates, allowed)
         found.dense = {int(i): (r, float(s)) for r, (i, s) in enumerate(zip(ids, sims))}
         rankings.append(list(found.dense))
         weights.append(settings.dense_weight)
     if settings.keyword_weight > 0:
-        ids, bm25 = store.keyword.search(query.question, settings.candidates, allowed)
+        ids, bm25 = store.keyword.search(text, settings.candidates, allowed)
         found.keyword = {int(i): (r, float(s)) for r, (i, s) in enumerate(zip(ids, bm25))}
         rankings.append(list(found.keyword))
         weights.append(settings.keyword_weight)

@@ -1,5 +1,6 @@
 """Ranking arithmetic: fusion, the favoured-days boost, duplicate collapsing."""
-from assistant.fusion import boost_window, collapse_duplicates, rrf, text_key
+from assistant.fusion import (boost_window, collapse_duplicates, rrf, same_story, shingles,
+                              text_key)
 from assistant.types import Passage
 
 
@@ -34,3 +35,21 @@ def test_citation_names_title_source_date_and_link():
     p = passage("x", "a.com", "1")
     assert p.citation == "T (a.com, 2024-01-01) https://a.com/x"
     assert p.to_dict()["citation"] == p.citation
+
+
+def test_the_same_wire_story_cut_differently_is_one_piece_of_evidence():
+    story = ("The central bank raised its main interest rate by a quarter point on Thursday, "
+             "the third rise this year, citing stubborn inflation in services and rents.")
+    ranked = [passage("Advertisement. " + story, "a.com", "1"),
+              passage(story + " Markets fell slightly after the news.", "b.com", "2"),
+              passage("The central bank kept rates on hold in May.", "c.com", "3")]
+    out = collapse_duplicates(ranked)
+    assert [p.article_id for p in out] == ["1", "3"] and out[0].also_in == ("b.com",)
+
+
+def test_shingles_and_same_story():
+    assert shingles("a b c", 2) == {"a b", "b c"}
+    assert shingles("one", 5) == {"one"}
+    assert same_story(shingles("x y z w v u"), shingles("x y z w v u t"))
+    assert not same_story(shingles("x y z w v u"), shingles("p q r s t o"))
+    assert not same_story(frozenset(), shingles("x"))
