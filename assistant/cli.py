@@ -52,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="model file (default: the one shipped in the package)")
     p.add_argument("--depth", type=int, default=30)
 
+    p = sub.add_parser("tune", parents=[common],
+                       help="grid-search fusion and recency settings on a training set")
+    p.add_argument("set_dir", type=Path)
+
     p = sub.add_parser("serve", parents=[common], help="the web chat and HTTP API")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)
@@ -171,6 +175,18 @@ def cmd_train_ranker(args) -> int:
     return 0
 
 
+def cmd_tune(args) -> int:
+    from .tune import tune
+
+    result = tune(args.set_dir, args.index)
+    keys = list(result["rows"][0])
+    print("| " + " | ".join(keys) + " |\n" + "|---" * len(keys) + "|")
+    for row in result["rows"]:
+        print("| " + " | ".join(str(row[k]) for k in keys) + " |")
+    print(f"best on {result['set']} ({result['questions']} questions): {result['best']}")
+    return 0
+
+
 def cmd_serve(args) -> int:
     from .server import serve
 
@@ -179,4 +195,4 @@ def cmd_serve(args) -> int:
 
 
 COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "delete": cmd_delete, "stats": cmd_stats,
-            "check": cmd_check, "eval": cmd_eval, "train-ranker": cmd_train_ranker, "serve": cmd_serve}
+            "check": cmd_check, "eval": cmd_eval, "train-ranker": cmd_train_ranker, "tune": cmd_tune, "serve": cmd_serve}

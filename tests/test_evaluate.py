@@ -56,3 +56,13 @@ def test_independent_scorer_agrees(tmp_path):
     for key in ("R@1", "R@5", "R@10", "R@20", "MRR@10", "MC"):
         assert theirs[key] == ours[key], key
     assert theirs["broken"] == 0
+
+
+def test_tune_ranks_every_grid_point(tmp_path):
+    from assistant.tune import tune
+
+    set_dir = make_eval_set(tmp_path / "tiny")
+    result = tune(set_dir, tmp_path / "idx", grid={"recency_boost": [0.0, 0.5],
+                                                    "recency_days": [3, 10]})
+    assert len(result["rows"]) == 4 and result["best"] == result["rows"][0]
+    assert result["rows"][0]["MRR@10"] >= result["rows"][-1]["MRR@10"]

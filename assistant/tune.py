@@ -1,0 +1,39 @@
+"""Tune the first stage's knobs (fusion weights, recency window and boost) on a training set.
+
+Run it on rtqa-2024 only: rtqa-2023-spring is the test set and is never fitted.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from .config import Settings
+from .evaluate import cached_embed, measure, open_eval_index
+
+GRID = {
+    "keyword_weight": [0.7, 1.0, 1.4],
+    "recency_days": [3, 7, 10, 14],
+    "recency_boost": [0.0, 0.25, 0.5, 1.0],
+}
+OBJECTIVE = "MRR@10"  # favours the answering passage at the very top, the product's promise
+
+
+def tune(set_dir: Path, index: Path | None = None, settings: Settings | None = None,
+         grid: dict | None = None) -> dict:
+    """Every combination of `grid` on the set, best first by MRR@10 (then R@20)."""
+    settings = replace(settings or Settings(), rerank=False)
+    assistant, _ = open_eval_index(Path(set_dir), index, settings=settings, progress=True)
+    questions = [json.loads(line) for line in open(Path(set_dir) / "questions.jsonl")]
+    embed = cached_embed(assistant.embedder.embed)
+    grid = grid or GRID
+    rows = []
+    for values in itertools.product(*grid.values()):
+        variant = replace(settings, **dict(zip(grid, values)))
+        figures = measure(assistant.store, embed, questions, variant)
+        rows.append({**dict(zip(grid, values)),
+                     **{k: figures[k] for k in ("R@1", "R@5", "R@20", "MRR@10", "MC")}})
+    rows.sort(key=lambda r: (-r[OBJECTIVE], -r["R@20"]))
+    return {"set": Path(set_dir).name, "questions": len(questions), "best": rows[0],
+            "rows": rows}
