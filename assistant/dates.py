@@ -28,6 +28,7 @@ class Window:
     phrase: str
 
 
+@lru_cache(maxsize=4096)
 def time_window(question: str, as_of: str) -> Window | None:
     """Example: ('Who won this week?', '2024-01-05') -> Window('2023-12-30', '2024-01-05', ...)."""
     if not TIME_WORD.search(question):
