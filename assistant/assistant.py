@@ -39,7 +39,8 @@ class Assistant:
         if self._embedder is None:
             from .embedding import load_embedder
 
-            self._embedder = load_embedder(self.settings.model, self.settings.embed_batch)
+            self._embedder = load_embedder(self.settings.model, self.settings.embed_batch,
+                                           self.settings.embed_backend)
         return self._embedder
 
     # -- asking ----------------------------------------------------------------------------
