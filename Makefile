@@ -25,6 +25,7 @@ run: demo-index
 	$(BIN)/assistant serve --index $(INDEX)
 
 test: $(STAMP)
+	test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 	$(BIN)/python -m pytest -q
 
 clean-index:

@@ -32,7 +32,7 @@ CSS = """
 .card .card-meta {font-size: .8rem; opacity: .7; margin: .1rem 0 .35rem}
 .card .card-text {font-size: .92rem; line-height: 1.55}
 .card mark {background: #fde68a; color: inherit; padding: 0 .1em; border-radius: 3px}
-#chat .bot-row .message {max-width: 100%}
+#chat .message, #chat .message * {overflow-wrap: anywhere}  /* long pastes and urls wrap */
 @media (max-width: 640px) {.gradio-container {padding: 0 6px !important}}
 """
 
@@ -124,6 +124,8 @@ def build_ui(assistant, token: str | None = None):
               ).then(None, js=SHOW_LATEST)
         new.click(lambda: ([], [], None, None), outputs=[history, chat, turn, raw],
                   api_name="new_conversation")
+        chat.clear(lambda: ([], None, None), outputs=[history, turn, raw],  # its bin icon
+                   api_visibility="private")
         add_button.click(add, inputs=[files, secret], outputs=[summary, status, sources],
                          api_name="add_articles")
     return page

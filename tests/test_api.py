@@ -23,7 +23,9 @@ def start_server(index_dir, token=None):
     from assistant import Assistant
     from assistant.server import build_app
 
-    app = build_app(Assistant(index_dir), token, max_upload_bytes=LIMIT)
+    assistant = Assistant(index_dir)
+    assistant.embedder  # loaded before serving, as `serve` does
+    app = build_app(assistant, token, max_upload_bytes=LIMIT)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -1,0 +1,204 @@
+"""The web chat: its renderers (pure), its Gradio API through gradio_client, and a real browser."""
+import json
+import shutil
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+from test_api import start_server  # one way to serve, for both live test modules
+
+from assistant.answer import compose
+from assistant.types import IngestReport, Passage, Problem
+from assistant.ui import default_as_of, render_answer, render_card, render_report, shorten
+
+SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshot.png"
+NEWEST = "2026-02-21"  # the demo archive's newest article: the as-of date a visitor starts at
+TIDAL = "What happened at the Harbourton tidal station?"
+HOSTILE = '<img src=x onerror="window.pwned=1">'
+
+
+def passage(**fields) -> Passage:
+    base = dict(text="Osei won the chess open. She is 19.", title="Chess", url="https://x.org/c",
+                source="x.org", date="2025-06-14", article_id="c")
+    return Passage(**{**base, **fields})
+
+
+# -- pure renderers ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("newest, expected", [
+    (None, "2026-03-01"),
+    ("2026-03-01", "2026-03-01"),
+    ("2026-02-25", "2026-03-01"),  # updated this week: a live index, asked about today
+    ("2024-01-05", "2024-01-05"),  # an archive: asked as of its last day
+])
+def test_default_as_of(newest, expected):
+    assert default_as_of(newest, date(2026, 3, 1)) == expected
+
+
+def test_card_escapes_untrusted_title_and_text():
+    card = render_card(2, passage(title=HOSTILE, text=f"chess {HOSTILE}"), "chess")
+    assert "<img" not in card and "&lt;img src=x onerror=&quot;window.pwned=1&quot;&gt;" in card
+    assert card.startswith('<li class="card">') and "[2]" in card
+
+
+@pytest.mark.parametrize("url, linked", [
+    ("https://x.org/c", True), ("http://x.org/c", True), ("javascript:alert(1)", False),
+    ("file:///index/uploads/a.txt", False), ("", False)])
+def test_card_links_only_web_addresses(url, linked):
+    assert ("<a href=" in render_card(1, passage(url=url), "chess")) is linked
+
+
+def test_card_marks_its_best_sentence_and_the_question_terms():
+    card = render_card(1, passage(), "How old is the chess open winner?")
+    assert "<mark>Osei won the <b>chess</b> <b>open</b>.</mark>" in card
+
+
+def test_answer_leads_with_a_cited_sentence_and_says_when():
+    html = render_answer(compose("Who won the chess open?", [passage()], "2025-07-01"))
+    assert '<p class="lead">Osei won the chess open. [1]</p>' in html
+    assert "as of 2025-07-01" in html and "\n" not in html  # one line: Markdown leaves it alone
+
+
+def test_answer_says_plainly_when_nothing_is_found():
+    assert "Nothing in the index answers that (as of 2025-07-01)" in render_answer(
+        compose("Who won?", [], "2025-07-01"))
+    assert "No passage answers this directly" in render_answer(
+        compose("darts final", [passage()], None))
+
+
+def test_answer_shows_how_a_follow_up_was_read():
+    html = render_answer(compose("Who is she?", [passage()], None, "Who is she? chess Osei"))
+    assert "read with the previous question as “Who is she? chess Osei”" in html
+
+
+def test_report_lists_what_was_skipped_and_why():
+    report = IngestReport(added=2, passages=3, skipped=[Problem("<b>.jsonl", 4, "malformed")])
+    text = render_report(report)
+    assert text.startswith("**added 2, updated 0, unchanged 0, skipped 1")
+    assert "- skipped &lt;b&gt;.jsonl:4: malformed" in text
+
+
+def test_shorten():
+    assert shorten(" hi ") == "hi"
+    assert shorten("x" * 301) == "x" * 300 + "…"
+
+
+# -- the running chat ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def live(demo_index_dir, tmp_path_factory):
+    """The chat and API on a free port over a writable copy of the demo index."""
+    target = tmp_path_factory.mktemp("ui") / "index"
+    shutil.copytree(demo_index_dir, target)
+    url, stop = start_server(target)
+    yield url
+    stop()
+
+
+@pytest.mark.slow
+def test_gradio_client_calls_the_chat_by_api_name(live):
+    from gradio_client import Client
+
+    client = Client(live, verbose=False, download_files=False, analytics_enabled=False)
+    chess = "Who won the Northern Open chess championship?"
+    chat, answer, box = client.predict(chess, NEWEST, None, [], 3, api_name="/ask")
+    assert box == "" and len(chat) == 2
+    assert answer["as_of"] == NEWEST and len(answer["passages"]) == 3
+    assert "Amara Osei" in answer["lead"]["text"] and answer["lead"]["cited"].endswith("[1]")
+    assert answer["passages"][0]["citation"].startswith("Amara Osei wins")
+
+    _, follow, _ = client.predict("Who is she?", NEWEST, None, [], 3, api_name="/ask")
+    assert "Osei" in follow["read_as"] and "Osei" in follow["passages"][0]["text"]
+
+    chat, error, box = client.predict("   ", NEWEST, None, [], 3, api_name="/ask")
+    assert "empty" in error["error"] and len(chat) == 5  # a warning; the chat goes on
+
+    client.predict(api_name="/new_conversation")
+    _, fresh, _ = client.predict("Who is she?", NEWEST, None, [], 3, api_name="/ask")
+    assert fresh["read_as"] == "Who is she?"
+
+
+@pytest.mark.slow
+def test_browser_chat_as_of_bad_input_and_upload(live, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                    args=["--no-sandbox", "--headless"])
+        page = browser.new_page(viewport={"width": 1100, "height": 860})
+        page.goto(live)
+        expect(page.locator("#as-of input")).to_have_value(NEWEST, timeout=30_000)
+        expect(page.locator("#status")).to_contain_text("8 articles")
+
+        started = time.perf_counter()
+        reply = ask(page, TIDAL)
+        seconds = time.perf_counter() - started
+        assert seconds < 10, f"the answer took {seconds:.1f}s"
+        expect(reply.locator(".lead")).to_contain_text("[1]")
+        expect(reply.locator(".meta")).to_contain_text(f"as of {NEWEST}")
+        expect(reply.locator(".card")).to_have_count(5)
+        expect(reply.locator(".card").first).to_contain_text("[1] ")
+        expect(reply.locator(".card mark").first).to_be_visible()
+        before = card_dates(reply)
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT))
+
+        set_as_of(page, "2025-03-10")
+        older = ask(page, TIDAL)
+        expect(older.locator(".meta")).to_contain_text("as of 2025-03-10")
+        assert max(card_dates(older)) <= "2025-03-10" < max(before)
+
+        assert "20,000 characters" in ask(page, "x" * 20_000).inner_text()
+        assert "empty" in ask(page, "").inner_text()
+        set_as_of(page, "2025-02-30")
+        assert "not a real date" in ask(page, TIDAL).inner_text()
+        set_as_of(page, "2025-03-10")
+
+        native = tmp_path / "ferry.txt"
+        native.write_text(" date 2025-03-05 Harbourton ferry returns to the islands\n\n"
+                          "The ferry to the outer islands sailed again on Wednesday.\n")
+        hostile = tmp_path / "hostile.jsonl"
+        hostile.write_text(json.dumps({"id": "h1", "title": HOSTILE, "date": "2025-03-06",
+                                       "text": f"Islands ferry fares rise. {HOSTILE}"}) + "\n"
+                           + "{broken\n")
+        page.get_by_text("Add articles").click()
+        page.locator("#add-articles input[type=file]").set_input_files([native, hostile])
+        expect(page.locator("#add-articles")).to_contain_text("hostile")
+        page.locator("#add").click()
+        summary = page.locator("#ingest-summary")
+        expect(summary).to_contain_text("added 2", timeout=60_000)
+        expect(summary).to_contain_text("hostile.jsonl:2: malformed JSON")
+        expect(page.locator("#status")).to_contain_text("10 articles")
+
+        found = ask(page, "Is the ferry to the islands running?")
+        expect(found).to_contain_text("Harbourton ferry returns to the islands")
+        expect(found).to_contain_text(HOSTILE)  # shown as text ...
+        assert page.evaluate("window.pwned") is None  # ... never run
+
+        phone = browser.new_page(viewport={"width": 390, "height": 844})
+        phone.goto(live)
+        expect(ask(phone, TIDAL).locator(".card")).to_have_count(5)
+        ask(phone, "x" * 20_000)  # an unbroken paste, echoed in the chat, must wrap too
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
+        browser.close()
+
+
+def ask(page, question: str):
+    """Type a question, press Enter, and return the chat's newest reply once it is there."""
+    replies = page.locator("#chat [data-testid=bot]")
+    count = replies.count()
+    page.locator("#question textarea").fill(question)
+    page.locator("#question textarea").press("Enter")
+    page.wait_for_function("n => document.querySelectorAll('#chat [data-testid=bot]').length > n",
+                           arg=count, timeout=60_000)
+    return replies.last
+
+
+def set_as_of(page, day: str) -> None:
+    page.locator("#as-of input").fill(day)
+    page.locator("#as-of input").press("Enter")
+
+
+def card_dates(reply) -> list[str]:
+    return [text.split(" · ")[-1] for text in reply.locator(".card-meta").all_inner_texts()]
