@@ -3,8 +3,12 @@ import gzip
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from assistant.articles import check_date, clean_text, content_id, read_articles
+from assistant.boilerplate import is_boilerplate
+from assistant.chunking import chunk
 from assistant.types import Article, Problem
 
 NATIVE = " date 2024-01-03 Humphries wins the world title\n\nLuke Humphries won.\n\nHe beat Littler.\n"
@@ -138,3 +142,20 @@ def test_unicode_is_kept():
 
 def test_check_date_accepts_leap_day():
     assert check_date("2024-02-29", "date") == "2024-02-29"
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(title=st.text(min_size=1, max_size=80).filter(lambda t: t.strip()),
+       body=st.text(max_size=2000))
+def test_reader_property_any_native_file_reads_or_fails_cleanly(tmp_path, title, body):
+    path = tmp_path / "prop.txt"
+    path.write_bytes(f" date 2024-05-06 {title}\n\n{body}".encode("utf-8", "surrogatepass"))
+    [item] = read_articles([path])
+    if isinstance(item, Article):
+        assert item.date == "2024-05-06" and item.title and item.text
+        assert item.text == clean_text(item.text) == item.text.strip()
+        spans = chunk(item.text, 1000, is_boilerplate)
+        assert all(0 < e - s <= 1000 and item.text[s:e].strip() for s, e in spans)
+    else:
+        assert item.path == str(path) and item.message
