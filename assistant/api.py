@@ -203,7 +203,8 @@ def upload_name(name: str) -> str | None:
     return safe if safe.lower().endswith(TEXT_SUFFIXES + JSONL_SUFFIXES) else None
 
 
-def ingest_files(assistant, files: list[tuple[str, bytes]]) -> IngestReport:
+def ingest_files(assistant, files: list[tuple[str, bytes]], progress: bool = False
+                 ) -> IngestReport:
     """Save uploads (name, content) under the index's uploads folder and ingest them.
 
     Files are kept, so a re-upload has the same path (its articles come back 'unchanged') and
@@ -219,7 +220,7 @@ def ingest_files(assistant, files: list[tuple[str, bytes]]) -> IngestReport:
             continue
         (folder / safe).write_bytes(data)
         paths.append(folder / safe)
-    report = assistant.ingest(paths) if paths else IngestReport()
+    report = assistant.ingest(paths, progress=progress) if paths else IngestReport()
     # Name files as the user did, not by the server's folders.
     report.skipped = problems + [replace(p, path=Path(p.path).name) for p in report.skipped]
     return report

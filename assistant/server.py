@@ -4,8 +4,9 @@ from __future__ import annotations
 import functools
 import os
 import threading
+from pathlib import Path
 
-from .api import MAX_UPLOAD_BYTES
+from .api import MAX_UPLOAD_BYTES, UPLOADS
 
 TOKEN_ENV = "ASSISTANT_TOKEN"
 
@@ -52,6 +53,9 @@ def serve(assistant, host: str = "127.0.0.1", port: int = 7860, token: str | Non
     import uvicorn
 
     token = token or os.environ.get(TOKEN_ENV) or None
+    # Gradio keeps its own copy of each file uploaded in the chat: inside the index folder too.
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(assistant.store.folder).resolve()
+                                                 / UPLOADS / ".gradio"))
     app = build_app(assistant, token)
     assistant.embedder  # load the model now, so that the first question is answered at once
     guard = "writes need the token" if token else f"writes are open (set --token or ${TOKEN_ENV})"

@@ -77,13 +77,15 @@ def build_ui(assistant, token: str | None = None):
             progress(0, desc="reading files")
             try:
                 report = ingest_files(assistant, [(Path(f).name, Path(f).read_bytes())
-                                                  for f in files])
+                                                  for f in files], progress=True)  # a tqdm bar
                 summary = render_report(report)
             except AssistantError as e:
                 summary = f"⚠️ {escape(str(e))}"
         return summary, status_line(assistant.stats()), outlet_choices()
 
-    with gr.Blocks(title="News assistant", analytics_enabled=False) as page:
+    # Gradio keeps a copy of each file uploaded here; an hour is enough to ingest it.
+    with gr.Blocks(title="News assistant", analytics_enabled=False,
+                   delete_cache=(3600, 3600)) as page:
         gr.Markdown("## News assistant")
         status = gr.Markdown(elem_id="status")
         history, turn = gr.State([]), gr.State(None)
