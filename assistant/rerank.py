@@ -41,7 +41,8 @@ def features(store: Store, query: Query, found: Candidates, depth: int
     title_terms = tokenize([rows[i].title for i in ids])
     top_bm25 = max((s for _, s in found.keyword.values()), default=0.0) or 1.0
     top_cos = max((s for _, s in found.dense.values()), default=0.0) or 1.0
-    today = day(query.as_of) if query.as_of else int(store.days.max(initial=0))
+    days = found.view.days
+    today = day(query.as_of) if query.as_of else int(days.max(initial=0))
     article_hits: dict[str, int] = {}
     article_best: dict[str, int] = {}
     for rank, i in enumerate(ids):
@@ -53,10 +54,10 @@ def features(store: Store, query: Query, found: Candidates, depth: int
         p, lower = rows[i], texts[r].lower()
         dense_rank, cos = found.dense.get(i, (np.nan, np.nan))
         bm25_rank, bm25 = found.keyword.get(i, (np.nan, np.nan))
-        age = today - int(store.days[i])
+        age = today - int(days[i])
         out[r] = [
             found.scores[i], r, cos, dense_rank, bm25, bm25 / top_bm25, bm25_rank,
-            age, found.favoured[0] <= int(store.days[i]) <= found.favoured[1], p.seq,
+            age, found.favoured[0] <= int(days[i]) <= found.favoured[1], p.seq,
             len(p.text), _cover(terms, passage_terms[r]), _cover(terms, title_terms[r]),
             _cover_text(names, lower), _cover_text(numbers, lower),
             article_hits[p.article_id], article_best[p.article_id], cos / top_cos,

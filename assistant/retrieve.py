@@ -10,7 +10,7 @@ import numpy as np
 from .config import Settings
 from .dates import time_window
 from .fusion import boost_window, collapse_duplicates, rrf
-from .store import Store, day
+from .store import Store, View, day
 from .types import Passage
 
 
@@ -46,6 +46,7 @@ class Candidates:
     keyword: dict[int, tuple[int, float]] = field(default_factory=dict)  # id -> (rank, bm25)
     favoured: tuple[int, int] = (0, 0)  # first and last favoured day
     allowed: np.ndarray | None = None
+    view: View | None = None  # the one generation every step of this search used
 
 
 def search(store: Store, embed: Callable[[list[str]], np.ndarray], query: Query,
@@ -71,33 +72,34 @@ def search(store: Store, embed: Callable[[list[str]], np.ndarray], query: Query,
 def candidates(store: Store, embed: Callable[[list[str]], np.ndarray], query: Query,
                settings: Settings) -> Candidates:
     """Dense and keyword candidates among the allowed passages, fused, recent ones boosted."""
-    allowed = store.allowed(query.as_of, query.since, list(query.sources))
-    found = Candidates({}, allowed=allowed)
+    view = store.view
+    allowed = view.allowed(query.as_of, query.since, list(query.sources))
+    found = Candidates({}, allowed=allowed, view=view)
     if not allowed.any():
         return found
     rankings, weights, text = [], [], core_question(query.question)
-    if settings.dense_weight > 0 and store.dense is not None and len(store.dense):
-        ids, sims = store.dense.search(embed([text])[0], settings.candidates, allowed)
+    if settings.dense_weight > 0 and view.dense is not None and len(view.dense):
+        ids, sims = view.dense.search(embed([text])[0], settings.candidates, allowed)
         found.dense = {int(i): (r, float(s)) for r, (i, s) in enumerate(zip(ids, sims))}
         rankings.append(list(found.dense))
         weights.append(settings.dense_weight)
     if settings.keyword_weight > 0:
-        ids, bm25 = store.keyword.search(text, settings.candidates, allowed)
+        ids, bm25 = view.keyword.search(text, settings.candidates, allowed)
         found.keyword = {int(i): (r, float(s)) for r, (i, s) in enumerate(zip(ids, bm25))}
         rankings.append(list(found.keyword))
         weights.append(settings.keyword_weight)
-    found.favoured = favoured_days(store, query, settings)
+    found.favoured = favoured_days(view, query, settings)
     found.scores = boost_window(rrf(rankings, weights, settings.rrf_k),
-                                {i: int(store.days[i]) for i in found.dense | found.keyword},
+                                {i: int(view.days[i]) for i in found.dense | found.keyword},
                                 *found.favoured, settings.recency_boost)
     return found
 
 
-def favoured_days(store: Store, query: Query, settings: Settings) -> tuple[int, int]:
+def favoured_days(view: View, query: Query, settings: Settings) -> tuple[int, int]:
     """The days whose articles come first: those a time phrase in the question names, else
     the `recency_days` before the as-of date (or before the newest article, for an archive)."""
     window = time_window(query.question, query.as_of) if query.as_of else None
     if window:
         return day(window.start), day(window.end)
-    newest = day(query.as_of) if query.as_of else int(store.days.max(initial=0))
+    newest = day(query.as_of) if query.as_of else int(view.days.max(initial=0))
     return newest - settings.recency_days, newest

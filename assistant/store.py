@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import sqlite3
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -58,72 +59,17 @@ def day(iso: str) -> int:
     return Date.fromisoformat(iso).toordinal()
 
 
-class Store:
-    """Opens (or creates) an index folder; reads are cheap, writes go through `apply`."""
+@dataclass(frozen=True)
+class View:
+    """One generation of the search indexes with its date and outlet arrays, swapped whole:
+    a search that holds a view never sees parts of two generations."""
 
-    def __init__(self, folder: str | Path, settings: Settings):
-        self.folder = Path(folder)
-        self.settings = settings
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.folder / DB_FILE, isolation_level=None,
-                                  check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.executescript(SCHEMA)
-        self._check_fingerprint()
-        self.generation = -1
-        self.refresh()
-
-    # -- reading ---------------------------------------------------------------------------
-
-    def meta(self, key: str, default: str | None = None) -> str | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return row[0] if row else default
-
-    def refresh(self) -> None:
-        """Load the generation in force if another process (or we) committed a newer one.
-
-        The generation number and the passage rows are read in one SQLite snapshot, so a
-        reader sees the old state or the new one, never a mix.
-        """
-        for attempt in range(3):
-            self.db.execute("BEGIN")
-            try:
-                generation = int(self.meta("generation", "0"))
-                if generation == self.generation:
-                    return
-                dim = int(self.meta("dim", "0"))
-                rows = self.db.execute("SELECT p.id, a.date, a.source FROM passages p "
-                                       "JOIN articles a ON a.id = p.article_id").fetchall()
-                dense, keyword = self._load_generation(generation, dim)
-                break
-            except FileNotFoundError as e:
-                if attempt == 2:  # not a writer's clean-up racing us: the files are gone
-                    raise IndexDamaged(f"{self.folder}: {e}; run: assistant check --repair "
-                                       f"--index {self.folder}") from None
-            finally:
-                self.db.execute("COMMIT")
-        self.dense, self.keyword = dense, keyword
-        size = max((r[0] for r in rows), default=0) + 1
-        self.days = np.full(size, -1, dtype=np.int32)  # by passage id; -1: no such passage
-        self.source_names = sorted({r[2] for r in rows})
-        codes = {name: i for i, name in enumerate(self.source_names)}
-        self.source_code = np.full(size, -1, dtype=np.int32)
-        if rows:
-            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            self.days[ids] = [day(r[1]) for r in rows]
-            self.source_code[ids] = [codes[r[2]] for r in rows]
-        self.generation = generation
-
-    def _load_generation(self, generation: int, dim: int):
-        if not generation:
-            return None, KeywordIndex([])
-        folder = self._gen_dir(generation)
-        if not folder.is_dir():
-            raise FileNotFoundError(f"generation folder {folder.name} is missing")
-        dense = DenseIndex.load(folder, dim) if (folder / DENSE_FILE).exists() else None
-        return dense, KeywordIndex.load(folder)
+    generation: int
+    dense: DenseIndex | None
+    keyword: KeywordIndex
+    days: np.ndarray  # by passage id: the article's day ordinal; -1 where no passage
+    source_code: np.ndarray  # by passage id: index into source_names; -1 where no passage
+    source_names: list[str]
 
     def allowed(self, as_of: str | None = None, since: str | None = None,
                 sources: list[str] | None = None) -> np.ndarray:
@@ -137,6 +83,82 @@ class Store:
             codes = [self.source_names.index(s) for s in sources if s in self.source_names]
             mask &= np.isin(self.source_code, codes)
         return mask
+
+
+class Store:
+    """Opens (or creates) an index folder; reads are cheap, writes go through `apply`.
+
+    Many threads may read through one Store; a writer needs a Store of its own, since `apply`
+    changes the dense index of its view in place before committing.
+    """
+
+    def __init__(self, folder: str | Path, settings: Settings):
+        self.folder = Path(folder)
+        self.settings = settings
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.folder / DB_FILE, isolation_level=None,
+                                  check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.executescript(SCHEMA)
+        self._check_fingerprint()
+        self._refreshing = threading.Lock()
+        self.view = View(-1, None, KeywordIndex([]), np.zeros(0, np.int32),
+                         np.zeros(0, np.int32), [])
+        self.refresh()
+
+    # The parts of the view in force, for callers that need only one of them.
+    generation = property(lambda self: self.view.generation)
+    dense = property(lambda self: self.view.dense)
+    keyword = property(lambda self: self.view.keyword)
+    days = property(lambda self: self.view.days)
+    source_names = property(lambda self: self.view.source_names)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def refresh(self, force: bool = False) -> None:
+        """Load the generation in force if another process (or we) committed a newer one.
+
+        The generation number and the passage rows are read in one SQLite snapshot, so a
+        reader sees the old state or the new one, never a mix.
+        """
+        with self._refreshing:
+            for attempt in range(3):
+                self.db.execute("BEGIN")
+                try:
+                    generation = int(self.meta("generation", "0"))
+                    if generation == self.generation and not force:
+                        return
+                    dim = int(self.meta("dim", "0"))
+                    rows = self.db.execute("SELECT p.id, a.date, a.source FROM passages p "
+                                           "JOIN articles a ON a.id = p.article_id").fetchall()
+                    dense, keyword = self._load_generation(generation, dim)
+                    break
+                except FileNotFoundError as e:
+                    if attempt == 2:  # not a writer's clean-up racing us: the files are gone
+                        raise IndexDamaged(f"{self.folder}: {e}; run: assistant check --repair "
+                                           f"--index {self.folder}") from None
+                finally:
+                    self.db.execute("COMMIT")
+            self.view = _view(generation, dense, keyword, rows)
+
+    def _load_generation(self, generation: int, dim: int):
+        if not generation:
+            return None, KeywordIndex([])
+        folder = self._gen_dir(generation)
+        if not folder.is_dir():
+            raise FileNotFoundError(f"generation folder {folder.name} is missing")
+        dense = DenseIndex.load(folder, dim) if (folder / DENSE_FILE).exists() else None
+        return dense, KeywordIndex.load(folder)
+
+    def allowed(self, as_of: str | None = None, since: str | None = None,
+                sources: list[str] | None = None) -> np.ndarray:
+        return self.view.allowed(as_of, since, sources)
 
     def passages(self, ids: list[int]) -> dict[int, Passage]:
         """The passages with these ids, text cut from the stored article."""
@@ -215,8 +237,7 @@ class Store:
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
-            self.generation = -1  # in-memory indexes were changed: reload them from disk
-            self.refresh()
+            self.refresh(force=True)  # the in-memory dense index was changed: reload it
             raise
         crash_point("after-commit")
         self._after_commit(generation)
@@ -228,15 +249,16 @@ class Store:
 
     def _write_generation(self, removed: list[int], new_ids: list[int],
                           vectors: list[np.ndarray]) -> int:
+        dense = self.dense
         if vectors and sum(len(v) for v in vectors):
             matrix = np.vstack(vectors)
-            if self.dense is None:
-                self.dense = DenseIndex(matrix.shape[1])
+            if dense is None:
+                dense = DenseIndex(matrix.shape[1])
                 self.db.execute("INSERT OR REPLACE INTO meta VALUES ('dim', ?)",
                                 (str(matrix.shape[1]),))
-            self.dense.add(np.asarray(new_ids), matrix)
-        if self.dense is not None:
-            self.dense.remove(removed)
+            dense.add(np.asarray(new_ids), matrix)
+        if dense is not None:
+            dense.remove(removed)
         rows = self.db.execute('SELECT p.id, a.title, substr(a.text, p.start + 1, p."end" - p.start)'
                                " FROM passages p JOIN articles a ON a.id = p.article_id"
                                " ORDER BY p.id").fetchall()
@@ -248,8 +270,8 @@ class Store:
         shutil.rmtree(partial, ignore_errors=True)
         shutil.rmtree(final, ignore_errors=True)  # left by a crash after its rename
         partial.mkdir()
-        if self.dense is not None:
-            self.dense.save(partial)
+        if dense is not None:
+            dense.save(partial)
         keyword.save(partial)
         _fsync_tree(partial)
         crash_point("generation")
@@ -262,7 +284,6 @@ class Store:
         return f"{title}\n{text}" if self.settings.title_context else text
 
     def _after_commit(self, generation: int) -> None:
-        self.generation = -1
         self.refresh()
         for old in self.folder.glob("gen-*"):  # keep the previous one for readers mid-load
             number = int(old.name[4:].split(".")[0])
@@ -302,6 +323,20 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _view(generation: int, dense, keyword, rows: list[tuple[int, str, str]]) -> View:
+    """rows: (passage id, article date, article source) of every passage."""
+    size = max((r[0] for r in rows), default=0) + 1
+    days = np.full(size, -1, dtype=np.int32)
+    names = sorted({r[2] for r in rows})
+    codes = {name: i for i, name in enumerate(names)}
+    source_code = np.full(size, -1, dtype=np.int32)
+    if rows:
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        days[ids] = [day(r[1]) for r in rows]
+        source_code[ids] = [codes[r[2]] for r in rows]
+    return View(generation, dense, keyword, days, source_code, names)
 
 
 def _fsync_tree(folder: Path) -> None:

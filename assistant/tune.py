@@ -43,7 +43,7 @@ def tune(set_dir: Path, index: Path | None = None, settings: Settings | None = N
             fused = rrf([list(c.dense), list(c.keyword)],
                         [variant.dense_weight, variant.keyword_weight], variant.rrf_k)
             days = {i: int(store.days[i]) for i in fused}
-            top = list(boost_window(fused, days, *favoured_days(store, query, variant),
+            top = list(boost_window(fused, days, *favoured_days(store.view, query, variant),
                                     variant.recency_boost))[:20]
             missing = [i for i in top if i not in texts]
             texts.update({i: p.text for i, p in store.passages(missing).items()})
