@@ -1,0 +1,58 @@
+"""The bench on a tiny generated set: every figure line is printed (timings are never asserted)."""
+from __future__ import annotations
+
+import gzip
+import json
+
+import numpy as np
+
+from assistant import bench
+
+STORIES = [
+    ("Floods close the river road", "2024-01-02",
+     "Heavy rain flooded the river road in Millbrook on Tuesday.\n\nThe council opened a shelter."),
+    ("Council picks a new mayor", "2024-01-03",
+     "The town council elected Dana Reyes as mayor.\n\nShe promised to repair the bridge."),
+    ("Bakery wins national prize", "2024-01-05",
+     "A family bakery in Eastport won the national bread prize.\n\nIts rye loaf impressed judges."),
+]
+QUESTIONS = [
+    {"question": "Who was elected mayor?", "date": "2024-01-04", "answers": ["Dana Reyes"],
+     "choices": ["Dana Reyes", "Sam Lee"]},
+    {"question": "Which road flooded?", "date": "2024-01-06", "answers": ["river road"],
+     "choices": ["river road", "hill road"]},
+]
+
+
+def test_quick_run_prints_every_figure(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ASSISTANT_MODEL_CACHE", str(tmp_path / "models"))
+    with gzip.open(tmp_path / "corpus.jsonl.gz", "wt") as f:
+        for i, (title, date, text) in enumerate(STORIES):
+            f.write(json.dumps({"id": f"a{i}", "url": f"https://example.org/{i}", "title": title,
+                                "date": date, "source": "example.org", "text": text}) + "\n")
+    (tmp_path / "questions.jsonl").write_text("".join(json.dumps(q) + "\n" for q in QUESTIONS))
+
+    assert bench.main([str(tmp_path), "--quick", "--scale", "3000", "--exact-limit", "1000"]) == 0
+    out = capsys.readouterr().out
+    for line in ["set: ", "reading+chunking: ", "embedding torch: ", "embedding onnx-int8: ",
+                 "x fp32 sentence-transformers", "index writing: ", "ingestion with onnx-int8: ",
+                 "dense recall@20 torch: ", "dense recall@20 onnx-int8: ",
+                 "question latency over 2 questions", "embedding onnx-int8: ", "dense search: ",
+                 "keyword search: ", "fusion: ", "database: ", "total (onnx-int8): ",
+                 "scale 3,000 vectors (approximate IVF-SQ8): ", "per million", "search all: ",
+                 "search as-of 30%: ", "recall@10 vs exact ", "peak RSS: "]:
+        assert line in out, f"{line!r} missing from:\n{out}"
+
+
+def test_exact_top_matches_a_full_sort():
+    rng = np.random.default_rng(0)
+    vectors, queries = rng.standard_normal((500, 8)), rng.standard_normal((3, 8))
+    allowed = rng.random(500) < 0.5
+    scores = np.where(allowed, queries @ vectors.T, -np.inf)
+    want = np.argsort(-scores, axis=1)[:, :5]
+    got = bench.exact_top(vectors.astype(np.float32), queries.astype(np.float32), 5, allowed)
+    assert [set(r) for r in got] == [set(r) for r in want]
+
+
+def test_percentiles_in_milliseconds():
+    assert bench.percentiles([0.001, 0.002, 0.003]) == "2.0 / 2.9 / 3.0"
