@@ -1,4 +1,4 @@
-"""One uvicorn process: the web chat at / and the JSON API at /api, over one Assistant."""
+"""One uvicorn process: the web chat at / and the JSON API at /api, over one index."""
 from __future__ import annotations
 
 import functools
@@ -11,24 +11,31 @@ from .api import MAX_UPLOAD_BYTES, UPLOADS
 TOKEN_ENV = "ASSISTANT_TOKEN"
 
 
-class Serialized:
-    """`assistant` with one call at a time: the chat and the API share one index handle,
-    whose in-memory indexes a write swaps while a read may be using them."""
+class Shared:
+    """The assistant as the chat and the API share it: questions go to a read handle that any
+    number of threads may use, writes to a handle of their own, one at a time. A question is
+    never held up by an upload being embedded, and sees the index before or after it."""
+
+    WRITES = frozenset({"ingest", "ingest_articles", "delete"})
 
     def __init__(self, assistant):
-        self._assistant, self._lock = assistant, threading.RLock()
+        from .assistant import Assistant
+
+        self._reader = assistant
+        self._writer = Assistant(assistant.store.folder, assistant.settings)
+        self._lock = threading.Lock()
 
     def __getattr__(self, name):
-        value = getattr(self._assistant, name)
-        if not callable(value):
-            return value
+        if name not in self.WRITES:
+            return getattr(self._reader, name)
+        method = getattr(self._writer, name)
 
-        @functools.wraps(value)
-        def locked(*args, **kwargs):
+        @functools.wraps(method)
+        def one_at_a_time(*args, **kwargs):
             with self._lock:
-                return value(*args, **kwargs)
+                return method(*args, **kwargs)
 
-        return locked
+        return one_at_a_time
 
 
 def build_app(assistant, token: str | None = None, max_upload_bytes: int = MAX_UPLOAD_BYTES):
@@ -39,7 +46,7 @@ def build_app(assistant, token: str | None = None, max_upload_bytes: int = MAX_U
     from .api import create_app
     from .ui import CSS, build_ui
 
-    shared = Serialized(assistant)
+    shared = Shared(assistant)
     app = create_app(shared, token, max_upload_bytes)
     system_fonts = ["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "sans-serif"]
     theme = gr.themes.Soft(font=system_fonts, font_mono=["ui-monospace", "monospace"])

@@ -65,3 +65,27 @@ def test_a_second_writer_process_is_refused_with_a_message(demo_copy, tmp_path):
     finally:
         holder.kill()
     assert Assistant(demo_copy).stats()["articles"] == 8  # nothing was interleaved
+
+
+def test_the_server_answers_questions_while_an_upload_is_embedded(demo_copy):
+    import threading
+
+    from assistant.server import Shared
+    from assistant.types import Article
+
+    shared = Shared(Assistant(demo_copy))
+    shared.ask("warm up the model", k=1)
+    feed = [Article(id=f"u{i}", title=f"Upload {i}", date="2025-06-01",
+                    text=f"Item {i}: the ferry timetable changes on Monday. " * 15)
+            for i in range(150)]
+    writer = threading.Thread(target=shared.ingest_articles, args=(feed,))
+    writer.start()
+    during = 0
+    while writer.is_alive():
+        passages = shared.ask("Who won the chess championship?", k=3)
+        assert passages[0].title.startswith("Amara Osei")
+        during += writer.is_alive()
+    writer.join()
+    assert during >= 3  # questions did not wait for the upload
+    assert shared.stats()["articles"] == 158
+    assert shared.ask("ferry timetable changes", k=1)[0].title.startswith("Upload")
