@@ -18,6 +18,7 @@ from .types import IngestReport, Problem
 
 MAX_UPLOAD_BYTES = 50_000_000  # one request; the UI's uploads share the limit
 MAX_FILES = 20
+MAX_IN_FLIGHT = 16  # API requests served at once; past this, 503 at once instead of a queue
 UPLOADS = "uploads"  # under the index folder: the only place an upload is written
 
 
@@ -55,6 +56,22 @@ def create_app(assistant, token: str | None = None, max_upload_bytes: int = MAX_
 
     def error(status: int, message: str, **extra) -> JSONResponse:
         return JSONResponse({"error": message, **extra}, status_code=status)
+
+    in_flight = [0]  # requests under /api now; one event loop, so no lock is needed
+
+    @app.middleware("http")
+    async def shed_load(request: Request, call_next):
+        """Refuse what cannot be served soon: memory and latency stay bounded under load."""
+        if not request.url.path.startswith("/api/") or request.url.path == "/api/health":
+            return await call_next(request)
+        if in_flight[0] >= MAX_IN_FLIGHT:
+            return JSONResponse({"error": "the server is busy; retry in a second"},
+                                status_code=503, headers={"Retry-After": "1"})
+        in_flight[0] += 1
+        try:
+            return await call_next(request)
+        finally:
+            in_flight[0] -= 1
 
     @app.exception_handler(AssistantError)
     def assistant_error(request, e: AssistantError):

@@ -1,0 +1,52 @@
+"""The real server under a bounded load from other threads: every request is served or
+refused with 503, nothing crashes, memory stays bounded."""
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+from assistant.loadtest import rss_mb, run
+from conftest import ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_server_under_load_serves_or_sheds_and_stays_up(demo_copy):
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--index",
+                               str(demo_copy), "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(1)
+        result = run(url, clients=8, seconds=8, pid=server.pid)
+        assert result["errors"] == 0 and result["other"] == {}, result
+        assert result["ok"] > 0 and result["ok"] + result["busy_503"] == result["requests"]
+        assert result["rss_mb_after"] < result["rss_mb_before"] + 300
+        assert server.poll() is None
+        assert httpx.get(f"{url}/api/health", timeout=5).status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_refuses_hosts_other_than_this_machine():
+    import pytest
+
+    with pytest.raises(SystemExit, match="only servers on this machine"):
+        run("http://10.0.0.1:7860", clients=1, seconds=1)
+    assert rss_mb(os.getpid()) > 0
