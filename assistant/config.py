@@ -22,6 +22,7 @@ class Settings:
     title_context: bool = True  # index "title\npassage" so a passage keeps its context
     # How a question is answered (free to change on an existing index).
     candidates: int = 200  # per retriever, before fusion
+    fusion: str = "rrf"  # "rrf" (reciprocal ranks) or "blend" (min-max normalised scores)
     rrf_k: int = 60
     dense_weight: float = 1.0
     keyword_weight: float = 1.0

@@ -22,6 +22,23 @@ def rrf(rankings: Sequence[Sequence[int]], weights: Sequence[float] = (), k: int
     return dict(sorted(scores.items(), key=lambda kv: -kv[1]))
 
 
+def blend(scored: Sequence[dict[int, float]], weights: Sequence[float] = ()) -> dict[int, float]:
+    """Weighted sum of min-max normalised scores (missing counts as 0), best first.
+
+    Example: blend([{1: 0.9, 2: 0.5}, {2: 12.0, 3: 4.0}]) -> {2: 1.0, 1: 1.0, 3: 0.0}
+    """
+    weights = list(weights) or [1.0] * len(scored)
+    out: dict[int, float] = {}
+    for scores, weight in zip(scored, weights):
+        if not scores:
+            continue
+        low, high = min(scores.values()), max(scores.values())
+        span = (high - low) or 1.0
+        for item, value in scores.items():
+            out[item] = out.get(item, 0.0) + weight * (value - low) / span
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
 def boost_window(scores: dict[int, float], days: dict[int, int], first: int, last: int,
                  boost: float) -> dict[int, float]:
     """Add `boost` x the best score to items dated from day `first` to `last`, then re-sort.

@@ -9,7 +9,7 @@ import numpy as np
 
 from .config import Settings
 from .dates import time_window
-from .fusion import boost_window, collapse_duplicates, rrf
+from .fusion import blend, boost_window, collapse_duplicates, rrf
 from .store import Store, View, day
 from .types import Passage
 
@@ -77,22 +77,29 @@ def candidates(store: Store, embed: Callable[[list[str]], np.ndarray], query: Qu
     found = Candidates({}, allowed=allowed, view=view)
     if not allowed.any():
         return found
-    rankings, weights, text = [], [], core_question(query.question)
+    text = core_question(query.question)
     if settings.dense_weight > 0 and view.dense is not None and len(view.dense):
         ids, sims = view.dense.search(embed([text])[0], settings.candidates, allowed)
         found.dense = {int(i): (r, float(s)) for r, (i, s) in enumerate(zip(ids, sims))}
-        rankings.append(list(found.dense))
-        weights.append(settings.dense_weight)
     if settings.keyword_weight > 0:
         ids, bm25 = view.keyword.search(text, settings.candidates, allowed)
         found.keyword = {int(i): (r, float(s)) for r, (i, s) in enumerate(zip(ids, bm25))}
-        rankings.append(list(found.keyword))
-        weights.append(settings.keyword_weight)
     found.favoured = favoured_days(view, query, settings)
-    found.scores = boost_window(rrf(rankings, weights, settings.rrf_k),
+    found.scores = boost_window(fuse(found, settings),
                                 {i: int(view.days[i]) for i in found.dense | found.keyword},
                                 *found.favoured, settings.recency_boost)
     return found
+
+
+def fuse(found: Candidates, settings: Settings) -> dict[int, float]:
+    """The two rankings as one, by `settings.fusion`: reciprocal ranks, or a score blend."""
+    lists = [(found.dense, settings.dense_weight), (found.keyword, settings.keyword_weight)]
+    lists = [(hits, weight) for hits, weight in lists if weight > 0]
+    if settings.fusion == "blend":
+        return blend([{i: s for i, (_, s) in hits.items()} for hits, _ in lists],
+                     [weight for _, weight in lists])
+    return rrf([list(hits) for hits, _ in lists], [weight for _, weight in lists],
+               settings.rrf_k)
 
 
 def favoured_days(view: View, query: Query, settings: Settings) -> tuple[int, int]:

@@ -12,10 +12,11 @@ from pathlib import Path
 
 from .config import Settings
 from .evaluate import cached_embed, first_hit, mc_correct, open_eval_index, score
-from .fusion import boost_window, rrf
-from .retrieve import Query, candidates, favoured_days
+from .fusion import boost_window
+from .retrieve import Query, candidates, favoured_days, fuse
 
 GRID = {
+    "fusion": ["rrf", "blend"],
     "keyword_weight": [0.7, 1.0, 1.4],
     "recency_days": [3, 7, 10, 14],
     "recency_boost": [0.0, 0.25, 0.5, 1.0],
@@ -40,8 +41,7 @@ def tune(set_dir: Path, index: Path | None = None, settings: Settings | None = N
         variant = replace(settings, **dict(zip(grid, values)))
         runs = []
         for q, query, c in found:
-            fused = rrf([list(c.dense), list(c.keyword)],
-                        [variant.dense_weight, variant.keyword_weight], variant.rrf_k)
+            fused = fuse(c, variant)
             days = {i: int(store.days[i]) for i in fused}
             top = list(boost_window(fused, days, *favoured_days(store.view, query, variant),
                                     variant.recency_boost))[:20]

@@ -1,5 +1,5 @@
 """Ranking arithmetic: fusion, the favoured-days boost, duplicate collapsing."""
-from assistant.fusion import (boost_window, collapse_duplicates, rrf, same_story, shingles,
+from assistant.fusion import (blend, boost_window, collapse_duplicates, rrf, same_story, shingles,
                               text_key)
 from assistant.types import Passage
 
@@ -53,3 +53,9 @@ def test_shingles_and_same_story():
     assert same_story(shingles("x y z w v u"), shingles("x y z w v u t"))
     assert not same_story(shingles("x y z w v u"), shingles("p q r s t o"))
     assert not same_story(frozenset(), shingles("x"))
+
+
+def test_blend_normalises_each_list_before_weighting():
+    assert blend([{1: 0.9, 2: 0.5}, {2: 12.0, 3: 4.0}]) == {2: 1.0, 1: 1.0, 3: 0.0}
+    assert list(blend([{1: 0.9, 2: 0.5}, {2: 12.0, 3: 4.0}], [2.0, 1.0])) == [1, 2, 3]
+    assert blend([{}, {7: 3.0}]) == {7: 0.0}
