@@ -70,10 +70,19 @@ class DenseIndex:
         """Top-k (ids, scores) among ids whose entry in the boolean `allowed` is True."""
         if not len(self) or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        import faiss
+
         bits = None if allowed is None else np.packbits(allowed, bitorder="little")
         params = self._params(allowed, bits)  # holds a pointer into `bits`: keep both alive
-        scores, ids = self._index.search(vector.reshape(1, -1).astype(np.float32),
-                                         min(k, len(self)), params=params)
+        # One question gains nothing from OpenMP, and its idle threads spinning on busy cores
+        # made a 100k exact search 5x slower (51 ms against 10 ms on one thread).
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            scores, ids = self._index.search(vector.reshape(1, -1).astype(np.float32),
+                                             min(k, len(self)), params=params)
+        finally:
+            faiss.omp_set_num_threads(threads)
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
 
