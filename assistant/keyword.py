@@ -25,6 +25,24 @@ def _stemmer():
     return Stemmer.Stemmer("english")
 
 
+def stems(text: str) -> list[tuple[int, str]]:
+    """Each meaningful word's start offset and stem, as BM25 sees it, fast enough per query.
+
+    Example: 'The elections were held' -> [(4, 'elect'), (19, 'held')]
+    """
+    import re
+
+    stop = _stopword_set()
+    words = [(m.start(), m.group().lower()) for m in re.finditer(r"(?u)\b\w\w+\b", text)]
+    words = [(start, w) for start, w in words if w not in stop]
+    return list(zip((s for s, _ in words), _stemmer().stemWords([w for _, w in words])))
+
+
+@lru_cache(maxsize=1)
+def _stopword_set() -> frozenset[str]:
+    return frozenset(_stopwords())
+
+
 def tokenize(texts: list[str]) -> list[list[str]]:
     """Example: ['The elections were held'] -> [['elect', 'held']]"""
     import bm25s

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .keyword import tokenize
+from .answer import sentences
+from .keyword import stems, tokenize
 from .retrieve import Candidates, Query
 from .store import Store, day
 
@@ -21,7 +22,7 @@ NUMBER = re.compile(r"\b\d[\d,.]*\b")
 FEATURES = [
     "fused", "fused_rank", "dense_cos", "dense_rank", "bm25", "bm25_rel", "bm25_rank",
     "age_days", "favoured", "seq", "chars", "term_cover", "title_cover", "names_cover",
-    "numbers_cover", "article_hits", "article_best_rank", "dense_rel",
+    "numbers_cover", "article_hits", "article_best_rank", "dense_rel", "sentence_cover",
 ]
 
 
@@ -61,8 +62,25 @@ def features(store: Store, query: Query, found: Candidates, depth: int
             len(p.text), _cover(terms, passage_terms[r]), _cover(terms, title_terms[r]),
             _cover_text(names, lower), _cover_text(numbers, lower),
             article_hits[p.article_id], article_best[p.article_id], cos / top_cos,
+            best_sentence_cover(terms, texts[r]),
         ]
     return ids, out, rows
+
+
+def best_sentence_cover(wanted: set[str], text: str) -> float:
+    """The largest share of the question's terms that one sentence of `text` holds: the
+    answer usually sits in a sentence that repeats the question's words.
+
+    Example: ({'chess', 'open'}, 'Rain fell. Osei won the chess open.') -> 1.0
+    """
+    if not wanted:
+        return np.nan
+    found = stems(text)
+    best = 0.0
+    for start, end in sentences(text):
+        inside = {stem for at, stem in found if start <= at < end}
+        best = max(best, len(inside & wanted) / len(wanted))
+    return best
 
 
 def _cover(wanted: set[str], have: list[str]) -> float:
