@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="grid-search fusion and recency settings on a training set")
     p.add_argument("set_dir", type=Path)
 
+    p = sub.add_parser("bench", add_help=False,
+                       help="speed and scale benchmark (python -m assistant.bench --help)")
+    p.add_argument("args", nargs=argparse.REMAINDER)
+
     p = sub.add_parser("serve", parents=[common], help="the web chat and HTTP API")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)
@@ -187,6 +191,12 @@ def cmd_tune(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from .bench import main as bench
+
+    return bench(args.args)
+
+
 def cmd_serve(args) -> int:
     from .server import serve
 
@@ -195,4 +205,4 @@ def cmd_serve(args) -> int:
 
 
 COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "delete": cmd_delete, "stats": cmd_stats,
-            "check": cmd_check, "eval": cmd_eval, "train-ranker": cmd_train_ranker, "tune": cmd_tune, "serve": cmd_serve}
+            "check": cmd_check, "eval": cmd_eval, "train-ranker": cmd_train_ranker, "tune": cmd_tune, "bench": cmd_bench, "serve": cmd_serve}
