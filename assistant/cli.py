@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:  # the benchmark parses its own arguments, --help included
+        from .bench import main as bench
+
+        return bench(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
@@ -191,12 +196,6 @@ def cmd_tune(args) -> int:
     return 0
 
 
-def cmd_bench(args) -> int:
-    from .bench import main as bench
-
-    return bench(args.args)
-
-
 def cmd_serve(args) -> int:
     from .server import serve
 
@@ -205,4 +204,4 @@ def cmd_serve(args) -> int:
 
 
 COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "delete": cmd_delete, "stats": cmd_stats,
-            "check": cmd_check, "eval": cmd_eval, "train-ranker": cmd_train_ranker, "tune": cmd_tune, "bench": cmd_bench, "serve": cmd_serve}
+            "check": cmd_check, "eval": cmd_eval, "train-ranker": cmd_train_ranker, "tune": cmd_tune, "serve": cmd_serve}
