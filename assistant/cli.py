@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="train the learned ranker on a set (rtqa-2024; never the test set)")
     p.add_argument("set_dir", type=Path)
     p.add_argument("--out", type=Path, help="model file (default: the one shipped in the package)")
-    p.add_argument("--depth", type=int, default=30)
+    p.add_argument("--depth", type=int, default=100)
 
     p = sub.add_parser("tune", parents=[common],
                        help="grid-search fusion and recency settings on a training set")
