@@ -95,7 +95,7 @@ def _cover_text(wanted: set[str], text: str) -> float:
 class Ranker:
     """Reorders the top `depth` candidates by the learned model; the rest keep their order."""
 
-    def __init__(self, model_file: Path = MODEL_FILE, depth: int = 30):
+    def __init__(self, model_file: Path = MODEL_FILE, depth: int = 100):
         import lightgbm
 
         if not Path(model_file).is_file():
@@ -118,6 +118,6 @@ class Ranker:
 
 
 @lru_cache(maxsize=2)
-def load_ranker(model_file: str = str(MODEL_FILE), depth: int = 30) -> Ranker | None:
+def load_ranker(model_file: str = str(MODEL_FILE), depth: int = 100) -> Ranker | None:
     """The shipped ranker, or None when the package holds no model file."""
     return Ranker(Path(model_file), depth) if Path(model_file).is_file() else None
