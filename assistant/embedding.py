@@ -149,10 +149,10 @@ def cache_dir(model: str, backend: str) -> Path:
 def onnx_int8(model: str) -> Path:
     """The cached int8 export of `model`, made now if missing or made from other weights."""
     folder = model_path(model)
+    # Which weights, not where they lie: two checkouts of the project share one export.
     stamp = hashlib.sha1(json.dumps(
-        [RECIPE, str(folder.resolve()),
-         sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir()
-                if p.is_file())]).encode()).hexdigest()[:12]
+        [RECIPE, sorted((p.name, p.stat().st_size) for p in folder.iterdir() if p.is_file()),
+         (folder / "config.json").read_text()]).encode()).hexdigest()[:12]
     target = cache_dir(model, "onnx-int8") / f"model-{stamp}.onnx"
     if not target.is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
