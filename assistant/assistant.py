@@ -153,6 +153,11 @@ class Assistant:
         with self.store.lock():
             return self.store.apply([], known) if known else 0
 
+    def compact(self) -> int:
+        """Drop deleted passages from the keyword index; returns how many there were."""
+        with self.store.lock():
+            return self.store.compact()
+
     def stats(self) -> dict:
         self.store.refresh()
         return self.store.stats()

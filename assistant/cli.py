@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("delete", parents=[common], help="remove articles by id")
     p.add_argument("ids", nargs="+")
 
+    p = sub.add_parser("compact", parents=[common],
+                       help="drop deleted passages from the keyword index")
+
     p = sub.add_parser("stats", parents=[common], help="what the index holds")
     p.add_argument("--json", action="store_true")
 
@@ -141,6 +144,11 @@ def cmd_delete(args) -> int:
     return 0 if gone else 1
 
 
+def cmd_compact(args) -> int:
+    print(f"dropped {_open(args).compact()} deleted passages from the keyword index")
+    return 0
+
+
 def cmd_stats(args) -> int:
     stats = _open(args).stats()
     if args.json:
@@ -203,5 +211,6 @@ def cmd_serve(args) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "delete": cmd_delete, "stats": cmd_stats,
-            "check": cmd_check, "eval": cmd_eval, "train-ranker": cmd_train_ranker, "tune": cmd_tune, "serve": cmd_serve}
+COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "delete": cmd_delete, "compact": cmd_compact,
+            "stats": cmd_stats, "check": cmd_check, "eval": cmd_eval,
+            "train-ranker": cmd_train_ranker, "tune": cmd_tune, "serve": cmd_serve}

@@ -88,7 +88,10 @@ class KeywordIndex:
         if not len(scores) or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         if allowed is not None:
-            scores = np.where(allowed[self.ids], scores, 0.0)
+            known = self.ids < len(allowed)  # tombstones past the newest passage id
+            keep = np.zeros(len(self.ids), dtype=bool)
+            keep[known] = allowed[self.ids[known]]
+            scores = np.where(keep, scores, 0.0)
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]

@@ -181,6 +181,7 @@ class Store:
         return {"articles": articles, "passages": passages, "oldest": oldest, "newest": newest,
                 "model": self.settings.model, "dim": int(self.meta("dim", "0")),
                 "sources": len(self.source_names), "generation": self.generation,
+                "keyword_tombstones": self.tombstones(),
                 "index_bytes": size, "index": str(self.folder.resolve())}
 
     def hashes(self, ids: list[str]) -> dict[str, str]:
@@ -248,7 +249,7 @@ class Store:
                                               (article_id,))]
 
     def _write_generation(self, removed: list[int], new_ids: list[int],
-                          vectors: list[np.ndarray]) -> int:
+                          vectors: list[np.ndarray], keyword: KeywordIndex | None = None) -> int:
         dense = self.dense
         if vectors and sum(len(v) for v in vectors):
             matrix = np.vstack(vectors)
@@ -259,11 +260,11 @@ class Store:
             dense.add(np.asarray(new_ids), matrix)
         if dense is not None:
             dense.remove(removed)
-        rows = self.db.execute('SELECT p.id, a.title, substr(a.text, p.start + 1, p."end" - p.start)'
-                               " FROM passages p JOIN articles a ON a.id = p.article_id"
-                               " ORDER BY p.id").fetchall()
-        keyword = KeywordIndex.build([r[0] for r in rows], [self.indexed_text(r[1], r[2])
-                                                            for r in rows])
+        # bm25s cannot append: new passages mean a rebuild. Deletions alone keep the BM25
+        # files; their ids stay there as tombstones, masked at search, until `compact`.
+        if keyword is None:
+            keyword = (self._build_keyword() if new_ids or not len(self.keyword)
+                       else self.keyword)
         generation = int(self.meta("generation", "0")) + 1
         final = self._gen_dir(generation)
         partial = final.with_name(final.name + ".partial")
@@ -278,6 +279,36 @@ class Store:
         os.replace(partial, final)
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(generation),))
         return generation
+
+    def _build_keyword(self) -> KeywordIndex:
+        rows = self.db.execute('SELECT p.id, a.title, substr(a.text, p.start + 1, p."end" - p.start)'
+                               " FROM passages p JOIN articles a ON a.id = p.article_id"
+                               " ORDER BY p.id").fetchall()
+        return KeywordIndex.build([r[0] for r in rows], [self.indexed_text(r[1], r[2])
+                                                         for r in rows])
+
+    def tombstones(self) -> int:
+        """Deleted passages still in the BM25 files (masked at search; `compact` drops them)."""
+        ids, days = self.keyword.ids, self.view.days
+        live = ids < len(days)
+        live[live] = days[ids[live]] >= 0
+        return int(len(ids) - live.sum())
+
+    def compact(self) -> int:
+        """Rebuild the BM25 index without tombstones, as a new generation; returns how many
+        were dropped. Call it with the lock held."""
+        self.refresh()
+        dropped = self.tombstones()
+        if dropped:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                generation = self._write_generation([], [], [], keyword=self._build_keyword())
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self._after_commit(generation)
+        return dropped
 
     def indexed_text(self, title: str, text: str) -> str:
         """What the models see of a passage: its title gives it context."""

@@ -143,3 +143,22 @@ def test_as_of_holds_at_every_retrieval_stage(demo_assistant, as_of):
                           Query("tidal station strike marathon flood", 20, as_of), variant,
                           ranker)
         assert all(p.date <= as_of for p in passages), name
+
+
+def test_deleting_keeps_bm25_files_with_tombstones_until_compact(tmp_path):
+    a = Assistant(tmp_path / "idx")
+    a.ingest_articles([article(f"t{i}", "2024-01-01", f"Tram line {i} reopens after repairs.")
+                       for i in range(4)])
+    keyword_before = a.store.keyword.ids.tolist()
+    assert a.delete(["t3", "t0"]) == 2  # t3 holds the newest passage id
+    assert a.store.keyword.ids.tolist() == keyword_before  # no rebuild for a deletion
+    assert a.stats()["keyword_tombstones"] == 2
+    found = a.ask("tram line reopens", k=10)
+    assert sorted(p.article_id for p in found) == ["t1", "t2"]
+    from assistant.check import check
+
+    assert check(tmp_path / "idx", a.settings) == []
+    assert a.compact() == 2
+    assert len(a.store.keyword) == 2 and a.stats()["keyword_tombstones"] == 0
+    assert sorted(p.article_id for p in a.ask("tram line reopens", k=10)) == ["t1", "t2"]
+    assert a.compact() == 0
