@@ -14,7 +14,8 @@ import numpy as np
 from .answer import sentences
 from .keyword import stems, tokenize
 from .retrieve import Candidates, Query
-from .store import Store, day
+from .store import Store
+from .view import day
 
 MODEL_FILE = Path(__file__).parent / "models" / "ranker.txt"
 CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'-]+")

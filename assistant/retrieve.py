@@ -10,7 +10,8 @@ import numpy as np
 from .config import Settings
 from .dates import time_window
 from .fusion import blend, boost_window, collapse_duplicates, rrf
-from .store import Store, View, day
+from .store import Store
+from .view import View, day
 from .types import Passage
 
 

@@ -14,7 +14,6 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date as Date
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,7 @@ from .faults import crash_point
 from .errors import IndexBusy, IndexDamaged, IndexMismatch
 from .keyword import KeywordIndex
 from .types import Article, Passage
+from .view import View, build_view
 
 FORMAT = 1
 DB_FILE = "assistant.sqlite"
@@ -53,36 +53,6 @@ class Put:
     hash: str
     spans: list[tuple[int, int]]
     vectors: np.ndarray
-
-
-def day(iso: str) -> int:
-    return Date.fromisoformat(iso).toordinal()
-
-
-@dataclass(frozen=True)
-class View:
-    """One generation of the search indexes with its date and outlet arrays, swapped whole:
-    a search that holds a view never sees parts of two generations."""
-
-    generation: int
-    dense: DenseIndex | None
-    keyword: KeywordIndex
-    days: np.ndarray  # by passage id: the article's day ordinal; -1 where no passage
-    source_code: np.ndarray  # by passage id: index into source_names; -1 where no passage
-    source_names: list[str]
-
-    def allowed(self, as_of: str | None = None, since: str | None = None,
-                sources: list[str] | None = None) -> np.ndarray:
-        """A mask by passage id: True where a passage may be shown for these filters."""
-        mask = self.days >= 0
-        if as_of:
-            mask &= self.days <= day(as_of)
-        if since:
-            mask &= self.days >= day(since)
-        if sources:
-            codes = [self.source_names.index(s) for s in sources if s in self.source_names]
-            mask &= np.isin(self.source_code, codes)
-        return mask
 
 
 class Store:
@@ -145,7 +115,7 @@ class Store:
                                            f"--index {self.folder}") from None
                 finally:
                     self.db.execute("COMMIT")
-            self.view = _view(generation, dense, keyword, rows)
+            self.view = build_view(generation, dense, keyword, rows)
 
     def _load_generation(self, generation: int, dim: int):
         if not generation:
@@ -354,20 +324,6 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
-
-
-def _view(generation: int, dense, keyword, rows: list[tuple[int, str, str]]) -> View:
-    """rows: (passage id, article date, article source) of every passage."""
-    size = max((r[0] for r in rows), default=0) + 1
-    days = np.full(size, -1, dtype=np.int32)
-    names = sorted({r[2] for r in rows})
-    codes = {name: i for i, name in enumerate(names)}
-    source_code = np.full(size, -1, dtype=np.int32)
-    if rows:
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        days[ids] = [day(r[1]) for r in rows]
-        source_code[ids] = [codes[r[2]] for r in rows]
-    return View(generation, dense, keyword, days, source_code, names)
 
 
 def _fsync_tree(folder: Path) -> None:

@@ -1,0 +1,54 @@
+"""What a search reads of one index generation, as one immutable value."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date as Date
+
+import numpy as np
+
+from .dense import DenseIndex
+from .keyword import KeywordIndex
+
+
+def day(iso: str) -> int:
+    return Date.fromisoformat(iso).toordinal()
+
+
+@dataclass(frozen=True)
+class View:
+    """One generation of the search indexes with its date and outlet arrays, swapped whole:
+    a search that holds a view never sees parts of two generations."""
+
+    generation: int
+    dense: DenseIndex | None
+    keyword: KeywordIndex
+    days: np.ndarray  # by passage id: the article's day ordinal; -1 where no passage
+    source_code: np.ndarray  # by passage id: index into source_names; -1 where no passage
+    source_names: list[str]
+
+    def allowed(self, as_of: str | None = None, since: str | None = None,
+                sources: list[str] | None = None) -> np.ndarray:
+        """A mask by passage id: True where a passage may be shown for these filters."""
+        mask = self.days >= 0
+        if as_of:
+            mask &= self.days <= day(as_of)
+        if since:
+            mask &= self.days >= day(since)
+        if sources:
+            codes = [self.source_names.index(s) for s in sources if s in self.source_names]
+            mask &= np.isin(self.source_code, codes)
+        return mask
+
+
+def build_view(generation: int, dense, keyword, rows: list[tuple[int, str, str]]) -> View:
+    """rows: (passage id, article date, article source) of every passage."""
+    size = max((r[0] for r in rows), default=0) + 1
+    days = np.full(size, -1, dtype=np.int32)
+    names = sorted({r[2] for r in rows})
+    codes = {name: i for i, name in enumerate(names)}
+    source_code = np.full(size, -1, dtype=np.int32)
+    if rows:
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        days[ids] = [day(r[1]) for r in rows]
+        source_code[ids] = [codes[r[2]] for r in rows]
+    return View(generation, dense, keyword, days, source_code, names)
