@@ -11,8 +11,8 @@ from .config import Settings
 from .dates import time_window
 from .fusion import blend, boost_window, collapse_duplicates, rrf
 from .store import Store
-from .view import View, day
 from .types import Passage
+from .view import View, day
 
 
 # Quiz and chat phrasing that says nothing about the answer; time phrases are read

@@ -21,8 +21,8 @@ import numpy as np
 from .config import Settings
 from .dense import FILE as DENSE_FILE
 from .dense import DenseIndex
-from .faults import crash_point
 from .errors import IndexBusy, IndexDamaged, IndexMismatch
+from .faults import crash_point
 from .keyword import KeywordIndex
 from .types import Article, Passage
 from .view import View, build_view
