@@ -22,7 +22,8 @@ MAX_IN_FLIGHT = 16  # API requests served at once; past this, 503 at once instea
 UPLOADS = "uploads"  # under the index folder: the only place an upload is written
 
 
-def create_app(assistant, token: str | None = None, max_upload_bytes: int = MAX_UPLOAD_BYTES):
+def create_app(assistant, token: str | None = None, max_upload_bytes: int = MAX_UPLOAD_BYTES,
+               max_in_flight: int = MAX_IN_FLIGHT):
     """A FastAPI app serving `assistant` under /api, with its schema at /openapi.json."""
     from fastapi import Depends, FastAPI, Query, Request
     from fastapi.exceptions import RequestValidationError
@@ -64,7 +65,7 @@ def create_app(assistant, token: str | None = None, max_upload_bytes: int = MAX_
         """Refuse what cannot be served soon: memory and latency stay bounded under load."""
         if not request.url.path.startswith("/api/") or request.url.path == "/api/health":
             return await call_next(request)
-        if in_flight[0] >= MAX_IN_FLIGHT:
+        if in_flight[0] >= max_in_flight:
             return JSONResponse({"error": "the server is busy; retry in a second"},
                                 status_code=503, headers={"Retry-After": "1"})
         in_flight[0] += 1

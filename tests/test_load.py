@@ -50,3 +50,29 @@ def test_refuses_hosts_other_than_this_machine():
     with pytest.raises(SystemExit, match="only servers on this machine"):
         run("http://10.0.0.1:7860", clients=1, seconds=1)
     assert rss_mb(os.getpid()) > 0
+
+
+def test_past_the_in_flight_limit_requests_get_503_with_retry_after(demo_index_dir):
+    import threading
+
+    import uvicorn
+
+    from assistant import Assistant
+    from assistant.api import create_app
+
+    app = create_app(Assistant(demo_index_dir), max_in_flight=0)  # every request is one too many
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            assert thread.is_alive()
+            time.sleep(0.05)
+        url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+        busy = httpx.get(f"{url}/api/ask", params={"q": "chess"}, timeout=10)
+        assert busy.status_code == 503 and busy.headers["Retry-After"] == "1"
+        assert "busy" in busy.json()["error"]
+        assert httpx.get(f"{url}/api/health", timeout=10).status_code == 200  # never shed
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
