@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 
 from .answer import terms
+from .dates import time_phrase
 
 WHAT_ABOUT = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(.+)$|^\s*and\s+(.+)$",
                         re.IGNORECASE | re.DOTALL)
@@ -48,13 +49,19 @@ def with_context(question: str, previous: Turn | None) -> str:
         carried = [(w, stem) for w, stem in carried if not _is_name(w)]
     if has_pronoun:
         carried += [(w, stem) for w, stem in _keywords(previous.lead) if _is_name(w)]
+    # The previous turn's time phrase goes along whole ("this week", not "week"), unless the
+    # follow-up names a time of its own.
+    phrase = time_phrase(previous.question)
+    own_phrase = time_phrase(question)
     seen = {stem for _, _, stem in own}
+    seen |= {w.lower() for w in phrase.split()} if phrase else set()
     extra = []
     for word, stem in carried:
-        if stem not in seen:
+        if stem not in seen and word.lower() not in seen:
             seen.add(stem)
             extra.append(word)
-    return " ".join([question.strip(), *extra[:MAX_CARRIED]])
+    carried_phrase = [phrase] if phrase and not own_phrase else []
+    return " ".join([question.strip(), *extra[:MAX_CARRIED], *carried_phrase])
 
 
 def _keywords(text: str) -> list[tuple[str, str]]:

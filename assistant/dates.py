@@ -48,6 +48,12 @@ def time_window(question: str, as_of: str) -> Window | None:
     return None
 
 
+def time_phrase(text: str) -> str | None:
+    """The time phrase of a text, whatever its date. Example: 'Who won this week?' -> 'this week'."""
+    window = time_window(text, Date.today().isoformat())
+    return window.phrase if window else None
+
+
 def _span(day: Date, period: str) -> tuple[Date, Date]:
     """Example: (2023-03-05, 'month') -> (2023-03-01, 2023-03-31); a day gets 2 more days."""
     if period == "year":

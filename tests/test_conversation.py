@@ -19,12 +19,12 @@ GAZA = Turn("How many people died in the Gaza war this week?")
     ("Why?", DARTS, "Why? darts world championship"),
     ("", DARTS, ""),
     # "What about X" with a new name: X takes the place of the previous names.
-    ("what about Ukraine?", GAZA, "what about Ukraine? many people died war week"),
-    ("And Ukraine?", GAZA, "And Ukraine? many people died war week"),
+    ("what about Ukraine?", GAZA, "what about Ukraine? many people died war this week"),
+    ("And Ukraine?", GAZA, "And Ukraine? many people died war this week"),
     # "What about x" without a name keeps everything (a time word too, without its "this").
-    ("what about last month?", GAZA, "what about last month? many people died Gaza war week"),
+    ("what about last month?", GAZA, "what about last month? many people died Gaza war"),
     # Words the question already has (by stem) are not repeated.
-    ("What about the Gaza deaths?", GAZA, "What about the Gaza deaths? many people died war week"),
+    ("What about the Gaza deaths?", GAZA, "What about the Gaza deaths? many people died war this week"),
 ])
 def test_with_context(question, previous, expected):
     assert with_context(question, previous) == expected

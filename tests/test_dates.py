@@ -22,3 +22,10 @@ def test_phrases(question, start, end):
 @pytest.mark.parametrize("question", ["Who won the darts?", "What did May say to the Commons?"])
 def test_no_time_phrase(question):
     assert time_window(question, AS_OF) is None
+
+
+def test_time_phrase_whatever_the_date():
+    from assistant.dates import time_phrase
+
+    assert time_phrase("How many died in the war this week?") == "this week"
+    assert time_phrase("What about Ukraine?") is None
