@@ -147,7 +147,7 @@ def latency(store, embedders: dict, questions: list[dict]) -> None:
                 vector = embedder.embed([query.question])[0]
             embed_times[name].append(t.s)
         times["embedding"].append(embed_times[store.settings.embed_backend][-1])
-        allowed = store.allowed(query.as_of)
+        allowed = store.view.allowed(query.as_of)
         with timed() as t:
             dense, _ = store.dense.search(vector, settings.candidates, allowed)
         times["dense search"].append(t.s)

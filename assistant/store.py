@@ -126,10 +126,6 @@ class Store:
         dense = DenseIndex.load(folder, dim) if (folder / DENSE_FILE).exists() else None
         return dense, KeywordIndex.load(folder)
 
-    def allowed(self, as_of: str | None = None, since: str | None = None,
-                sources: list[str] | None = None) -> np.ndarray:
-        return self.view.allowed(as_of, since, sources)
-
     def passages(self, ids: list[int]) -> dict[int, Passage]:
         """The passages with these ids, text cut from the stored article."""
         out = {}
@@ -184,11 +180,11 @@ class Store:
 
         Returns the number of articles deleted. Call it with the lock held.
         """
-        self.refresh()
-        db, removed, new_ids, vectors = self.db, [], [], []
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            deleted = 0
+        deleted = 0
+
+        def change() -> dict:
+            nonlocal deleted
+            db, removed, new_ids, vectors = self.db, [], [], []
             for article_id in deletes:
                 removed += self._passage_ids(article_id)
                 deleted += db.execute("DELETE FROM articles WHERE id=?", (article_id,)).rowcount
@@ -203,16 +199,26 @@ class Store:
                         'INSERT INTO passages (article_id, seq, start, "end") VALUES (?,?,?,?)',
                         (a.id, seq, start, end)).lastrowid)
                 vectors.append(put.vectors)
-            generation = self._write_generation(removed, new_ids, vectors)
+            return {"removed": removed, "new_ids": new_ids, "vectors": vectors}
+
+        self._commit_generation(change)
+        return deleted
+
+    def _commit_generation(self, change) -> None:
+        """Run `change` (table edits, returning `_write_generation`'s arguments) and write the
+        generation in one transaction: its commit makes both visible, or neither."""
+        self.refresh()
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            generation = self._write_generation(**change())
             crash_point("commit")
-            db.execute("COMMIT")
+            self.db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
-            self.refresh(force=True)  # the in-memory dense index was changed: reload it
+            self.db.execute("ROLLBACK")
+            self.refresh(force=True)  # the in-memory dense index may have changed: reload it
             raise
         crash_point("after-commit")
         self._after_commit(generation)
-        return deleted
 
     def _passage_ids(self, article_id: str) -> list[int]:
         return [r[0] for r in self.db.execute("SELECT id FROM passages WHERE article_id=?",
@@ -270,14 +276,8 @@ class Store:
         self.refresh()
         dropped = self.tombstones()
         if dropped:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                generation = self._write_generation([], [], [], keyword=self._build_keyword())
-                self.db.execute("COMMIT")
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
-            self._after_commit(generation)
+            self._commit_generation(lambda: {"removed": [], "new_ids": [], "vectors": [],
+                                             "keyword": self._build_keyword()})
         return dropped
 
     def indexed_text(self, title: str, text: str) -> str:
