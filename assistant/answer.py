@@ -8,10 +8,9 @@ import re
 from dataclasses import dataclass
 from html import escape
 
-from .keyword import tokenize
+from .keyword import words as terms  # the question's words, as BM25 sees them
 from .types import Passage
 
-WORD = re.compile(r"\w+")
 # A sentence ends at . ! or ? (and any closing quote or bracket) before a capital, digit or
 # opening quote, or at a paragraph break.
 BOUNDARY = re.compile(r"[.!?]+[\"'’”)\]]*\s+(?=[\"'‘“(\[]?[A-Z0-9])|\n\s*\n")
@@ -61,16 +60,6 @@ def compose(question: str, passages: list[Passage], as_of: str | None = None,
     """The answer to `read_as` (else `question`) from these passages, with its lead."""
     return Answer(question, tuple(passages), find_lead(read_as or question, passages), as_of,
                   read_as)
-
-
-def terms(text: str) -> list[tuple[int, int, str]]:
-    """The words that carry meaning, with their stems, as the keyword index sees them.
-
-    Example: 'Who won the strikes?' -> [(15, 22, 'strike')]  ('who', 'won', 'the' are stopwords)
-    """
-    spans = [m.span() for m in WORD.finditer(text)]
-    stems = tokenize([text[s:e] for s, e in spans]) if spans else []
-    return [(s, e, stem[0]) for (s, e), stem in zip(spans, stems) if stem]
 
 
 def sentences(text: str) -> list[tuple[int, int]]:

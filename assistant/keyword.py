@@ -25,17 +25,24 @@ def _stemmer():
     return Stemmer.Stemmer("english")
 
 
-def stems(text: str) -> list[tuple[int, str]]:
-    """Each meaningful word's start offset and stem, as BM25 sees it, fast enough per query.
+def words(text: str) -> list[tuple[int, int, str]]:
+    """Each meaningful word's span and stem, as BM25 sees it, fast enough per query.
 
-    Example: 'The elections were held' -> [(4, 'elect'), (19, 'held')]
+    Example: 'Who won the strikes?' -> [(12, 19, 'strike')]  ('who', 'won', 'the' are stopwords)
     """
     import re
 
     stop = _stopword_set()
-    words = [(m.start(), m.group().lower()) for m in re.finditer(r"(?u)\b\w\w+\b", text)]
-    words = [(start, w) for start, w in words if w not in stop]
-    return list(zip((s for s, _ in words), _stemmer().stemWords([w for _, w in words])))
+    found = [(m.start(), m.end(), m.group().lower())
+             for m in re.finditer(r"(?u)\b\w\w+\b", text)]
+    found = [(start, end, w) for start, end, w in found if w not in stop]
+    stemmed = _stemmer().stemWords([w for _, _, w in found])
+    return [(start, end, stem) for (start, end, _), stem in zip(found, stemmed)]
+
+
+def stems(text: str) -> list[tuple[int, str]]:
+    """Example: 'The elections were held' -> [(4, 'elect'), (19, 'held')]"""
+    return [(start, stem) for start, _, stem in words(text)]
 
 
 @lru_cache(maxsize=1)
