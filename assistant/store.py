@@ -143,7 +143,7 @@ class Store:
         articles, oldest, newest = self.db.execute(
             "SELECT count(*), min(date), max(date) FROM articles").fetchone()
         passages = self.db.execute("SELECT count(*) FROM passages").fetchone()[0]
-        size = sum(f.stat().st_size for f in self.folder.rglob("*") if f.is_file())
+        size = _folder_bytes(self.folder)
         return {"articles": articles, "passages": passages, "oldest": oldest, "newest": newest,
                 "model": self.settings.model, "dim": int(self.meta("dim", "0")),
                 "sources": len(self.source_names), "generation": self.generation,
@@ -324,6 +324,19 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _folder_bytes(folder: Path) -> int:
+    """Bytes under `folder`; what a writer removes meanwhile (an old generation) just does not
+    count, so stats never fail during an ingest."""
+    total = 0
+    for root, _, files in os.walk(folder):  # os.walk skips folders that vanish under it
+        for name in files:
+            try:
+                total += os.stat(os.path.join(root, name)).st_size
+            except FileNotFoundError:
+                pass
+    return total
 
 
 def _fsync_tree(folder: Path) -> None:
