@@ -1,7 +1,16 @@
-"""BM25 keyword search (bm25s) with English stemming and stopwords, keyed by passage id."""
+"""BM25 keyword search (bm25s) with English stemming and stopwords, keyed by passage id.
+
+bm25s cannot append to an index, so the index is a list of segments, as in Lucene: each
+ingest batch adds one, small segments are merged into bigger ones now and then, and a search
+scores every segment with collection-wide IDF so that the split does not change the ranking.
+"""
 from __future__ import annotations
 
+import json
 import logging
+import math
+import os
+import shutil
 from functools import lru_cache
 from pathlib import Path
 
@@ -9,6 +18,9 @@ import numpy as np
 
 FOLDER = "keyword"
 IDS_FILE = "ids.npy"
+LIST_FILE = "segments.json"
+MERGE_FACTOR = 4  # this many segments of one size tier are merged into one
+TIER_BASE = 1000  # passages; segments up to this size share the lowest tier
 
 
 @lru_cache(maxsize=1)
@@ -58,67 +70,205 @@ def tokenize(texts: list[str]) -> list[list[str]]:
                           show_progress=False)
 
 
-class KeywordIndex:
-    """A BM25 index over passage texts; rebuilt whole on each commit (bm25s has no appends)."""
+class Segment:
+    """One immutable bm25s index over the passages of one ingest batch or one merge.
 
-    def __init__(self, ids: np.ndarray, bm25=None):
+    Its files never change once written; a later generation links them in instead of
+    rewriting them, so an ingest costs the BM25 work of its own passages only.
+    """
+
+    def __init__(self, name: str, ids: np.ndarray, bm25, path: Path | None = None):
+        self.name = name
         self.ids = np.asarray(ids, dtype=np.int64)  # position in bm25 -> passage id
-        self._bm25 = bm25
+        self.bm25 = bm25
+        self.path = path  # where its files lie once saved or loaded
 
     def __len__(self) -> int:
         return len(self.ids)
 
     @classmethod
-    def build(cls, ids: list[int], texts: list[str]) -> "KeywordIndex":
+    def build(cls, name: str, ids, texts: list[str]) -> "Segment":
         import bm25s
 
-        if not texts:
-            return cls(np.zeros(0, dtype=np.int64))
         bm25 = bm25s.BM25()
-        tokens = bm25s.tokenize(texts, stopwords=_stopwords(), stemmer=_stemmer(), show_progress=False)
+        tokens = bm25s.tokenize(texts, stopwords=_stopwords(), stemmer=_stemmer(),
+                                show_progress=False)
         bm25.index(tokens, show_progress=False)
-        return cls(np.asarray(ids), bm25)
+        return cls(name, ids, bm25)
 
-    def scores(self, question: str) -> np.ndarray:
-        """BM25 score of every indexed passage, in `self.ids` order (zeros if no term known)."""
-        if self._bm25 is None:
-            return np.zeros(0, dtype=np.float32)
-        token_ids = self._bm25.get_tokens_ids(tokenize([question])[0])
-        if not token_ids:
-            return np.zeros(len(self.ids), dtype=np.float32)
-        return self._bm25.get_scores(token_ids)
+    def token_ids(self, tokens: list[str]) -> np.ndarray:
+        """Column of each token in this segment's matrix; -1 where it never occurs here."""
+        vocab, columns = self.bm25.vocab_dict, len(self.bm25.scores["indptr"]) - 1
+        return np.array([vocab.get(t, -1) if vocab.get(t, -1) < columns else -1
+                         for t in tokens], dtype=np.int64)
+
+    def doc_freqs(self, columns: np.ndarray) -> np.ndarray:
+        indptr = self.bm25.scores["indptr"]
+        known = columns >= 0
+        out = np.zeros(len(columns), dtype=np.float64)
+        out[known] = indptr[columns[known] + 1] - indptr[columns[known]]
+        return out
+
+    def scores(self, columns: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(positions, scores) of the passages holding any token, each token's bm25s score
+        times its weight; bm25s stores idf * term part, so a weight can swap the idf."""
+        matrix = self.bm25.scores
+        data, indices, indptr = matrix["data"], matrix["indices"], matrix["indptr"]
+        rows, values = [], []
+        for column, weight in zip(columns, weights):
+            if column >= 0:
+                start, end = indptr[column], indptr[column + 1]
+                rows.append(np.asarray(indices[start:end]))
+                values.append(np.asarray(data[start:end], dtype=np.float64) * weight)
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        summed = np.bincount(np.concatenate(rows), np.concatenate(values), minlength=len(self))
+        found = np.flatnonzero(summed > 0)
+        return found, summed[found]
+
+    def save(self, folder: Path) -> None:
+        """Write (or hard-link, when already on disk) this segment's files into `folder`."""
+        target = folder / self.name
+        target.mkdir(parents=True)
+        if self.path is not None:
+            for source in self.path.iterdir():
+                _link_or_copy(source, target / source.name)
+            return
+        np.save(target / IDS_FILE, self.ids)
+        self.bm25.save(str(target), show_progress=False)
+
+    @classmethod
+    def load(cls, path: Path, name: str) -> "Segment":
+        import bm25s
+
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
+        return cls(name, np.load(path / IDS_FILE),
+                   bm25s.BM25.load(str(path), mmap=True, show_progress=False), path)
+
+
+class KeywordIndex:
+    """The segments of one generation, searched as one BM25 index.
+
+    Passages deleted or replaced since a segment was written stay in it as tombstones:
+    searches mask them, merges and `compacted` drop them.
+    """
+
+    def __init__(self, segments: list[Segment] = ()):
+        self.segments = [s for s in segments if len(s)]
+
+    @property
+    def ids(self) -> np.ndarray:
+        """Every passage id held, tombstones included."""
+        if not self.segments:
+            return np.zeros(0, dtype=np.int64)
+        return np.concatenate([s.ids for s in self.segments])
+
+    def __len__(self) -> int:
+        return sum(len(s) for s in self.segments)
+
+    @classmethod
+    def build(cls, ids, texts: list[str], name: str = "s000000") -> "KeywordIndex":
+        return cls([Segment.build(name, ids, texts)] if len(texts) else [])
 
     def search(self, question: str, k: int, allowed: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (ids, scores) with a positive score, among ids `allowed` (a mask by id)."""
-        scores = self.scores(question)
-        if not len(scores) or k <= 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        if allowed is not None:
-            known = self.ids < len(allowed)  # tombstones past the newest passage id
-            keep = np.zeros(len(self.ids), dtype=bool)
-            keep[known] = allowed[self.ids[known]]
-            scores = np.where(keep, scores, 0.0)
-        k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        top = top[scores[top] > 0]
-        return self.ids[top], scores[top].astype(np.float32)
+        """Top-k (ids, scores) with a positive score, among ids `allowed` (a mask by id).
+
+        The scores are BM25 with the IDF of the whole collection, tombstones counted as in
+        Lucene: the same as one index over all passages, up to each segment's own average
+        passage length.
+        """
+        tokens = tokenize([question])[0]
+        empty = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if not tokens or not self.segments or k <= 0:
+            return empty
+        columns = [s.token_ids(tokens) for s in self.segments]
+        freqs = [s.doc_freqs(c) for s, c in zip(self.segments, columns)]
+        idf = _idf(sum(freqs), len(self))
+        found_ids, found_scores = [], []
+        for segment, column, freq in zip(self.segments, columns, freqs):
+            weights = np.where(freq > 0, idf / _idf(freq, len(segment)), 0.0)
+            positions, scores = segment.scores(column, weights)
+            ids = segment.ids[positions]
+            if allowed is not None:
+                keep = ids < len(allowed)  # tombstones past the newest passage id
+                keep[keep] = allowed[ids[keep]]
+                ids, scores = ids[keep], scores[keep]
+            found_ids.append(ids)
+            found_scores.append(scores)
+        ids, scores = np.concatenate(found_ids), np.concatenate(found_scores)
+        if not len(ids):
+            return empty
+        top = np.lexsort((ids, -scores))[:k]  # ties by id: the same order however split
+        return ids[top], scores[top].astype(np.float32)
+
+    def added(self, segment: Segment) -> "KeywordIndex":
+        return KeywordIndex(self.segments + [segment])
+
+    def merged(self, live, texts_of, name: str) -> "KeywordIndex":
+        """Merge where the policy says so: MERGE_FACTOR segments of one size tier become one
+        (so each passage is re-indexed about log4(collection / batch) times), and a segment
+        more than half tombstones is rewritten. `live(ids)` marks the ids still stored,
+        `texts_of(ids)` gives their indexed texts."""
+        keep, todo = [], []
+        for segment in self.segments:
+            alive = int(live(segment.ids).sum())
+            if alive * 2 < len(segment):
+                todo.append([segment])
+            elif alive:
+                keep.append(segment)
+        tiers: dict[int, list[Segment]] = {}
+        for segment in keep:
+            tiers.setdefault(_tier(len(segment)), []).append(segment)
+        keep = []
+        for group in tiers.values():
+            if len(group) >= MERGE_FACTOR:
+                todo.append(group)
+            else:
+                keep += group
+        built = [_rebuild(group, live, texts_of, f"{name}-{i}") for i, group in enumerate(todo)]
+        return KeywordIndex(keep + built)
+
+    def compacted(self, live, texts_of, name: str) -> "KeywordIndex":
+        """All live passages in one segment, tombstones dropped."""
+        return KeywordIndex([_rebuild(self.segments, live, texts_of, name)])
 
     def save(self, folder: Path) -> None:
         path = folder / FOLDER
         path.mkdir(parents=True, exist_ok=True)
-        np.save(path / IDS_FILE, self.ids)
-        if self._bm25 is not None:
-            self._bm25.save(str(path), show_progress=False)
+        for segment in self.segments:
+            segment.save(path)
+        (path / LIST_FILE).write_text(json.dumps([s.name for s in self.segments]) + "\n")
 
     @classmethod
     def load(cls, folder: Path) -> "KeywordIndex":
-        import bm25s
-
         path = folder / FOLDER
-        ids = np.load(path / IDS_FILE)
-        if not len(ids):
-            return cls(ids)
-        logging.getLogger("bm25s").setLevel(logging.WARNING)
-        return cls(ids, bm25s.BM25.load(str(path), mmap=True, show_progress=False))
+        if not (path / LIST_FILE).is_file():  # one bm25s index, as format 1 wrote it
+            legacy = np.load(path / IDS_FILE)
+            return cls([Segment.load(path, "s000000")] if len(legacy) else [])
+        names = json.loads((path / LIST_FILE).read_text())
+        return cls([Segment.load(path / name, name) for name in names])
+
+
+def _idf(doc_freq: np.ndarray, docs: int) -> np.ndarray:
+    """bm25s's (and Lucene's) idf: log(1 + (N - df + 0.5) / (df + 0.5))."""
+    return np.log1p((docs - doc_freq + 0.5) / (doc_freq + 0.5))
+
+
+def _tier(size: int) -> int:
+    """Example: 1000 -> 0, 4000 -> 1, 16000 -> 2 (with MERGE_FACTOR 4, TIER_BASE 1000)."""
+    return int(math.log(max(size, TIER_BASE) / TIER_BASE, MERGE_FACTOR) + 1e-9)
+
+
+def _rebuild(segments: list[Segment], live, texts_of, name: str) -> Segment:
+    ids = np.sort(np.concatenate([s.ids for s in segments]))
+    ids = ids[live(ids)]
+    return Segment.build(name, ids, texts_of(ids)) if len(ids) else Segment(name, ids, None)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """Hard links cost nothing and share the page cache; a copy where links are refused."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)

@@ -23,7 +23,7 @@ from .dense import FILE as DENSE_FILE
 from .dense import DenseIndex
 from .errors import IndexBusy, IndexDamaged, IndexMismatch
 from .faults import crash_point
-from .keyword import KeywordIndex
+from .keyword import KeywordIndex, Segment
 from .types import Article, Passage
 from .view import View, build_view
 
@@ -148,6 +148,7 @@ class Store:
                 "model": self.settings.model, "dim": int(self.meta("dim", "0")),
                 "sources": len(self.source_names), "generation": self.generation,
                 "keyword_tombstones": self.tombstones(),
+                "keyword_segments": len(self.keyword.segments),
                 "index_bytes": size, "index": str(self.folder.resolve())}
 
     def hashes(self, ids: list[str]) -> dict[str, str]:
@@ -236,12 +237,16 @@ class Store:
             dense.add(np.asarray(new_ids), matrix)
         if dense is not None:
             dense.remove(removed)
-        # bm25s cannot append: new passages mean a rebuild. Deletions alone keep the BM25
-        # files; their ids stay there as tombstones, masked at search, until `compact`.
-        if keyword is None:
-            keyword = (self._build_keyword() if new_ids or not len(self.keyword)
-                       else self.keyword)
         generation = int(self.meta("generation", "0")) + 1
+        if keyword is None:  # deleted passages stay in their segments as tombstones
+            keyword = self.keyword
+            if new_ids:
+                keyword = keyword.added(Segment.build(f"s{generation:06d}", new_ids,
+                                                      self._keyword_texts(new_ids)))
+            new, gone = np.asarray(new_ids, np.int64), np.asarray(removed, np.int64)
+            keyword = keyword.merged(
+                lambda ids: (self._live(ids) | np.isin(ids, new)) & ~np.isin(ids, gone),
+                self._keyword_texts, f"s{generation:06d}m")
         final = self._gen_dir(generation)
         partial = final.with_name(final.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
@@ -256,19 +261,26 @@ class Store:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(generation),))
         return generation
 
-    def _build_keyword(self) -> KeywordIndex:
-        rows = self.db.execute('SELECT p.id, a.title, substr(a.text, p.start + 1, p."end" - p.start)'
-                               " FROM passages p JOIN articles a ON a.id = p.article_id"
-                               " ORDER BY p.id").fetchall()
-        return KeywordIndex.build([r[0] for r in rows], [self.indexed_text(r[1], r[2])
-                                                         for r in rows])
+    def _keyword_texts(self, ids) -> list[str]:
+        """The indexed texts of these passages, in the order given (read in the transaction
+        in progress, so a batch's own new passages are there)."""
+        rows = {r[0]: self.indexed_text(r[1], r[2]) for r in self.db.execute(
+            'SELECT p.id, a.title, substr(a.text, p.start + 1, p."end" - p.start) FROM passages p'
+            " JOIN articles a ON a.id = p.article_id WHERE p.id IN (SELECT value FROM json_each(?))",
+            (json.dumps([int(i) for i in ids]),))}
+        return [rows[int(i)] for i in ids]
+
+    def _live(self, ids: np.ndarray) -> np.ndarray:
+        """True where a passage id is stored in the generation in force."""
+        days = self.view.days
+        alive = ids < len(days)
+        alive[alive] = days[ids[alive]] >= 0
+        return alive
 
     def tombstones(self) -> int:
         """Deleted passages still in the BM25 files (masked at search; `compact` drops them)."""
-        ids, days = self.keyword.ids, self.view.days
-        live = ids < len(days)
-        live[live] = days[ids[live]] >= 0
-        return int(len(ids) - live.sum())
+        ids = self.keyword.ids
+        return int(len(ids) - self._live(ids).sum())
 
     def compact(self) -> int:
         """Rebuild the BM25 index without tombstones, as a new generation; returns how many
@@ -277,7 +289,9 @@ class Store:
         dropped = self.tombstones()
         if dropped:
             self._commit_generation(lambda: {"removed": [], "new_ids": [], "vectors": [],
-                                             "keyword": self._build_keyword()})
+                                             "keyword": self.keyword.compacted(
+                                                 self._live, self._keyword_texts,
+                                                 f"s{self.generation + 1:06d}c")})
         return dropped
 
     def indexed_text(self, title: str, text: str) -> str:

@@ -2,10 +2,12 @@
 import json
 import sqlite3
 
+import numpy as np
 import pytest
 
 from assistant import Assistant, Settings
 from assistant.errors import BadQuery, IndexBusy, IndexMismatch
+from assistant.keyword import KeywordIndex
 from assistant.types import Article
 
 from conftest import DEMO
@@ -79,7 +81,8 @@ def test_reingest_update_and_delete(tmp_path):
     assert (stats["articles"], stats["passages"]) == (2, 2)
     texts = [p.text for p in a.ask("ferry", k=10)]
     assert texts.count("The ferry was refloated.") == 1 and "The ferry sank near the pier." not in texts
-    assert len(a.store.dense) == 2 and len(a.store.keyword) == 2
+    assert len(a.store.dense) == 2  # the replaced passage stays in BM25 as a masked tombstone:
+    assert len(a.store.keyword) == 3 and a.stats()["keyword_tombstones"] == 1
     assert a.delete(["s1", "missing"]) == 1
     assert a.stats()["articles"] == 1 and len(a.store.dense) == 1
     assert all(p.article_id == "s2" for p in a.ask("ferry", k=10))
@@ -162,3 +165,27 @@ def test_deleting_keeps_bm25_files_with_tombstones_until_compact(tmp_path):
     assert len(a.store.keyword) == 2 and a.stats()["keyword_tombstones"] == 0
     assert sorted(p.article_id for p in a.ask("tram line reopens", k=10)) == ["t1", "t2"]
     assert a.compact() == 0
+
+
+def test_each_batch_adds_a_keyword_segment_and_full_tiers_merge(tmp_path):
+    from assistant.keyword import MERGE_FACTOR
+
+    a = Assistant(tmp_path / "idx", Settings(batch_articles=1))
+    subjects = ["ferry", "tram", "bridge", "harbour", "canal", "market"]
+    a.ingest_articles([article(f"b{i}", f"2024-01-0{i + 1}", f"The {word} reopened on Monday.")
+                       for i, word in enumerate(subjects)])
+    # Six one-passage batches: the first MERGE_FACTOR merged into one, then two more.
+    assert a.stats()["keyword_segments"] == 1 + len(subjects) - MERGE_FACTOR
+    # All passages share one length, so the segments score exactly as one index would.
+    ids = a.store.keyword.ids
+    whole = KeywordIndex.build(ids, a.store._keyword_texts(ids))
+    found = a.store.keyword.search("canal reopened tram", 10)
+    expected = whole.search("canal reopened tram", 10)
+    assert len(found[0]) == len(subjects) and found[0][:2].tolist() == expected[0][:2].tolist()
+    by_id = dict(zip(expected[0].tolist(), expected[1]))  # the other four tie on 'reopened'
+    assert np.allclose(found[1], [by_id[i] for i in found[0].tolist()], rtol=1e-5)
+    assert a.delete(["b0"]) == 1 and a.compact() == 1
+    assert a.stats()["keyword_segments"] == 1 and len(a.store.keyword) == len(subjects) - 1
+    from assistant.check import check
+
+    assert check(tmp_path / "idx", a.settings) == []

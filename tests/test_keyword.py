@@ -1,0 +1,118 @@
+"""The segmented BM25 index: the same ranking as one index, merges, tombstones, files."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant.keyword import MERGE_FACTOR, KeywordIndex, Segment, _tier, tokenize
+
+# Every document has four indexed words, so all segments share one average length and a
+# segmented index must score exactly as one index over all of them.
+DOCS = [
+    "harbour ferry strike ends", "ferry captain named today", "bakery prize sourdough bread",
+    "council budget vote delayed", "ferry fares rise sharply", "storm closes harbour road",
+    "bread prices rise sharply", "council names new captain", "harbour storm damage assessed",
+    "sourdough contest judges named",
+]
+IDS = np.arange(100, 100 + len(DOCS))
+
+
+def segmented(sizes: list[int]) -> KeywordIndex:
+    segments, start = [], 0
+    for n, size in enumerate(sizes):
+        segments.append(Segment.build(f"s{n}", IDS[start:start + size], DOCS[start:start + size]))
+        start += size
+    return KeywordIndex(segments)
+
+
+def bm25s_index(texts: list[str]):
+    """A plain bm25s index, tokenised as the assistant tokenises."""
+    import bm25s
+
+    from assistant.keyword import _stemmer, _stopwords
+
+    bm25 = bm25s.BM25()
+    bm25.index(bm25s.tokenize(texts, stopwords=_stopwords(), stemmer=_stemmer(),
+                              show_progress=False), show_progress=False)
+    return bm25
+
+
+def as_dict(found) -> dict[int, float]:
+    ids, scores = found
+    return {int(i): round(float(s), 4) for i, s in zip(ids, scores)}
+
+
+def test_one_segment_scores_as_bm25s_does():
+    index = KeywordIndex.build(IDS, DOCS)
+    plain = bm25s_index(DOCS)
+    expected = plain.get_scores(tokenize(["ferry harbour"])[0])
+    found = as_dict(index.search("ferry harbour", k=20))
+    assert found == {int(IDS[i]): round(float(s), 4) for i, s in enumerate(expected) if s > 0}
+
+
+@pytest.mark.parametrize("sizes", [[5, 5], [3, 3, 4], [1, 2, 3, 4]])
+def test_segments_rank_and_score_as_one_index(sizes):
+    whole = as_dict(KeywordIndex.build(IDS, DOCS).search("harbour ferry captain", k=20))
+    split = as_dict(segmented(sizes).search("harbour ferry captain", k=20))
+    assert split == whole and len(whole) >= 5
+
+
+def test_search_masks_what_is_not_allowed_and_tombstones_past_the_mask():
+    index = segmented([5, 5])
+    allowed = np.zeros(105, dtype=bool)  # ids 105..109 lie past the mask: tombstones
+    allowed[[100, 104]] = True
+    ids, _ = index.search("ferry", k=20, allowed=allowed)
+    assert sorted(ids.tolist()) == [100, 104]
+    assert index.search("ferry", k=1)[0].tolist() and not index.search("zebra", k=5)[0].size
+
+
+def texts_of(ids) -> list[str]:
+    return [DOCS[int(i) - 100] for i in ids]
+
+
+def test_merge_policy_joins_a_full_tier_and_rewrites_mostly_dead_segments():
+    assert [_tier(n) for n in (1, 1000, 3999, 4000, 16000)] == [0, 0, 0, 1, 2]
+    everyone = lambda ids: np.ones(len(ids), dtype=bool)  # noqa: E731
+    short = segmented([2] * (MERGE_FACTOR - 1))
+    assert len(short.merged(everyone, texts_of, "m").segments) == MERGE_FACTOR - 1
+    index = segmented([2] * MERGE_FACTOR + [2])  # five small segments: one tier, past the factor
+    merged = index.merged(everyone, texts_of, "m")
+    assert len(merged.segments) == 1 and sorted(merged.ids.tolist()) == IDS.tolist()
+    assert as_dict(merged.search("bread council", 20)) == as_dict(index.search("bread council", 20))
+
+    few = segmented([4, 6])
+    dead = {100, 101, 102, 103, 104}  # all of the first segment, one of the second
+    alive = lambda ids: ~np.isin(ids, list(dead))  # noqa: E731
+    kept = few.merged(alive, texts_of, "m")
+    assert [len(s) for s in kept.segments] == [6]  # the dead segment is gone, unrebuilt
+    dead |= {105, 106, 107}
+    rewritten = few.merged(alive, texts_of, "m")
+    assert rewritten.ids.tolist() == [108, 109] and rewritten.segments[0].name.startswith("m-")
+    assert few.compacted(alive, texts_of, "c").ids.tolist() == [108, 109]
+
+
+def test_saved_segments_are_linked_not_rewritten_and_load_back(tmp_path):
+    first = segmented([4, 6])
+    first.save(tmp_path / "gen-1")
+    loaded = KeywordIndex.load(tmp_path / "gen-1")
+    assert as_dict(loaded.search("ferry storm", 20)) == as_dict(first.search("ferry storm", 20))
+    grown = loaded.added(Segment.build("s2", [200], ["ferry storm warning issued"]))
+    grown.save(tmp_path / "gen-2")
+    old, new = (tmp_path / "gen-1" / "keyword" / "s0"), (tmp_path / "gen-2" / "keyword" / "s0")
+    assert sorted(p.name for p in old.iterdir()) == sorted(p.name for p in new.iterdir())
+    assert all((old / p.name).stat().st_ino == p.stat().st_ino for p in new.iterdir())
+    again = KeywordIndex.load(tmp_path / "gen-2")
+    assert [s.name for s in again.segments] == ["s0", "s1", "s2"]
+    assert again.search("warning", 5)[0].tolist() == [200]
+
+
+def test_an_index_written_as_one_bm25s_folder_still_loads(tmp_path):
+    """Format 1 indexes (one bm25s index straight in keyword/) open without a rebuild."""
+    folder = tmp_path / "gen-1" / "keyword"
+    folder.mkdir(parents=True)
+    bm25 = bm25s_index(DOCS)
+    bm25.save(str(folder), show_progress=False)
+    np.save(folder / "ids.npy", IDS)
+    legacy = KeywordIndex.load(tmp_path / "gen-1")
+    assert len(legacy.segments) == 1
+    assert as_dict(legacy.search("bread", 5)) == as_dict(KeywordIndex.build(IDS, DOCS).search("bread", 5))
