@@ -3,6 +3,7 @@ millions of vectors; every speed is set against a baseline measured in the same 
 other work on the machine moves absolute figures.
 
     python -m assistant.bench [SET_DIR] [--quick] [--scale 100000,1000000]
+                              [--store-scale 100000,1000000]
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import synthetic
 from .config import Settings
 
 DEFAULT_SET = Path("/work/shared/eval/rtqa-2023-spring")
@@ -36,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", default="torch,onnx-int8",
                         help="embedding backends to time; 'torch' is the fp32 baseline")
     parser.add_argument("--scale", default="", help="synthetic collection sizes, e.g. 100000,1000000")
+    parser.add_argument("--store-scale", default="",
+                        help="whole indexes (SQLite, FAISS, BM25) of generated articles, e.g. "
+                             "100000,1000000: build, size, and questions end to end")
     parser.add_argument("--exact-limit", type=int, default=None,
                         help="vectors past which dense search turns approximate")
     parser.add_argument("--no-ingest", action="store_true", help="only the scale section")
@@ -51,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         options = {} if args.exact_limit is None else {"exact_limit": args.exact_limit}
         for size in [int(s) for s in args.scale.split(",") if s]:
             scale(size, Path(work) / f"scale-{size}", options)
+        for size in [int(s) for s in args.store_scale.split(",") if s]:
+            store_scale(size, Path(work) / f"store-{size}")
     print(f"peak RSS: {peak_rss_mb():,.0f} MB")
     return 0
 
@@ -176,9 +183,10 @@ def scale(size: int, folder: Path, options: dict, queries: int = 100) -> None:
 
     folder.mkdir(parents=True)
     vectors = np.lib.format.open_memmap(folder / "vectors.npy", "w+", np.float32, (size, 384))
-    centres = synthetic_centres(size)
+    centres = synthetic.centres(size)
     for start in bar(range(0, size, 100_000), f"vectors {size:,}", " x 100k"):
-        vectors[start:start + 100_000] = synthetic(centres, min(100_000, size - start), start + 1)
+        vectors[start:start + 100_000] = synthetic.near(centres, min(100_000, size - start),
+                                                        start + 1)
     before = rss_anon_mb()
     index = DenseIndex(384, **options)
     with timed() as build:
@@ -188,7 +196,7 @@ def scale(size: int, folder: Path, options: dict, queries: int = 100) -> None:
     memory = rss_anon_mb() - before
     index.save(folder)
     disk = (folder / "dense.faiss").stat().st_size / 2**20
-    asked = synthetic(centres, queries, 0)
+    asked = synthetic.near(centres, queries, 0)
     allowed = np.arange(size) < size * 0.3  # an as-of date that leaves the oldest 30%
     per_m = 1e6 / size
     kind = "approximate IVF-SQ8" if index.approximate else "exact flat"
@@ -207,20 +215,65 @@ def scale(size: int, folder: Path, options: dict, queries: int = 100) -> None:
               f"recall@10 vs exact {hits / (10 * len(asked)):.3f}")
 
 
-def synthetic_centres(size: int, dim: int = 384, seed: int = 0) -> np.ndarray:
-    """One topic a hundred passages: real embeddings cluster by story, and random unit
-    vectors without clusters would have no near neighbours for any index to find."""
-    centres = np.random.default_rng(seed).standard_normal((max(1, size // 100), dim))
-    return (centres / np.linalg.norm(centres, axis=1, keepdims=True)).astype(np.float32)
+def store_scale(size: int, folder: Path, questions: int = 200, batch: int = 10_000) -> None:
+    """A whole index of `size` generated passages, written batch by batch as ingestion writes
+    (SQLite, FAISS, BM25 segments), then questions through the same search as `ask`, with
+    the real question embedder, as of a date after their story, with and without the ranker."""
+    from dataclasses import replace
+
+    from .embedding import load_embedder
+    from .rerank import load_ranker
+    from .retrieve import Query, search
+    from .store import Store, folder_bytes
+
+    settings = Settings()
+    collection = synthetic.Collection(size)
+    writer = Store(folder, settings)
+    with timed() as build, writer.lock():
+        for first in bar(range(0, collection.articles, batch), f"index {size:,}",
+                         f" x {batch:,} articles"):
+            writer.apply(collection.puts(first, batch))
+    segments = len(writer.keyword.segments)
+    writer.close()
+    per_m, disk = 1e6 / size, folder_bytes(folder) / 2**20
+    memory = open_memory_mb(folder)
+    store = Store(folder, settings)
+    print(f"index of {size:,} generated passages ({collection.articles:,} articles, "
+          f"{segments} BM25 segments): build {build.s:.0f} s ({build.s * per_m:.0f} s per million, "
+          f"batches of {batch:,} articles, embedding excluded), disk {disk:,.0f} MB "
+          f"({disk * per_m:,.0f} MB per million), memory to open {memory:,.0f} MB "
+          f"({memory * per_m:,.0f} MB per million)")
+    embedder = load_embedder(settings.model, settings.embed_batch, settings.embed_backend)
+    ranker = load_ranker(depth=settings.rerank_depth)
+    asked = collection.questions(questions)
+    for label, variant in (("without ranker", replace(settings, rerank=False)),
+                           ("with ranker", settings)):
+        latencies, found = [], 0
+        for text, vector, as_of, story in bar(asked, f"questions {label}", " questions"):
+            def embed(texts, vector=vector):  # the real model's cost, the story's vector
+                embedder.embed(texts)
+                return vector[None]
+
+            with timed() as t:
+                passages = search(store, embed, Query(text, 10, as_of), variant,
+                                  ranker if variant.rerank else None)
+            latencies.append(t.s)
+            found += any(p.title.startswith(f"Story {story} ") for p in passages)
+        print(f"  questions {label}: p50 / p95 / p99 {percentiles(latencies)} ms end to end, "
+              f"story found in the top 10 for {found / len(asked):.0%}")
 
 
-def synthetic(centres: np.ndarray, n: int, seed: int) -> np.ndarray:
-    """n unit vectors near random centres (noise as long as the centre: cosine ~0.5 to it)."""
-    rng = np.random.default_rng(seed)
-    dim = centres.shape[1]
-    rows = centres[rng.integers(0, len(centres), n)] + rng.standard_normal(
-        (n, dim), dtype=np.float32) / np.sqrt(dim)
-    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+def open_memory_mb(folder: Path) -> float:
+    """Memory a fresh process takes to open the index for questions (its own, not mapped
+    files), measured in a child so that this process's heap does not blur it."""
+    import subprocess
+
+    code = ("import sys; from assistant.bench import rss_anon_mb; from assistant.store import "
+            "Store; from assistant.config import Settings; import faiss, bm25s; "
+            "before = rss_anon_mb(); store = Store(sys.argv[1], Settings()); "
+            "print(rss_anon_mb() - before)")
+    return float(subprocess.run([sys.executable, "-c", code, str(folder)], check=True,
+                                capture_output=True, text=True).stdout.split()[-1])
 
 
 def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int, allowed: np.ndarray | None

@@ -91,11 +91,12 @@ class Store:
         row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else default
 
-    def refresh(self, force: bool = False) -> None:
+    def refresh(self, force: bool = False, dense: DenseIndex | None = None) -> None:
         """Load the generation in force if another process (or we) committed a newer one.
 
         The generation number and the passage rows are read in one SQLite snapshot, so a
-        reader sees the old state or the new one, never a mix.
+        reader sees the old state or the new one, never a mix. A writer that has just
+        committed passes the dense index it wrote, sparing a re-read of the whole file.
         """
         with self._refreshing:
             for attempt in range(3):
@@ -107,7 +108,8 @@ class Store:
                     dim = int(self.meta("dim", "0"))
                     rows = self.db.execute("SELECT p.id, a.date, a.source FROM passages p "
                                            "JOIN articles a ON a.id = p.article_id").fetchall()
-                    dense, keyword = self._load_generation(generation, dim)
+                    loaded, keyword = self._load_generation(generation, dim, dense is None)
+                    dense = dense or loaded
                     break
                 except FileNotFoundError as e:
                     if attempt == 2:  # not a writer's clean-up racing us: the files are gone
@@ -117,13 +119,14 @@ class Store:
                     self.db.execute("COMMIT")
             self.view = build_view(generation, dense, keyword, rows)
 
-    def _load_generation(self, generation: int, dim: int):
+    def _load_generation(self, generation: int, dim: int, with_dense: bool = True):
         if not generation:
             return None, KeywordIndex([])
         folder = self._gen_dir(generation)
         if not folder.is_dir():
             raise FileNotFoundError(f"generation folder {folder.name} is missing")
-        dense = DenseIndex.load(folder, dim) if (folder / DENSE_FILE).exists() else None
+        dense = (DenseIndex.load(folder, dim)
+                 if with_dense and (folder / DENSE_FILE).exists() else None)
         return dense, KeywordIndex.load(folder)
 
     def passages(self, ids: list[int]) -> dict[int, Passage]:
@@ -143,7 +146,7 @@ class Store:
         articles, oldest, newest = self.db.execute(
             "SELECT count(*), min(date), max(date) FROM articles").fetchone()
         passages = self.db.execute("SELECT count(*) FROM passages").fetchone()[0]
-        size = _folder_bytes(self.folder)
+        size = folder_bytes(self.folder)
         return {"articles": articles, "passages": passages, "oldest": oldest, "newest": newest,
                 "model": self.settings.model, "dim": int(self.meta("dim", "0")),
                 "sources": len(self.source_names), "generation": self.generation,
@@ -211,7 +214,7 @@ class Store:
         self.refresh()
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            generation = self._write_generation(**change())
+            generation, dense = self._write_generation(**change())
             crash_point("commit")
             self.db.execute("COMMIT")
         except BaseException:
@@ -219,14 +222,15 @@ class Store:
             self.refresh(force=True)  # the in-memory dense index may have changed: reload it
             raise
         crash_point("after-commit")
-        self._after_commit(generation)
+        self._after_commit(generation, dense)
 
     def _passage_ids(self, article_id: str) -> list[int]:
         return [r[0] for r in self.db.execute("SELECT id FROM passages WHERE article_id=?",
                                               (article_id,))]
 
     def _write_generation(self, removed: list[int], new_ids: list[int],
-                          vectors: list[np.ndarray], keyword: KeywordIndex | None = None) -> int:
+                          vectors: list[np.ndarray], keyword: KeywordIndex | None = None
+                          ) -> tuple[int, DenseIndex | None]:
         dense = self.dense
         if vectors and sum(len(v) for v in vectors):
             matrix = np.vstack(vectors)
@@ -259,7 +263,7 @@ class Store:
         crash_point("generation")
         os.replace(partial, final)
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(generation),))
-        return generation
+        return generation, dense
 
     def _keyword_texts(self, ids) -> list[str]:
         """The indexed texts of these passages, in the order given (read in the transaction
@@ -298,8 +302,8 @@ class Store:
         """What the models see of a passage: its title gives it context."""
         return f"{title}\n{text}" if self.settings.title_context else text
 
-    def _after_commit(self, generation: int) -> None:
-        self.refresh()
+    def _after_commit(self, generation: int, dense: DenseIndex | None) -> None:
+        self.refresh(dense=dense)
         for old in self.folder.glob("gen-*"):  # keep the previous one for readers mid-load
             number = int(old.name[4:].split(".")[0])
             if number < generation - 1 or old.name.endswith(".partial"):
@@ -340,7 +344,7 @@ class Store:
         self.db.close()
 
 
-def _folder_bytes(folder: Path) -> int:
+def folder_bytes(folder: Path) -> int:
     """Bytes under `folder`; what a writer removes meanwhile (an old generation) just does not
     count, so stats never fail during an ingest."""
     total = 0

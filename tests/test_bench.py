@@ -32,7 +32,8 @@ def test_quick_run_prints_every_figure(tmp_path, monkeypatch, capsys):
                                 "date": date, "source": "example.org", "text": text}) + "\n")
     (tmp_path / "questions.jsonl").write_text("".join(json.dumps(q) + "\n" for q in QUESTIONS))
 
-    assert bench.main([str(tmp_path), "--quick", "--scale", "3000", "--exact-limit", "1000"]) == 0
+    assert bench.main([str(tmp_path), "--quick", "--scale", "3000", "--exact-limit", "1000",
+                       "--store-scale", "500"]) == 0
     out = capsys.readouterr().out
     for line in ["set: ", "reading+chunking: ", "embedding torch: ", "embedding onnx-int8: ",
                  "x fp32 sentence-transformers", "index writing: ", "ingestion with onnx-int8: ",
@@ -40,7 +41,9 @@ def test_quick_run_prints_every_figure(tmp_path, monkeypatch, capsys):
                  "question latency over 2 questions", "embedding onnx-int8: ", "dense search: ",
                  "keyword search: ", "fusion: ", "database: ", "total (onnx-int8): ",
                  "scale 3,000 vectors (approximate IVF-SQ8): ", "per million", "search all: ",
-                 "search as-of 30%: ", "recall@10 vs exact ", "peak RSS: "]:
+                 "search as-of 30%: ", "recall@10 vs exact ", "index of 500 generated passages",
+                 "memory to open ", "questions without ranker: p50 / p95 / p99 ",
+                 "questions with ranker: ", "peak RSS: "]:
         assert line in out, f"{line!r} missing from:\n{out}"
 
 
@@ -56,3 +59,25 @@ def test_exact_top_matches_a_full_sort():
 
 def test_percentiles_in_milliseconds():
     assert bench.percentiles([0.001, 0.002, 0.003]) == "2.0 / 2.9 / 3.0"
+
+
+def test_generated_articles_are_valid_and_findable():
+    from assistant.synthetic import Collection
+
+    collection = Collection(1_000, per_article=10)
+    puts = collection.puts(0, 1_000)
+    assert len(puts) == collection.articles == 100
+    assert sum(len(p.spans) for p in puts) == 1_000
+    dates = [p.article.date for p in puts]
+    assert dates == sorted(dates) and dates[0] == "2022-01-01" and dates[-1] < "2024-01-01"
+    for put in puts[:3]:
+        names = collection.story_words(collection.story(int(put.article.id[4:])))
+        for start, end in put.spans:
+            passage = put.article.text[start:end]
+            assert 0 < len(passage) <= 1000 and passage.strip() == passage
+            assert all(name in passage for name in names)
+        assert np.allclose(np.linalg.norm(put.vectors, axis=1), 1, atol=1e-5)
+    text, vector, as_of, story = collection.questions(1)[0]
+    assert all(name in text for name in collection.story_words(story)[:2])
+    best = max(range(len(collection.centres)), key=lambda s: collection.centres[s] @ vector)
+    assert best == story
