@@ -135,7 +135,7 @@ class Assistant:
             else:
                 report.added += 1
         if puts:
-            self.store.apply(puts)
+            self.store.apply(puts, progress=bar is not None)
 
     def _embed_with_progress(self, texts: list[str], bar, step: int = 512):
         """Embed in large slices (the model sorts each by length), ticking the bar per slice."""
@@ -153,10 +153,10 @@ class Assistant:
         with self.store.lock():
             return self.store.apply([], known) if known else 0
 
-    def compact(self) -> int:
+    def compact(self, progress: bool = False) -> int:
         """Drop deleted passages from the keyword index; returns how many there were."""
         with self.store.lock():
-            return self.store.compact()
+            return self.store.compact(progress)
 
     def stats(self) -> dict:
         self.store.refresh()

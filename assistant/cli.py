@@ -145,7 +145,8 @@ def cmd_delete(args) -> int:
 
 
 def cmd_compact(args) -> int:
-    print(f"dropped {_open(args).compact()} deleted passages from the keyword index")
+    dropped = _open(args).compact(progress=True)
+    print(f"dropped {dropped} deleted passages from the keyword index")
     return 0
 
 

@@ -87,13 +87,14 @@ class Segment:
         return len(self.ids)
 
     @classmethod
-    def build(cls, name: str, ids, texts: list[str]) -> "Segment":
+    def build(cls, name: str, ids, texts: list[str], progress: bool = False) -> "Segment":
+        """progress: bm25s's bars (rate and time left), worth it for a merge or a compaction."""
         import bm25s
 
         bm25 = bm25s.BM25()
         tokens = bm25s.tokenize(texts, stopwords=_stopwords(), stemmer=_stemmer(),
-                                show_progress=False)
-        bm25.index(tokens, show_progress=False)
+                                show_progress=progress)
+        bm25.index(tokens, show_progress=progress)
         return cls(name, ids, bm25)
 
     def token_ids(self, tokens: list[str]) -> np.ndarray:
@@ -205,7 +206,7 @@ class KeywordIndex:
     def added(self, segment: Segment) -> "KeywordIndex":
         return KeywordIndex(self.segments + [segment])
 
-    def merged(self, live, texts_of, name: str) -> "KeywordIndex":
+    def merged(self, live, texts_of, name: str, progress: bool = False) -> "KeywordIndex":
         """Merge where the policy says so: MERGE_FACTOR segments of one size tier become one
         (so each passage is re-indexed about log4(collection / batch) times), and a segment
         more than half tombstones is rewritten. `live(ids)` marks the ids still stored,
@@ -226,12 +227,13 @@ class KeywordIndex:
                 todo.append(group)
             else:
                 keep += group
-        built = [_rebuild(group, live, texts_of, f"{name}-{i}") for i, group in enumerate(todo)]
+        built = [_rebuild(group, live, texts_of, f"{name}-{i}", progress)
+                 for i, group in enumerate(todo)]
         return KeywordIndex(keep + built)
 
-    def compacted(self, live, texts_of, name: str) -> "KeywordIndex":
+    def compacted(self, live, texts_of, name: str, progress: bool = False) -> "KeywordIndex":
         """All live passages in one segment, tombstones dropped."""
-        return KeywordIndex([_rebuild(self.segments, live, texts_of, name)])
+        return KeywordIndex([_rebuild(self.segments, live, texts_of, name, progress)])
 
     def save(self, folder: Path) -> None:
         path = folder / FOLDER
@@ -260,10 +262,12 @@ def _tier(size: int) -> int:
     return int(math.log(max(size, TIER_BASE) / TIER_BASE, MERGE_FACTOR) + 1e-9)
 
 
-def _rebuild(segments: list[Segment], live, texts_of, name: str) -> Segment:
+def _rebuild(segments: list[Segment], live, texts_of, name: str, progress: bool) -> Segment:
     ids = np.sort(np.concatenate([s.ids for s in segments]))
     ids = ids[live(ids)]
-    return Segment.build(name, ids, texts_of(ids)) if len(ids) else Segment(name, ids, None)
+    if not len(ids):
+        return Segment(name, ids, None)
+    return Segment.build(name, ids, texts_of(ids), progress)
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

@@ -179,10 +179,11 @@ class Store:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def apply(self, puts: list[Put], deletes: list[str] = ()) -> int:
+    def apply(self, puts: list[Put], deletes: list[str] = (), progress: bool = False) -> int:
         """Store `puts` (replacing their old passages) and drop `deletes`, all or nothing.
 
-        Returns the number of articles deleted. Call it with the lock held.
+        Returns the number of articles deleted. Call it with the lock held. progress: bars
+        for the BM25 merges this batch may set off (minutes at millions of passages).
         """
         deleted = 0
 
@@ -203,7 +204,8 @@ class Store:
                         'INSERT INTO passages (article_id, seq, start, "end") VALUES (?,?,?,?)',
                         (a.id, seq, start, end)).lastrowid)
                 vectors.append(put.vectors)
-            return {"removed": removed, "new_ids": new_ids, "vectors": vectors}
+            return {"removed": removed, "new_ids": new_ids, "vectors": vectors,
+                    "progress": progress}
 
         self._commit_generation(change)
         return deleted
@@ -229,8 +231,8 @@ class Store:
                                               (article_id,))]
 
     def _write_generation(self, removed: list[int], new_ids: list[int],
-                          vectors: list[np.ndarray], keyword: KeywordIndex | None = None
-                          ) -> tuple[int, DenseIndex | None]:
+                          vectors: list[np.ndarray], keyword: KeywordIndex | None = None,
+                          progress: bool = False) -> tuple[int, DenseIndex | None]:
         dense = self.dense
         if vectors and sum(len(v) for v in vectors):
             matrix = np.vstack(vectors)
@@ -250,7 +252,7 @@ class Store:
             new, gone = np.asarray(new_ids, np.int64), np.asarray(removed, np.int64)
             keyword = keyword.merged(
                 lambda ids: (self._live(ids) | np.isin(ids, new)) & ~np.isin(ids, gone),
-                self._keyword_texts, f"s{generation:06d}m")
+                self._keyword_texts, f"s{generation:06d}m", progress)
         final = self._gen_dir(generation)
         partial = final.with_name(final.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
@@ -286,7 +288,7 @@ class Store:
         ids = self.keyword.ids
         return int(len(ids) - self._live(ids).sum())
 
-    def compact(self) -> int:
+    def compact(self, progress: bool = False) -> int:
         """Rebuild the BM25 index without tombstones, as a new generation; returns how many
         were dropped. Call it with the lock held."""
         self.refresh()
@@ -295,7 +297,7 @@ class Store:
             self._commit_generation(lambda: {"removed": [], "new_ids": [], "vectors": [],
                                              "keyword": self.keyword.compacted(
                                                  self._live, self._keyword_texts,
-                                                 f"s{self.generation + 1:06d}c")})
+                                                 f"s{self.generation + 1:06d}c", progress)})
         return dropped
 
     def indexed_text(self, title: str, text: str) -> str:
