@@ -32,6 +32,7 @@ class Settings:
     rerank: bool = True  # the learned ranker reorders the top candidates, when one is shipped
     rerank_depth: int = 100  # candidates the ranker reorders
     dedupe: bool = True  # collapse the same text carried by several outlets
+    per_article: int = 2  # passages of one article before other articles' (0: no limit)
     # How ingest runs.
     batch_articles: int = 1000  # one atomic commit per this many articles
     embed_batch: int = 32

@@ -64,7 +64,7 @@ def score(runs: list[dict]) -> dict[str, float]:
 
 def stages(settings: Settings) -> dict[str, Settings]:
     """Each stage adds one part to the one before; the last is the shipped pipeline."""
-    plain = replace(settings, recency_boost=0.0, dedupe=False, rerank=False)
+    plain = replace(settings, recency_boost=0.0, dedupe=False, per_article=0, rerank=False)
     recent = replace(plain, recency_boost=settings.recency_boost)
     return {
         "dense": replace(plain, keyword_weight=0.0),

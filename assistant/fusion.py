@@ -83,3 +83,20 @@ def collapse_duplicates(passages: list[Passage]) -> list[Passage]:
         if source and source != twin[0].source and source not in twin[2]:
             twin[2].append(source)
     return [replace(p, also_in=tuple(others)) if others else p for p, _, others in kept]
+
+
+def spread_articles(passages: list[Passage], per_article: int) -> list[Passage]:
+    """At most `per_article` passages of one article before every other article's first ones:
+    the rest keep their order but move below, so a top 20 reads more sources (on rtqa-2024,
+    the training set, 2 lifted recall@20 by 0.009; 1 cost 0.017, 3 gained 0.006).
+
+    Example: articles [a, a, a, b] with 2 -> [a, a, b, a]
+    """
+    if per_article <= 0:
+        return passages
+    seen: dict[str, int] = {}
+    first, later = [], []
+    for p in passages:
+        seen[p.article_id] = seen.get(p.article_id, 0) + 1
+        (first if seen[p.article_id] <= per_article else later).append(p)
+    return first + later

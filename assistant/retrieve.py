@@ -9,7 +9,7 @@ import numpy as np
 
 from .config import Settings
 from .dates import time_window
-from .fusion import blend, boost_window, collapse_duplicates, rrf
+from .fusion import blend, boost_window, collapse_duplicates, rrf, spread_articles
 from .store import Store
 from .types import Passage
 from .view import View, day
@@ -59,15 +59,15 @@ def search(store: Store, embed: Callable[[list[str]], np.ndarray], query: Query,
     scores = found.scores
     if rerank is not None:
         scores = rerank(store, query, found)
-    # Fetch a few more than k: collapsing duplicates may merge some of them.
-    wanted = list(scores)[: query.k * 3 if settings.dedupe else query.k]
+    # Fetch a few more than k: collapsing duplicates and spreading articles move some down.
+    wanted = list(scores)[: query.k * 3 if settings.dedupe or settings.per_article else query.k]
     rows = store.passages(wanted)
     ranked = [replace(rows[i], score=round(scores[i], 6)) for i in wanted
               if i in rows and found.allowed[i]
               and (not query.as_of or rows[i].date <= query.as_of)]
     if settings.dedupe:
         ranked = collapse_duplicates(ranked)
-    return ranked[: query.k]
+    return spread_articles(ranked, settings.per_article)[: query.k]
 
 
 def candidates(store: Store, embed: Callable[[list[str]], np.ndarray], query: Query,

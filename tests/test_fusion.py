@@ -1,6 +1,6 @@
 """Ranking arithmetic: fusion, the favoured-days boost, duplicate collapsing."""
 from assistant.fusion import (blend, boost_window, collapse_duplicates, rrf, same_story, shingles,
-                              text_key)
+                              spread_articles, text_key)
 from assistant.types import Passage
 
 
@@ -59,3 +59,12 @@ def test_blend_normalises_each_list_before_weighting():
     assert blend([{1: 0.9, 2: 0.5}, {2: 12.0, 3: 4.0}]) == {2: 1.0, 1: 1.0, 3: 0.0}
     assert list(blend([{1: 0.9, 2: 0.5}, {2: 12.0, 3: 4.0}], [2.0, 1.0])) == [1, 2, 3]
     assert blend([{}, {7: 3.0}]) == {7: 0.0}
+
+
+def test_spread_articles_moves_an_articles_third_passage_below_the_others():
+    ranked = [passage(f"text {n}", "a.example", art) for n, art in enumerate("aaabca")]
+    order = [(p.article_id, p.text) for p in spread_articles(ranked, 2)]
+    assert order == [("a", "text 0"), ("a", "text 1"), ("b", "text 3"), ("c", "text 4"),
+                     ("a", "text 2"), ("a", "text 5")]
+    assert spread_articles(ranked, 0) == ranked and spread_articles([], 2) == []
+    assert [p.article_id for p in spread_articles(ranked, 1)] == list("abcaaa")
