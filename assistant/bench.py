@@ -35,8 +35,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="a folder with corpus.jsonl.gz and questions.jsonl")
     parser.add_argument("--quick", action="store_true",
                         help=f"only the first {QUICK_ARTICLES} articles")
-    parser.add_argument("--backends", default="torch,onnx-int8",
-                        help="embedding backends to time; 'torch' is the fp32 baseline")
+    parser.add_argument("--backends", default="torch,onnx-int8,openvino-int8",
+                        help="embedding backends to time; 'torch' is the fp32 baseline, the last "
+                             "one's vectors are indexed")
     parser.add_argument("--scale", default="", help="synthetic collection sizes, e.g. 100000,1000000")
     parser.add_argument("--store-scale", default="",
                         help="whole indexes (SQLite, FAISS, BM25) of generated articles, e.g. "
