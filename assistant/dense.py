@@ -16,7 +16,10 @@ import numpy as np
 
 FILE = "dense.faiss"
 EXACT_LIMIT = 200_000  # vectors; exact search stays under ~10 ms a question up to here
-PROBE_SHARE = 0.15  # of the inverted lists scanned per question when nothing is filtered out
+PROBE_SHARE = 0.15  # of the inverted lists scanned per question at a million vectors or fewer
+PROBE_GROWTH = 0.6  # past a million, the share grows as (vectors / 1M) ** this, up to ...
+MAX_PROBE_SHARE = 0.4  # ... this: on clustered vectors, 0.15 kept recall@10 at 0.959 at 1M
+# but gave 0.915 at 5M, where 0.25 gave 0.938 and 0.4 gave 0.958.
 
 
 class DenseIndex:
@@ -97,7 +100,8 @@ class DenseIndex:
         # as many of them: scale the scan by the share allowed.
         share = 1.0 if allowed is None else max(np.count_nonzero(allowed) / len(self), 1e-9)
         nlist = self._index.nlist
-        nprobe = min(nlist, math.ceil(self.probe_share * nlist / min(share, 1.0)))
+        base = probe_share_for(len(self), self.probe_share)
+        nprobe = min(nlist, math.ceil(base * nlist / min(share, 1.0)))
         if selector is None:
             return faiss.SearchParametersIVF(nprobe=nprobe)
         return faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
@@ -122,6 +126,11 @@ class DenseIndex:
         import faiss
 
         return cls(dim, faiss.read_index(str(folder / FILE)), **options)
+
+
+def probe_share_for(vectors: int, share: float = PROBE_SHARE) -> float:
+    """Example: 1,000,000 -> 0.15; 2,000,000 -> 0.227; 5,000,000 -> 0.394; 10M -> 0.4 (cap)."""
+    return min(MAX_PROBE_SHARE, share * max(1.0, vectors / 1e6) ** PROBE_GROWTH)
 
 
 def build_ivf(ids: np.ndarray, vectors: Callable[[np.ndarray], np.ndarray], seed: int = 0):

@@ -93,3 +93,12 @@ def test_refits_its_lists_when_the_collection_doubles(data):
 def _saved(index: DenseIndex, folder):
     index.save(folder)
     return folder
+
+
+def test_probe_share_grows_past_a_million_vectors_up_to_its_cap():
+    from assistant.dense import MAX_PROBE_SHARE, PROBE_SHARE, probe_share_for
+
+    assert probe_share_for(10_000) == probe_share_for(1_000_000) == PROBE_SHARE
+    shares = [probe_share_for(n) for n in (2_000_000, 5_000_000, 10_000_000, 50_000_000)]
+    assert shares == sorted(shares) and shares[0] > PROBE_SHARE
+    assert shares[-1] == MAX_PROBE_SHARE
