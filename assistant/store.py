@@ -109,7 +109,7 @@ class Store:
                     rows = self.db.execute("SELECT p.id, a.date, a.source FROM passages p "
                                            "JOIN articles a ON a.id = p.article_id").fetchall()
                     loaded, keyword = self._load_generation(generation, dim, dense is None)
-                    dense = dense or loaded
+                    dense = loaded if dense is None else dense  # an empty index is falsy
                     break
                 except FileNotFoundError as e:
                     if attempt == 2:  # not a writer's clean-up racing us: the files are gone
