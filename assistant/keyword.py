@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .view import by_id
+
 FOLDER = "keyword"
 IDS_FILE = "ids.npy"
 LIST_FILE = "segments.json"
@@ -192,8 +194,7 @@ class KeywordIndex:
             positions, scores = segment.scores(column, weights)
             ids = segment.ids[positions]
             if allowed is not None:
-                keep = ids < len(allowed)  # tombstones past the newest passage id
-                keep[keep] = allowed[ids[keep]]
+                keep = by_id(allowed, ids, False)
                 ids, scores = ids[keep], scores[keep]
             found_ids.append(ids)
             found_scores.append(scores)

@@ -25,7 +25,7 @@ from .errors import IndexBusy, IndexDamaged, IndexMismatch
 from .faults import crash_point
 from .keyword import KeywordIndex, Segment
 from .types import Article, Passage
-from .view import View, build_view
+from .view import View, build_view, by_id
 
 FORMAT = 1
 DB_FILE = "assistant.sqlite"
@@ -278,10 +278,7 @@ class Store:
 
     def _live(self, ids: np.ndarray) -> np.ndarray:
         """True where a passage id is stored in the generation in force."""
-        days = self.view.days
-        alive = ids < len(days)
-        alive[alive] = days[ids[alive]] >= 0
-        return alive
+        return by_id(self.view.days, ids, -1) >= 0
 
     def tombstones(self) -> int:
         """Deleted passages still in the BM25 files (masked at search; `compact` drops them)."""

@@ -116,3 +116,10 @@ def test_an_index_written_as_one_bm25s_folder_still_loads(tmp_path):
     legacy = KeywordIndex.load(tmp_path / "gen-1")
     assert len(legacy.segments) == 1
     assert as_dict(legacy.search("bread", 5)) == as_dict(KeywordIndex.build(IDS, DOCS).search("bread", 5))
+
+
+def test_by_id_reads_past_the_end_as_missing():
+    from assistant.view import by_id
+
+    assert by_id(np.array([5, 6]), np.array([1, 3, 0]), -1).tolist() == [6, -1, 5]
+    assert by_id(np.array([True]), np.array([0, 9]), False).tolist() == [True, False]
