@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date, timedelta
 from html import escape
+from typing import Callable
 
 from .keyword import words as terms  # the question's words, as BM25 sees them
 from .types import Passage
@@ -18,6 +20,12 @@ ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "prof", "gen", "sen", "rep", "go
                  "jr", "sr", "vs", "no", "inc", "co", "ltd", "mt", "ft", "jan", "feb", "aug",
                  "sept", "oct", "nov", "dec"}
 RANK_PENALTY = 0.1  # a sentence in passage [2] must cover this much more to beat one in [1]
+LEAD_PASSAGES = 3  # the lead is chosen among the sentences of the top passages
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+RELATIVE_DAY = re.compile(r"\b(?:(yesterday|last night)|(today|tonight|this morning|this "
+                          r"afternoon|this evening)|(tomorrow)|(?:on |last |this past )?"
+                          r"(monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b"
+                          r"(?! ?\[\d)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -29,14 +37,15 @@ class Lead:
     number: int
     start: int
     end: int
+    dated: str = ""  # `text` with its relative days resolved against the article's date
 
     def __str__(self) -> str:
-        """Example: 'Osei won the title. [1]'."""
-        return f"{self.text} [{self.number}]"
+        """Example: 'Osei won the title on Sunday [2025-03-02]. [1]'."""
+        return f"{self.dated or self.text} [{self.number}]"
 
     def to_dict(self) -> dict:
-        return {"text": self.text, "passage": self.number, "start": self.start, "end": self.end,
-                "cited": str(self)}
+        return {"text": self.text, "dated": self.dated or self.text, "passage": self.number,
+                "start": self.start, "end": self.end, "cited": str(self)}
 
 
 @dataclass(frozen=True)
@@ -48,18 +57,73 @@ class Answer:
     lead: Lead | None
     as_of: str | None = None
     read_as: str = ""  # the question as retrieved, with the conversation's context
+    # The calibrated probability that the top passage answers (None: no cross-encoder).
+    confidence: float | None = None
+    # False: nothing in the collection (as of that date) answers; the passages are the nearest.
+    answered: bool = True
+
+    @property
+    def heading(self) -> str:
+        """What a reader is told above the passages."""
+        if not self.passages:
+            return "Nothing in this collection matches that question" + self._as_of()
+        if not self.answered:
+            return ("Nothing in this collection answers that" + self._as_of()
+                    + ". The nearest passages:")
+        return ""
+
+    def _as_of(self) -> str:
+        return f" as of {self.as_of}" if self.as_of else ""
 
     def to_dict(self) -> dict:
         return {"question": self.question, "read_as": self.read_as or self.question,
-                "as_of": self.as_of, "lead": self.lead.to_dict() if self.lead else None,
+                "as_of": self.as_of, "answered": self.answered,
+                "confidence": None if self.confidence is None else round(self.confidence, 4),
+                "heading": self.heading, "lead": self.lead.to_dict() if self.lead else None,
                 "passages": [p.to_dict() for p in self.passages]}
 
 
+Scorer = Callable[[str, list[str]], "list[float]"]  # (question, texts) -> one score a text
+
+
 def compose(question: str, passages: list[Passage], as_of: str | None = None,
-            read_as: str = "") -> Answer:
-    """The answer to `read_as` (else `question`) from these passages, with its lead."""
-    return Answer(question, tuple(passages), find_lead(read_as or question, passages), as_of,
-                  read_as)
+            read_as: str = "", scorer: Scorer | None = None,
+            abstain_below: float = 0.0) -> Answer:
+    """The answer to `read_as` (else `question`) from these passages, with its lead; not
+    answered when the top passage's calibrated score (the cross-encoder's probability, when
+    one ran) is under `abstain_below`."""
+    asked = read_as or question
+    confidence = passages[0].score if passages and scorer is not None else None
+    answered = bool(passages) and (confidence is None or confidence >= abstain_below)
+    lead = find_lead(asked, passages, scorer) if answered else None
+    return Answer(question, tuple(passages), lead, as_of, read_as, confidence, answered)
+
+
+def resolve_days(text: str, published: str) -> str:
+    """Relative days in `text` followed by the date they mean, read from the day the article
+    was published, so that a lead quoted weeks later does not mislead. A weekday is the
+    latest such day on or before publication (news reports what happened).
+
+    Example: ('Osei won on Sunday and spoke yesterday.', '2025-03-04') ->
+             'Osei won on Sunday [2025-03-02] and spoke yesterday [2025-03-03].'
+    """
+    try:
+        base = date.fromisoformat(published)
+    except (TypeError, ValueError):
+        return text
+
+    def mark(m: re.Match) -> str:
+        if m.group(1):
+            when = base - timedelta(days=1)
+        elif m.group(2):
+            when = base
+        elif m.group(3):
+            when = base + timedelta(days=1)
+        else:
+            when = base - timedelta(days=(base.weekday() - WEEKDAYS.index(m.group(4).lower())) % 7)
+        return f"{m.group(0)} [{when.isoformat()}]"
+
+    return RELATIVE_DAY.sub(mark, text)
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
@@ -100,21 +164,45 @@ def best_sentence(question: str, text: str) -> tuple[int, int, float] | None:
     return best
 
 
-def find_lead(question: str, passages: list[Passage]) -> Lead | None:
-    """The best sentence of the best passages, a higher rank winning unless a lower one covers
-    clearly more of the question. None when no sentence shares a term: nothing clearly answers.
+def find_lead(question: str, passages: list[Passage], scorer: Scorer | None = None
+              ) -> Lead | None:
+    """The sentence of the top passages that best answers. With a `scorer` (the
+    cross-encoder), the sentence it scores highest among those of the top `LEAD_PASSAGES`
+    that share a term with the question; without one, the sentence sharing the largest share
+    of the question's terms, a higher rank winning unless a lower one covers clearly more.
+    None when no sentence shares a term: nothing clearly answers.
 
     Example: ('Who won the chess open?', [Passage(text='Rain fell. Osei won the chess open.')])
              -> Lead('Osei won the chess open.', number=1, start=11, end=35)
     """
+    if scorer is not None:
+        return _scored_lead(question, passages[:LEAD_PASSAGES], scorer)
     best, best_score = None, 0.0
     for rank, passage in enumerate(passages):
         found = best_sentence(question, passage.text)
         if found and (best is None or found[2] - RANK_PENALTY * rank > best_score):
             start, end, share = found
-            best = Lead(passage.text[start:end], rank + 1, start, end)
+            best = _lead(passage, rank, start, end)
             best_score = share - RANK_PENALTY * rank
     return best
+
+
+def _scored_lead(question: str, passages: list[Passage], scorer: Scorer) -> Lead | None:
+    wanted = {stem for _, _, stem in terms(question)}
+    options = [(rank, start, end) for rank, p in enumerate(passages)
+               for start, end in sentences(p.text)
+               if {stem for _, _, stem in terms(p.text[start:end])} & wanted]
+    if not options:
+        return None
+    scores = scorer(question, [f"{passages[r].title.strip()}. {passages[r].text[s:e]}"
+                               for r, s, e in options])
+    rank, start, end = options[max(range(len(options)), key=lambda j: scores[j])]
+    return _lead(passages[rank], rank, start, end)
+
+
+def _lead(passage: Passage, rank: int, start: int, end: int) -> Lead:
+    text = passage.text[start:end]
+    return Lead(text, rank + 1, start, end, resolve_days(text, passage.date))
 
 
 def highlight(text: str, question: str, span: tuple[int, int] | None = None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
+from dataclasses import replace
 from itertools import islice
 from pathlib import Path
 from typing import Iterable
@@ -16,6 +17,7 @@ from .chunking import chunk
 from .config import Settings, default_index_dir
 from .errors import BadQuery
 from .faults import crash_point
+from .answer import Answer, compose
 from .retrieve import Query, search
 from .store import Put, Store
 from .types import Article, IngestReport, Passage, Problem
@@ -53,16 +55,40 @@ class Assistant:
         `as_of` (and on or after `since`), best first."""
         query = self.query(question, k, as_of, since, sources)
         self.store.refresh()
-        return search(self.store, self.embedder.embed, query, self.settings, self.ranker)
+        return search(self.store, self.embedder.embed, query, self.settings, self.rerankers)
+
+    def answer(self, question: str, k: int = 5, as_of: str | None = None,
+               since: str | None = None, sources: Iterable[str] = (), read_as: str = "",
+               exclude: frozenset[int] = frozenset()) -> Answer:
+        """What every edge shows: the passages for `read_as` (the question as a conversation
+        reads it; else `question`), their lead sentence, and whether anything in the
+        collection answers at all (the cross-encoder's calibrated confidence against
+        `Settings.abstain_below`). `exclude`: passage ids never to return (the eval's
+        unanswerable copies)."""
+        query = replace(self.query(read_as or question, k, as_of, since, sources),
+                        exclude=frozenset(exclude))
+        self.store.refresh()
+        passages = search(self.store, self.embedder.embed, query, self.settings, self.rerankers)
+        model = self._cross_encoder()
+        scorer = None if model is None else (
+            lambda q, texts: model.calibrated(model.score(q, texts)))
+        return compose(question, passages, query.as_of, read_as, scorer,
+                       self.settings.abstain_below)
+
+    def _cross_encoder(self):
+        if not self.settings.cross_encoder:
+            return None
+        from .cross_encoder import load_cross_encoder
+
+        return load_cross_encoder()
 
     @property
-    def ranker(self):
-        """The learned second stage, or None when switched off or not shipped."""
-        if not self.settings.rerank:
-            return None
-        from .rerank import load_ranker
+    def rerankers(self) -> list:
+        """The second stages the settings ask for and the package ships (LightGBM ranker,
+        cross-encoder), in order."""
+        from .rerank import second_stages
 
-        return load_ranker(depth=self.settings.rerank_depth)
+        return second_stages(self.settings)
 
     def query(self, question, k=5, as_of=None, since=None, sources=()) -> Query:
         """Validate what a caller asked; raises BadQuery saying what to fix."""

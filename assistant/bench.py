@@ -223,7 +223,7 @@ def store_scale(size: int, folder: Path, questions: int = 200, batch: int = 10_0
     from dataclasses import replace
 
     from .embedding import load_embedder
-    from .rerank import load_ranker
+    from .rerank import second_stages
     from .retrieve import Query, search
     from .store import Store, folder_bytes
 
@@ -245,10 +245,11 @@ def store_scale(size: int, folder: Path, questions: int = 200, batch: int = 10_0
           f"({disk * per_m:,.0f} MB per million), memory to open {memory:,.0f} MB "
           f"({memory * per_m:,.0f} MB per million)")
     embedder = load_embedder(settings.model, settings.embed_batch, settings.embed_backend)
-    ranker = load_ranker(depth=settings.rerank_depth)
+    rerankers = second_stages(settings)
     asked = collection.questions(questions)
-    for label, variant in (("without ranker", replace(settings, rerank=False)),
-                           ("with ranker", settings)):
+    for label, variant in (("without rerankers", replace(settings, rerank=False,
+                                                         cross_encoder=False)),
+                           ("with rerankers", settings)):
         latencies, found = [], 0
         for text, vector, as_of, story in bar(asked, f"questions {label}", " questions"):
             def embed(texts, vector=vector):  # the real model's cost, the story's vector
@@ -257,7 +258,7 @@ def store_scale(size: int, folder: Path, questions: int = 200, batch: int = 10_0
 
             with timed() as t:
                 passages = search(store, embed, Query(text, 10, as_of), variant,
-                                  ranker if variant.rerank else None)
+                                  rerankers if variant is settings else ())
             latencies.append(t.s)
             found += any(p.title.startswith(f"Story {story} ") for p in passages)
         print(f"  questions {label}: p50 / p95 / p99 {percentiles(latencies)} ms end to end, "

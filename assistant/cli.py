@@ -55,6 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="model file (default: the one shipped in the package)")
     p.add_argument("--depth", type=int, default=100)
 
+    p = sub.add_parser("train-reranker", parents=[common],
+                       help="fine-tune the cross-encoder on training sets; resumes; seeded")
+    p.add_argument("train_sets", type=Path, nargs="+")
+    p.add_argument("--validate", type=Path, help="a validation set to print figures on")
+    p.add_argument("--work", type=Path, default=Path.home() / ".cache" / "news-assistant"
+                   / "train-reranker", help="mined groups and checkpoints (resumed from)")
+    p.add_argument("--out", type=Path, help="model folder (default: the one the package loads)")
+    p.add_argument("--epochs", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=7)
+
     p = sub.add_parser("tune", parents=[common],
                        help="grid-search fusion and recency settings on a training set")
     p.add_argument("set_dir", type=Path)
@@ -194,6 +204,19 @@ def cmd_train_ranker(args) -> int:
     return 0
 
 
+def cmd_train_reranker(args) -> int:
+    from .cross_encoder import MODEL_DIR
+    from .train_reranker import train, validate
+
+    out = args.out or MODEL_DIR
+    report = train(args.train_sets, args.work, out, epochs=args.epochs, seed=args.seed,
+                   log=lambda line: print(line, file=sys.stderr, flush=True))
+    if args.validate:
+        report["validation"] = validate(args.validate, out)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
 def cmd_tune(args) -> int:
     from .tune import tune
 
@@ -215,4 +238,5 @@ def cmd_serve(args) -> int:
 
 COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "delete": cmd_delete, "compact": cmd_compact,
             "stats": cmd_stats, "check": cmd_check, "eval": cmd_eval,
-            "train-ranker": cmd_train_ranker, "tune": cmd_tune, "serve": cmd_serve}
+            "train-ranker": cmd_train_ranker, "train-reranker": cmd_train_reranker,
+            "tune": cmd_tune, "serve": cmd_serve}

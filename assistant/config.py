@@ -36,10 +36,17 @@ class Settings:
     # On rtqa-2024's held-out weeks, reordering the top 100 instead lost R@20 0.005 and gained
     # nothing elsewhere; on rtqa-2023-spring it lost R@20 0.019.
     rerank_depth: int = 20
+    # The cross-encoder (models/reranker/) reads the top `cross_depth` after that, and adds
+    # the first stage's fused score (recency included) at weight `cross_prior`.
+    cross_encoder: bool = True
+    cross_depth: int = 30
+    cross_prior: float = 1.0
+    # Below this calibrated probability that the top passage answers, the answer says that
+    # nothing in the collection (as of that date) answers it, and lists the nearest passages.
+    abstain_below: float = 0.0
     dedupe: bool = True  # collapse the same text carried by several outlets
-    # Passages of one article before other articles' (0: no limit). Off: 2 lifted rtqa-2024's
-    # R@20 by 0.009 but cost rtqa-2023-spring 0.019 (R@5 0.014); no consistent gain.
-    per_article: int = 0
+    # Cards of one article (0: no limit); its other passages fold into its card's `more`.
+    per_article: int = 1
     # How ingest runs.
     batch_articles: int = 1000  # one atomic commit per this many articles
     embed_batch: int = 0  # texts a model call; 0: the backend's best (4 int8 ONNX, 32 torch)

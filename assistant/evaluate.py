@@ -53,25 +53,62 @@ def mc_correct(texts: list[str], choices: list[str], answers: list[str]) -> bool
 
 def score(runs: list[dict]) -> dict[str, float]:
     """runs: [{'first': rank or None, 'mc': bool}] -> {'R@1': .., 'MRR@10': .., 'MC': ..}."""
-    n = max(len(runs), 1)
-    out = {f"R@{k}": sum(r["first"] is not None and r["first"] < k for r in runs) / n
+    return {k: round(float(np.mean(v)) if len(v) else 0.0, 3)
+            for k, v in per_question(runs).items()}
+
+
+def per_question(runs: list[dict]) -> dict[str, np.ndarray]:
+    """Each metric's value for each question, so that two pipelines can be compared paired.
+
+    Example: [{'first': 2, 'mc': True}] -> {'R@1': [0.], 'R@5': [1.], ..., 'MRR@10': [0.333],
+             'MC': [1.]}
+    """
+    first = [r["first"] for r in runs]
+    out = {f"R@{k}": np.array([f is not None and f < k for f in first], dtype=float)
            for k in KS}
-    out["MRR@10"] = sum(1 / (r["first"] + 1) for r in runs
-                        if r["first"] is not None and r["first"] < 10) / n
-    out["MC"] = sum(r["mc"] for r in runs) / n
-    return {k: round(v, 3) for k, v in out.items()}
+    out["MRR@10"] = np.array([1 / (f + 1) if f is not None and f < 10 else 0.0 for f in first])
+    out["MC"] = np.array([bool(r["mc"]) for r in runs], dtype=float)
+    return out
+
+
+def paired_bootstrap(a: np.ndarray, b: np.ndarray, resamples: int = 2000, seed: int = 0
+                     ) -> tuple[float, float, float]:
+    """Mean of a - b over questions and its 95% interval, resampling questions (paired).
+
+    Example: paired_bootstrap(np.ones(50), np.zeros(50)) -> (1.0, 1.0, 1.0)
+    """
+    diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if not len(diff):
+        return 0.0, 0.0, 0.0
+    rng = np.random.default_rng(seed)
+    means = diff[rng.integers(0, len(diff), (resamples, len(diff)))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return round(float(diff.mean()), 3), round(float(low), 3), round(float(high), 3)
+
+
+NAIVE = "naive floor"
+PREVIOUS = "previous"
 
 
 def stages(settings: Settings) -> dict[str, Settings]:
-    """Each stage adds one part to the one before; the last is the shipped pipeline."""
-    plain = replace(settings, recency_boost=0.0, dedupe=False, per_article=0, rerank=False)
+    """Each stage adds one part to the one before; the last is the shipped pipeline. Two
+    references run on the same index: the naive floor of ../shared/eval/README.md
+    (reciprocal-rank fusion with k=60, articles of the 10 days before the question first)
+    and the pipeline shipped before the cross-encoder (LightGBM ranker, one card a passage)."""
+    plain = replace(settings, recency_boost=0.0, dedupe=False, per_article=0, rerank=False,
+                    cross_encoder=False, abstain_below=0.0)
     recent = replace(plain, recency_boost=settings.recency_boost)
     return {
+        NAIVE: replace(plain, fusion="rrf", rrf_k=60, recency_days=10, recency_boost=1.0),
+        PREVIOUS: replace(plain, fusion="blend", dense_weight=1.0, keyword_weight=1.0,
+                          candidates=200, recency_days=7, recency_boost=0.5, rerank=True,
+                          rerank_depth=20, dedupe=True),
         "dense": replace(plain, keyword_weight=0.0),
         "keyword": replace(plain, dense_weight=0.0),
         "fused": plain,
         "+recency": recent,
-        "+rerank": replace(recent, rerank=settings.rerank),
+        "+rerank": replace(recent, rerank=settings.rerank, cross_encoder=settings.cross_encoder),
+        "shipped (passage level)": replace(settings, per_article=0),
         "shipped": settings,
     }
 
@@ -108,32 +145,91 @@ def open_eval_index(set_dir: Path, index: Path | None = None, rebuild: bool = Fa
 
 def run_eval(set_dir: Path, index: Path | None = None, rebuild: bool = False, limit: int = 0,
              settings: Settings | None = None, progress: bool = False) -> dict:
+    """Every stage over every question, paired intervals against the two references, and
+    the answer-level figures of the shipped pipeline."""
     settings = settings or Settings()
     set_dir = Path(set_dir)
     assistant, ingest = open_eval_index(set_dir, index, rebuild, settings, progress)
     questions = [json.loads(line) for line in open(set_dir / "questions.jsonl")]
     questions = questions[:limit] if limit else questions
 
-    from .rerank import load_ranker
+    from .rerank import second_stages
 
     embed = cached_embed(assistant.embedder.embed)
-    results = {name: measure(assistant.store, embed, questions, variant,
-                             load_ranker(depth=variant.rerank_depth) if variant.rerank else None)
-               for name, variant in stages(settings).items()}
-    leaks = sum(r.pop("leaks") for r in results.values())
-    # Latency of the shipped pipeline end to end, question embedding included.
-    latencies = []
+    runs = {name: measure(assistant.store, embed, questions, variant, second_stages(variant))
+            for name, variant in stages(settings).items()}
+    results = {name: {**score(r["runs"]), **percentiles(r["seconds"])}
+               for name, r in runs.items()}
+    leaks = sum(r["leaks"] for r in runs.values())
+    metrics = {name: per_question(r["runs"]) for name, r in runs.items()}
+    intervals = {name: {ref: {m: paired_bootstrap(metrics[name][m], metrics[ref][m])
+                              for m in INTERVAL_METRICS}
+                        for ref in (NAIVE, PREVIOUS)}
+                 for name in metrics if name not in (NAIVE, PREVIOUS)}
+    # Latency of the shipped pipeline end to end (question embedding, lead included).
+    latencies, answers = [], []
     for q in questions:
         started = time.perf_counter()
-        assistant.ask(q["question"], k=20, as_of=q["date"])
+        answers.append(assistant.answer(q["question"], k=20, as_of=q["date"]))
         latencies.append(time.perf_counter() - started)
-    end_to_end = percentiles(latencies)
     store = assistant.store
     out = {"set": set_dir.name, "questions": len(questions), "index": str(store.folder),
-           "ingest": ingest, "stages": results, "end_to_end": end_to_end,
-           "passages_after_as_of": leaks}
+           "ingest": ingest, "stages": results, "intervals": intervals,
+           "answers": answer_figures(assistant, questions, answers),
+           "end_to_end": percentiles(latencies), "passages_after_as_of": leaks}
     out["table"] = format_table(out)
     return out
+
+
+INTERVAL_METRICS = ("R@1", "R@5", "R@20", "MRR@10", "MC")
+
+
+def answer_figures(assistant, questions: list[dict], answers: list) -> dict:
+    """Lead hit rate (the lead sentence holds an answer string), and abstention: on each
+    question as asked, and on its unanswerable copy, asked with every passage that holds an
+    answer string masked out (an eval-only exclusion)."""
+    leads = [a.lead is not None and first_hit([a.lead.text], q["answers"]) == 0
+             for q, a in zip(questions, answers)]
+    holders = AnswerHolders(assistant.store)
+    unanswerable = [assistant.answer(q["question"], k=20, as_of=q["date"],
+                                     exclude=holders(q["answers"])) for q in questions]
+    n = max(len(questions), 1)
+    return {"lead_hit_rate": round(sum(leads) / n, 3),
+            "abstains_answerable": round(sum(not a.answered for a in answers) / n, 3),
+            "abstains_unanswerable": round(sum(not a.answered for a in unanswerable) / n, 3),
+            "confidence": [round(a.confidence, 4) if a.confidence is not None else None
+                           for a in answers],
+            "confidence_unanswerable": [round(a.confidence, 4) if a.confidence is not None
+                                        else None for a in unanswerable]}
+
+
+class AnswerHolders:
+    """The ids of every passage holding one of some answer strings (as the metric matches),
+    found with one scan of all normalised passage texts joined into one string."""
+
+    def __init__(self, store):
+        ids = store.view.keyword.ids
+        ids = np.sort(ids[store.view.allowed()[ids]]) if len(ids) else ids
+        rows = store.passages([int(i) for i in ids])
+        self.ids = [i for i in map(int, ids) if i in rows]
+        parts, self.starts, at = [], [], 0
+        for i in self.ids:
+            text = f" {norm(rows[i].text)} "
+            self.starts.append(at)
+            parts.append(text)
+            at += len(text)
+        self.text = "".join(parts)
+
+    def __call__(self, answers: list[str]) -> frozenset[int]:
+        import bisect
+
+        found = set()
+        for key in {f" {norm(a)} " for a in answers if len(norm(a)) >= 2}:
+            at = self.text.find(key)
+            while at >= 0:
+                found.add(self.ids[bisect.bisect_right(self.starts, at) - 1])
+                at = self.text.find(key, at + 1)
+        return frozenset(found)
 
 
 def cached_embed(embed):
@@ -142,18 +238,19 @@ def cached_embed(embed):
     return lambda texts: np.vstack([one(t) for t in texts])
 
 
-def measure(store, embed, questions: list[dict], settings: Settings, ranker=None) -> dict:
-    """Metrics of one pipeline over the questions, each asked for 20 passages as of its date."""
-    runs, latencies, leaks = [], [], 0
+def measure(store, embed, questions: list[dict], settings: Settings, rerankers=()) -> dict:
+    """Each question asked for 20 passages as of its date: per-question runs and timings."""
+    runs, seconds, leaks = [], [], 0
     for q in questions:
         started = time.perf_counter()
-        passages = search(store, embed, Query(q["question"], 20, q["date"]), settings, ranker)
-        latencies.append(time.perf_counter() - started)
+        passages = search(store, embed, Query(q["question"], 20, q["date"]), settings,
+                          rerankers)
+        seconds.append(time.perf_counter() - started)
         leaks += sum(p.date > q["date"] for p in passages)
         texts = [p.text for p in passages]
         runs.append({"first": first_hit(texts, q["answers"]),
                      "mc": mc_correct(texts, q["choices"], q["answers"])})
-    return {**score(runs), **percentiles(latencies), "leaks": leaks}
+    return {"runs": runs, "seconds": seconds, "leaks": leaks}
 
 
 def percentiles(seconds: list[float]) -> dict[str, float]:
@@ -168,8 +265,20 @@ def format_table(result: dict) -> str:
              "| stage | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for name, row in result["stages"].items():
         lines.append(f"| {name} | " + " | ".join(str(row[c]) for c in cols) + " |")
-    ing, e2e = result["ingest"], result["end_to_end"]
-    lines.append(f"end to end (question embedding included): p50 {e2e['p50_ms']} ms, "
+    lines += ["", "Paired bootstrap, 95% interval of the difference over questions:",
+              "| stage | vs | " + " | ".join(INTERVAL_METRICS) + " |",
+              "|---|---|" + "---|" * len(INTERVAL_METRICS)]
+    for name, refs in result["intervals"].items():
+        for ref, diffs in refs.items():
+            cells = [f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for d, lo, hi in
+                     (diffs[m] for m in INTERVAL_METRICS)]
+            lines.append(f"| {name} | {ref} | " + " | ".join(cells) + " |")
+    ans, ing, e2e = result["answers"], result["ingest"], result["end_to_end"]
+    lines.append("")
+    lines.append(f"lead hit rate: {ans['lead_hit_rate']}; abstains on "
+                 f"{ans['abstains_unanswerable']} of unanswerable copies and on "
+                 f"{ans['abstains_answerable']} of questions as asked")
+    lines.append(f"end to end (question embedding and lead included): p50 {e2e['p50_ms']} ms, "
                  f"p95 {e2e['p95_ms']} ms")
     lines.append(f"ingest: {ing['articles']} articles, {ing['passages']} passages in "
                  f"{ing['seconds']} s ({ing['articles_per_s']} articles/s, "

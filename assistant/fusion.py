@@ -85,17 +85,24 @@ def collapse_duplicates(passages: list[Passage]) -> list[Passage]:
     return [replace(p, also_in=tuple(others)) if others else p for p, _, others in kept]
 
 
-def spread_articles(passages: list[Passage], per_article: int) -> list[Passage]:
-    """At most `per_article` passages of one article before every other article's first ones:
-    the rest keep their order but move below, so a top 20 reads more sources.
+def fold_articles(passages: list[Passage], per_article: int) -> list[Passage]:
+    """At most `per_article` cards of one article: its later passages are folded into its
+    last card's `more` (still there for a reader who opens the card), so the top k reads more
+    articles. 0 folds nothing.
 
-    Example: articles [a, a, a, b] with 2 -> [a, a, b, a]
+    Example: articles [a1, b1, a2, c1] with 1 -> [a1 (more: a2), b1, c1]
     """
     if per_article <= 0:
         return passages
-    seen: dict[str, int] = {}
-    first, later = [], []
+    cards: list[Passage] = []
+    last: dict[str, int] = {}  # article id -> index of its last card
+    count: dict[str, int] = {}
     for p in passages:
-        seen[p.article_id] = seen.get(p.article_id, 0) + 1
-        (first if seen[p.article_id] <= per_article else later).append(p)
-    return first + later
+        count[p.article_id] = count.get(p.article_id, 0) + 1
+        if count[p.article_id] <= per_article:
+            last[p.article_id] = len(cards)
+            cards.append(p)
+        else:
+            card = cards[last[p.article_id]]
+            cards[last[p.article_id]] = replace(card, more=card.more + (p,))
+    return cards

@@ -122,3 +122,15 @@ class Ranker:
 def load_ranker(model_file: str = str(MODEL_FILE), depth: int = 100) -> Ranker | None:
     """The shipped ranker, or None when the package holds no model file."""
     return Ranker(Path(model_file), depth) if Path(model_file).is_file() else None
+
+
+def second_stages(settings) -> list:
+    """The rerankers `settings` asks for that the package ships, in the order they run."""
+    from .cross_encoder import CrossRanker, load_cross_encoder
+
+    stages = []
+    if settings.rerank and (ranker := load_ranker(depth=settings.rerank_depth)) is not None:
+        stages.append(ranker)
+    if settings.cross_encoder and (model := load_cross_encoder()) is not None:
+        stages.append(CrossRanker(model, settings.cross_depth, settings.cross_prior))
+    return stages

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
 from .config import Settings
 from .dates import time_window
-from .fusion import blend, boost_window, collapse_duplicates, rrf, spread_articles
+from .fusion import blend, boost_window, collapse_duplicates, fold_articles, rrf
 from .store import Store
 from .types import Passage
 from .view import View, day
@@ -36,6 +36,9 @@ class Query:
     as_of: str | None = None
     since: str | None = None
     sources: tuple[str, ...] = ()
+    # Passage ids never to return: the eval's unanswerable copies of a question mask every
+    # passage that holds an answer.
+    exclude: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -51,23 +54,24 @@ class Candidates:
 
 
 def search(store: Store, embed: Callable[[list[str]], np.ndarray], query: Query,
-           settings: Settings, rerank=None) -> list[Passage]:
-    """The top `query.k` passages, best first; none dated after `query.as_of`."""
+           settings: Settings, rerankers: Sequence[Callable] = ()) -> list[Passage]:
+    """The top `query.k` passages, best first; none dated after `query.as_of`. Each of
+    `rerankers` reorders what the one before it left (see `rerank.second_stages`)."""
     found = candidates(store, embed, query, settings)
     if not found.scores:
         return []
+    for rerank in rerankers:
+        found = replace(found, scores=rerank(store, query, found))
     scores = found.scores
-    if rerank is not None:
-        scores = rerank(store, query, found)
-    # Fetch a few more than k: collapsing duplicates and spreading articles move some down.
-    wanted = list(scores)[: query.k * 3 if settings.dedupe or settings.per_article else query.k]
+    # Fetch more than k: collapsing duplicates and folding articles take some out.
+    wanted = list(scores)[: query.k * 4 if settings.dedupe or settings.per_article else query.k]
     rows = store.passages(wanted)
     ranked = [replace(rows[i], score=round(scores[i], 6)) for i in wanted
               if i in rows and found.allowed[i]
               and (not query.as_of or rows[i].date <= query.as_of)]
     if settings.dedupe:
         ranked = collapse_duplicates(ranked)
-    return spread_articles(ranked, settings.per_article)[: query.k]
+    return fold_articles(ranked, settings.per_article)[: query.k]
 
 
 def candidates(store: Store, embed: Callable[[list[str]], np.ndarray], query: Query,
@@ -75,6 +79,8 @@ def candidates(store: Store, embed: Callable[[list[str]], np.ndarray], query: Qu
     """Dense and keyword candidates among the allowed passages, fused, recent ones boosted."""
     view = store.view
     allowed = view.allowed(query.as_of, query.since, list(query.sources))
+    if query.exclude:
+        allowed[[i for i in query.exclude if i < len(allowed)]] = False
     found = Candidates({}, allowed=allowed, view=view)
     if not allowed.any():
         return found

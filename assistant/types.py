@@ -34,6 +34,9 @@ class Passage:
     end: int = 0
     score: float = 0.0
     also_in: tuple[str, ...] = field(default=())  # other outlets that carried the same text
+    # The same article's other passages among the results, folded under this card
+    # (`Settings.per_article`): one card per article, the rest one click away.
+    more: tuple["Passage", ...] = field(default=())
 
     @property
     def citation(self) -> str:
@@ -47,6 +50,7 @@ class Passage:
     def to_dict(self) -> dict:
         out = asdict(self)
         out["also_in"] = list(self.also_in)
+        out["more"] = [p.to_dict() for p in self.more]
         out["citation"] = self.citation
         return out
 

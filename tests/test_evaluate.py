@@ -5,7 +5,10 @@ import sys
 
 import pytest
 
-from assistant.evaluate import first_hit, mc_correct, norm, run_eval, score
+import numpy as np
+
+from assistant.evaluate import (AnswerHolders, first_hit, mc_correct, norm, paired_bootstrap,
+                                per_question, run_eval, score)
 from conftest import ROOT, make_eval_set, shared_path
 
 
@@ -28,6 +31,20 @@ def test_score():
     s = score(runs)
     assert (s["R@1"], s["R@5"], s["R@20"], s["MC"]) == (0.333, 0.667, 0.667, 0.333)
     assert s["MRR@10"] == round((1 + 1 / 5) / 3, 3)
+    assert per_question(runs)["R@5"].tolist() == [1.0, 1.0, 0.0]
+
+
+def test_paired_bootstrap_interval_excludes_zero_only_for_a_real_difference():
+    rng = np.random.default_rng(1)
+    base = rng.random(300) < 0.5
+    better = base | (rng.random(300) < 0.2)  # wins questions, loses none
+    mean, low, high = paired_bootstrap(better, base)
+    assert mean > 0 and 0 < low <= mean <= high
+    noise = rng.random(300) < 0.5
+    mean, low, high = paired_bootstrap(noise, rng.permutation(noise))
+    assert low < 0 < high
+    assert paired_bootstrap(np.ones(5), np.ones(5)) == (0.0, 0.0, 0.0)
+    assert paired_bootstrap([], []) == (0.0, 0.0, 0.0)
 
 
 def test_run_eval_on_a_tiny_set(tmp_path):
@@ -37,11 +54,34 @@ def test_run_eval_on_a_tiny_set(tmp_path):
     # q3 is asked before the captain story was published: it must not be found.
     assert shipped["R@1"] == pytest.approx(2 / 3, abs=0.001)
     assert result["passages_after_as_of"] == 0
-    assert set(result["stages"]) == {"dense", "keyword", "fused", "+recency", "+rerank", "shipped"}
+    assert set(result["stages"]) == {"naive floor", "previous", "dense", "keyword", "fused",
+                                     "+recency", "+rerank", "shipped (passage level)",
+                                     "shipped"}
     assert result["ingest"]["articles"] == 3
-    assert "| shipped |" in result["table"]
+    assert "| shipped |" in result["table"] and "| shipped | naive floor |" in result["table"]
+    diff, low, high = result["intervals"]["shipped"]["naive floor"]["R@1"]
+    assert low <= diff <= high
+    answers = result["answers"]
+    # q1's and q2's passages each hold their answer in their one sentence.
+    assert answers["lead_hit_rate"] == pytest.approx(2 / 3, abs=0.001)
+    assert len(answers["confidence_unanswerable"]) == 3
     again = run_eval(set_dir, index=tmp_path / "idx")  # re-uses the index it built
     assert again["ingest"] == result["ingest"]
+
+
+def test_answer_holders_find_every_passage_with_an_answer_and_the_copy_has_none(tmp_path):
+    from assistant import Assistant
+
+    set_dir = make_eval_set(tmp_path / "tiny")
+    a = Assistant(tmp_path / "idx")
+    a.ingest([set_dir / "corpus.jsonl.gz"])
+    holders = AnswerHolders(a.store)
+    found = holders(["Ada Lovell"])
+    rows = a.store.passages(sorted(found))
+    assert len(found) == 1 and "Ada Lovell" in next(iter(rows.values())).text
+    assert holders(["sourdough", "Portside"]) and not holders(["zebra"])
+    copy = a.answer("Who is the new ferry captain?", k=5, as_of="2024-03-09", exclude=found)
+    assert copy.passages and all("Lovell" not in p.text for p in copy.passages)
 
 
 def test_independent_scorer_agrees(tmp_path):

@@ -1,6 +1,6 @@
 """Ranking arithmetic: fusion, the favoured-days boost, duplicate collapsing."""
-from assistant.fusion import (blend, boost_window, collapse_duplicates, rrf, same_story, shingles,
-                              spread_articles, text_key)
+from assistant.fusion import (blend, boost_window, collapse_duplicates, fold_articles, rrf,
+                              same_story, shingles, text_key)
 from assistant.types import Passage
 
 
@@ -61,10 +61,13 @@ def test_blend_normalises_each_list_before_weighting():
     assert blend([{}, {7: 3.0}]) == {7: 0.0}
 
 
-def test_spread_articles_moves_an_articles_third_passage_below_the_others():
+def test_fold_articles_keeps_one_card_an_article_with_the_rest_inside_it():
     ranked = [passage(f"text {n}", "a.example", art) for n, art in enumerate("aaabca")]
-    order = [(p.article_id, p.text) for p in spread_articles(ranked, 2)]
-    assert order == [("a", "text 0"), ("a", "text 1"), ("b", "text 3"), ("c", "text 4"),
-                     ("a", "text 2"), ("a", "text 5")]
-    assert spread_articles(ranked, 0) == ranked and spread_articles([], 2) == []
-    assert [p.article_id for p in spread_articles(ranked, 1)] == list("abcaaa")
+    cards = fold_articles(ranked, 1)
+    assert [p.article_id for p in cards] == list("abc")
+    assert [m.text for m in cards[0].more] == ["text 1", "text 2", "text 5"]
+    assert cards[1].more == () and cards[0].to_dict()["more"][0]["text"] == "text 1"
+    two = fold_articles(ranked, 2)
+    assert [p.text for p in two] == ["text 0", "text 1", "text 3", "text 4"]
+    assert [m.text for m in two[1].more] == ["text 2", "text 5"]
+    assert fold_articles(ranked, 0) == ranked and fold_articles([], 1) == []

@@ -151,14 +151,13 @@ def test_article_that_is_all_page_furniture_is_skipped_with_a_reason(tmp_path):
 @pytest.mark.parametrize("as_of", ["2025-03-01", "2025-06-14", "2025-12-01"])
 def test_as_of_holds_at_every_retrieval_stage(demo_assistant, as_of):
     from assistant.evaluate import stages
-    from assistant.rerank import load_ranker
+    from assistant.rerank import second_stages
     from assistant.retrieve import Query, search
 
     for name, variant in stages(demo_assistant.settings).items():
-        ranker = load_ranker() if variant.rerank else None
         passages = search(demo_assistant.store, demo_assistant.embedder.embed,
                           Query("tidal station strike marathon flood", 20, as_of), variant,
-                          ranker)
+                          second_stages(variant))
         assert all(p.date <= as_of for p in passages), name
 
 

@@ -31,7 +31,7 @@ def test_train_saves_a_model_that_loads_and_reranks(tmp_path):
     ranker = Ranker(out, depth=5)
     a = Assistant(tmp_path / "idx")
     query = Query("Who is the new ferry captain?", 3, "2024-03-05")
-    passages = search(a.store, a.embedder.embed, query, a.settings, ranker)
+    passages = search(a.store, a.embedder.embed, query, a.settings, [ranker])
     assert passages and all(p.date <= "2024-03-05" for p in passages)
 
 
@@ -47,8 +47,8 @@ def test_shipped_model_loads_offline_when_present():
 
 
 def test_rerank_switch(demo_index_dir):
-    off = Assistant(demo_index_dir, Settings(rerank=False))
-    assert off.ranker is None
+    off = Assistant(demo_index_dir, Settings(rerank=False, cross_encoder=False))
+    assert off.rerankers == []
     assert off.ask("marathon record", k=2)[0].title.startswith("Kenyan runner")
 
 

@@ -1,0 +1,77 @@
+"""The cross-encoder: what it reads of a passage, how training labels are chosen, and the
+shipped model loaded offline and run on a real index."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.cross_encoder import MODEL_DIR, WINDOW_CHARS, load_cross_encoder, pair_text, window
+from assistant.train_reranker import label
+
+FILLER = "The weather stayed mild across the region for most of the week. " * 12
+
+
+def test_window_holds_the_sentence_with_the_questions_words():
+    text = FILLER + "Osei won the chess open in Harbourton on Sunday. " + FILLER
+    start, end = window("Who won the chess open?", text)
+    assert "Osei won the chess open" in text[start:end]
+    assert end - start <= WINDOW_CHARS and text[start - 1] == " "
+
+
+def test_window_of_a_short_text_is_all_of_it_and_without_a_match_the_start():
+    assert window("anything", "Short text.") == (0, 11)
+    start, end = window("zebra crossing", FILLER * 2)
+    assert start == 0 and end <= WINDOW_CHARS
+
+
+def test_pair_text_puts_the_title_first():
+    assert pair_text("Chess", "Osei won.", "who won") == "Chess. Osei won."
+    assert pair_text("  ", "Osei won.", "who won") == "Osei won."
+
+
+@pytest.mark.parametrize("answers, title, text, age, expected", [
+    (["Osei"], "Chess open", "Osei won the chess open.", 2, 1),
+    (["Osei"], "Chess open", "Osei won the chess open.", 400, None),  # too old to trust
+    (["Lund"], "Chess open", "Osei won the chess open.", 2, 0),  # no answer: a negative
+    (["Osei"], "Weather", "Osei said rain would fall.", 2, None),  # answer without the topic
+    (["Osei"], "Chess", FILLER + "Osei won the chess open. " + FILLER + "Osei spoke.", 2, 1),
+    (["China"], "Trade", FILLER + "It rained. " * 40 + "China grew.", 2, None),  # off window
+])
+def test_label(answers, title, text, age, expected):
+    assert label("Who won the chess open?", answers, title, text, age) == expected
+
+
+needs_model = pytest.mark.skipif(not (MODEL_DIR / "model.onnx").is_file(),
+                                 reason="no trained cross-encoder in the package")
+
+
+@needs_model
+def test_shipped_cross_encoder_ranks_the_answering_passage_first():
+    model = load_cross_encoder()
+    assert (MODEL_DIR / "model.onnx").stat().st_size < 25 * 2**20
+    question = "Who won the Northern Open chess championship?"
+    texts = [pair_text("Rail strike called off", "Unions called off the rail strike after "
+                       "talks with the operator ended in a deal on pay.", question),
+             pair_text("Osei takes chess title", "Grandmaster Ama Osei won the Northern Open "
+                       "chess championship on Sunday, beating the defending champion.",
+                       question)]
+    logits = model.score(question, texts)
+    assert logits.shape == (2,) and logits[1] > logits[0]
+    probability = model.calibrated(logits)
+    assert np.all((0 < probability) & (probability < 1)) and probability[1] > probability[0]
+    assert model.score(question, []).shape == (0,)
+
+
+@needs_model
+def test_answer_through_the_cross_encoder_on_a_real_index(demo_assistant):
+    answer = demo_assistant.answer("Who won the Northern Open chess championship?", k=3,
+                                   as_of="2025-12-31")
+    assert answer.passages[0].title.lower().count("chess") and answer.confidence is not None
+    assert 0 < answer.confidence < 1 and answer.passages[0].score == answer.confidence
+    assert len({p.article_id for p in answer.passages}) == len(answer.passages)  # one card each
+    assert answer.lead is not None and answer.lead.number <= 3
+
+
+def test_missing_model_folder_loads_nothing(tmp_path):
+    assert load_cross_encoder(str(tmp_path)) is None
+    assert load_cross_encoder(str(Path("/nonexistent"))) is None
