@@ -1,26 +1,37 @@
 """Read articles from native text files, folders of them, and JSON Lines (plain or .gz).
 
 Reading never raises on bad input: each unreadable file or line becomes a `Problem` with its
-file and line, and the rest of the batch goes on.
+file and line, and the rest of the batch goes on. Reading is bounded, so a hostile upload cannot
+hold the writer: a file stops at `max_file_bytes` (decompressed), an article longer than
+`max_article_chars` is refused, and a file that is mostly noise (bad, blank or repeated lines)
+stops early.
 """
 from __future__ import annotations
 
 import gzip
 import hashlib
 import json
+import os
 import re
 import zlib
 from datetime import date as Date
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from .config import Settings
 from .types import Article, Problem
 
 MAX_LINE_BYTES = 20_000_000  # one article a line; longer lines are refused, not loaded
 MAX_TITLE_CHARS = 500
 MAX_PROBLEMS_PER_FILE = 1000  # past this a file is not news but noise (or a bomb): stop reading
+# Article dates and as-of dates: from the first printed newspapers (1605) on, so any digitised
+# archive fits, to 2100, beyond any real article yet far from datetime's year 9999, where date
+# arithmetic overflows. Fixed, not "today plus a margin": a date valid today stays valid, and
+# an index never holds an article that a later check would refuse.
+FIRST_YEAR, LAST_YEAR = 1600, 2100
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".json.gz", ".gz")
 TEXT_SUFFIXES = (".txt",)
+BOM = b"\xef\xbb\xbf"
 HEADER = re.compile(r"^\s?date\s+(\S+)\s+(.*\S)\s*$")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -31,20 +42,125 @@ class BadArticle(ValueError):
     """One article's fields are unusable; the message names the field."""
 
 
-def read_articles(paths: Iterable[str | Path]) -> Iterator[Article | Problem]:
-    """Yield every article under `paths` (files or folders, recursively), or a Problem."""
+def read_articles(paths: Iterable[str | Path], max_file_bytes: int = Settings.max_file_bytes,
+                  max_article_chars: int = Settings.max_article_chars
+                  ) -> Iterator[Article | Problem]:
+    """Yield every article under `paths` (files, or folders read recursively), or a Problem.
+
+    An id seen twice is reported at its later copy: an exact copy is skipped (a file of one
+    line repeated is one article), a different article under the same id is kept, as the
+    index keeps the later one."""
+    seen: dict[str, tuple[str, int, str]] = {}  # id -> (file, line, article_hash)
+    for file in files_under(paths):
+        if isinstance(file, Problem):
+            yield file
+        else:
+            yield from _read_bounded(file, seen, max_file_bytes, max_article_chars)
+
+
+def _read_bounded(path: Path, seen: dict, max_file_bytes: int, max_article_chars: int
+                  ) -> Iterator[Article | Problem]:
+    """One file's items. Noise (a bad, blank or repeated line) stops the file once there is
+    more of it than MAX_PROBLEMS_PER_FILE and than articles: a gzip of blank lines or of one
+    line repeated stops at once, a real file with blank lines between its articles does not."""
+    noise = articles = 0
+    for number, item in read_file(path, max_file_bytes, max_article_chars):
+        for out in [None] if item is None else _first_copy(item, str(path), number, seen):
+            if isinstance(out, Article):
+                articles += 1
+                yield out
+            else:
+                noise += 1
+                if out is not None:
+                    yield out
+        if noise >= MAX_PROBLEMS_PER_FILE and noise > articles:
+            yield Problem(str(path), number, f"stopped reading after {noise} bad, blank or "
+                          "repeated lines: is this a JSON Lines file of articles?")
+            return
+
+
+def first_copies(items: Iterable[Article | Problem], label: str = "articles"
+                 ) -> Iterator[Article | Problem]:
+    """A list of articles (an API request's) with repeats reported by position, as
+    read_articles reports them by file and line. Example: [a, a] -> a, Problem('articles', 2,
+    'repeats the article at articles:1: skipped')."""
+    seen: dict[str, tuple[str, int, str]] = {}
+    for number, item in enumerate(items, 1):
+        yield from _first_copy(item, label, number, seen)
+
+
+def _first_copy(item: Article | Problem, path: str, number: int, seen: dict
+                ) -> list[Article | Problem]:
+    """Example: one article read at a.jsonl:1 and again at a.jsonl:9 -> [article], then
+    [Problem('a.jsonl', 9, 'repeats the article at a.jsonl:1: skipped')]."""
+    if isinstance(item, Problem):
+        return [item]
+    digest = article_hash(item)
+    first = seen.setdefault(item.id, (path, number, digest))
+    if first == (path, number, digest):
+        return [item]
+    where = f"{first[0]}:{first[1]}" if first[1] else first[0]
+    if first[2] == digest:
+        return [Problem(path, number, f"repeats the article at {where}: skipped")]
+    seen[item.id] = (path, number, digest)
+    return [Problem(path, number, f"id {item.id!r} repeated (first at {where}), the later "
+                    "copy kept"), item]
+
+
+def files_under(paths: Iterable[str | Path]) -> Iterator[Path | Problem]:
+    """The readable files of `paths`, each once, folders walked recursively in name order.
+
+    A path given is read even through a symbolic link (its owner named it); inside a folder a
+    link is followed only to somewhere inside that folder, each place once (no loops): a link
+    out of an uploaded or shared folder (to /etc/passwd, to a home folder) is not what was
+    given. Each link not followed is a Problem saying why."""
+    done: set[Path] = set()
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and _readable_kind(p))
-            if not files:
+            files, problems = _walk(path)
+            yield from problems
+            if not files and not problems:
                 yield Problem(str(path), 0, "folder holds no .txt, .jsonl or .jsonl.gz files")
-            for file in files:
-                yield from read_file(file)
         elif path.is_file():
-            yield from read_file(path)
+            files = [path]
         else:
             yield Problem(str(path), 0, "no such file or folder")
+            continue
+        for file in files:
+            if (real := file.resolve()) not in done:
+                done.add(real)
+                yield file
+
+
+def _walk(root: Path) -> tuple[list[Path], list[Problem]]:
+    top = root.resolve()
+    files, problems, folders, walked = [], [], [root], {top}
+    while folders:
+        folder = folders.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError as e:
+            problems.append(Problem(str(folder), 0, f"cannot list: {e.strerror}"))
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.is_symlink():
+                target = path.resolve()
+                if not target.exists():
+                    problems.append(Problem(str(path), 0, "broken symbolic link: skipped"))
+                    continue
+                if not target.is_relative_to(top):
+                    problems.append(Problem(str(path), 0, f"symbolic link to a place outside "
+                                            f"{root}: not followed"))
+                    continue
+            if path.is_dir():
+                if (real := path.resolve()) not in walked:
+                    walked.add(real)
+                    folders.append(path)
+            elif path.is_file() and _readable_kind(path):
+                files.append(path)
+    return sorted(files), problems
 
 
 def _readable_kind(path: Path) -> bool:
@@ -52,19 +168,31 @@ def _readable_kind(path: Path) -> bool:
     return not name.startswith(".") and name.endswith(TEXT_SUFFIXES + JSONL_SUFFIXES)
 
 
-def read_file(path: Path) -> Iterator[Article | Problem]:
+def read_file(path: Path, max_file_bytes: int = Settings.max_file_bytes,
+              max_article_chars: int = Settings.max_article_chars
+              ) -> Iterator[tuple[int, Article | Problem | None]]:
+    """(line number, item) pairs of one file; None stands for a blank line."""
     if path.name.lower().endswith(JSONL_SUFFIXES):
-        yield from read_jsonl(path)
+        yield from read_jsonl(path, max_file_bytes, max_article_chars)
     else:
-        yield read_native(path)
+        yield 0, read_native(path, max_article_chars)
 
 
-def read_native(path: Path) -> Article | Problem:
-    """Example: ' date 2024-01-03 Title\\n\\nFirst paragraph.' -> Article(title='Title', ...)."""
+def read_native(path: Path, max_article_chars: int = Settings.max_article_chars
+                ) -> Article | Problem:
+    """Example: ' date 2024-01-03 Title\\n\\nFirst paragraph.' -> Article(title='Title', ...).
+
+    Reads at most what one article can take (4 bytes a character in UTF-8): a 2 GB .txt is
+    refused after that much, never read whole."""
+    limit = 4 * (max_article_chars + MAX_TITLE_CHARS) + 100
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
     except OSError as e:
         return Problem(str(path), 0, f"cannot read: {e.strerror}")
+    if len(data) > limit:
+        return Problem(str(path), 0, f"larger than {limit:,} bytes: a .txt file is one article "
+                       f"of at most {max_article_chars:,} characters (Settings.max_article_chars)")
     if b"\x00" in data:
         return Problem(str(path), 0, "binary file (NUL bytes), not a text article")
     try:
@@ -80,52 +208,63 @@ def read_native(path: Path) -> Article | Problem:
         return Problem(str(path), 1, "first line must be ' date YYYY-MM-DD <title>'")
     try:
         return make_article(title=match[2], date=match[1], text=body,
-                            url=path.resolve().as_uri(), source="")
+                            url=path.resolve().as_uri(), source="", max_chars=max_article_chars)
     except BadArticle as e:
         return Problem(str(path), 1, str(e))
 
 
-def read_jsonl(path: Path) -> Iterator[Article | Problem]:
-    """One JSON object a line: {"id","url","title","date","source","text"}; blank lines pass."""
+def read_jsonl(path: Path, max_file_bytes: int = Settings.max_file_bytes,
+               max_article_chars: int = Settings.max_article_chars
+               ) -> Iterator[tuple[int, Article | Problem | None]]:
+    """One JSON object a line: {"id","url","title","date","source","text"}; None for a blank
+    line (the caller counts them: a file of nothing but blank lines is a bomb, not news)."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
         with opener(path, "rb") as f:
-            seen_any, problems = False, 0
-            for number, line in _lines(f):
-                if problems >= MAX_PROBLEMS_PER_FILE:
-                    yield Problem(str(path), number, f"stopped reading after {problems} bad "
-                                  "lines: is this a JSON Lines file of articles?")
-                    return
-                if not isinstance(line, Problem) and not line.strip():
+            empty, uri = True, path.resolve().as_uri()
+            for number, line in _lines(f, str(path), max_file_bytes):
+                if number == 1 and isinstance(line, bytes):
+                    line = line.removeprefix(BOM)  # as editors on Windows save it
+                if isinstance(line, bytes) and not line.strip():
+                    yield number, None
                     continue
-                seen_any = True
-                item = (Problem(str(path), number, line.message) if isinstance(line, Problem)
-                        else _article_from_json(path, number, line))
-                problems += isinstance(item, Problem)
-                yield item
-            if not seen_any:
-                yield Problem(str(path), 0, "empty file")
+                empty = False
+                yield number, (line if isinstance(line, Problem) else
+                               _article_from_json(path, uri, number, line, max_article_chars))
+            if empty:
+                yield 0, Problem(str(path), 0, "empty file")
     except (OSError, EOFError, zlib.error) as e:
-        yield Problem(str(path), 0, f"cannot read ({type(e).__name__}: {e})")
+        yield 0, Problem(str(path), 0, f"cannot read ({type(e).__name__}: {e})")
 
 
-def _lines(f) -> Iterator[tuple[int, bytes | Problem]]:
-    """Lines of at most MAX_LINE_BYTES; a longer one is skipped to its end, never held whole."""
-    number = 0
+def _lines(f, path: str, max_bytes: int) -> Iterator[tuple[int, bytes | Problem]]:
+    """Lines of at most MAX_LINE_BYTES; a longer one is skipped to its end, never held whole.
+    Past `max_bytes` in all (decompressed: a gzip bomb) the file stops with a Problem."""
+    number = total = 0
     while True:
         line = f.readline(MAX_LINE_BYTES + 1)
         if not line:
             return
         number += 1
-        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
-            while (rest := f.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
-                pass
-            yield number, Problem("", number, f"line longer than {MAX_LINE_BYTES:,} bytes")
+        total += len(line)
+        too_long = len(line) > MAX_LINE_BYTES and not line.endswith(b"\n")
+        while too_long and total <= max_bytes and (rest := f.readline(MAX_LINE_BYTES)):
+            total += len(rest)
+            if rest.endswith(b"\n"):
+                break
+        if total > max_bytes:
+            yield number, Problem(path, number, f"stopped after {max_bytes:,} bytes (as "
+                                  "decompressed), the limit a file (Settings.max_file_bytes): "
+                                  "split the file")
+            return
+        if too_long:
+            yield number, Problem(path, number, f"line longer than {MAX_LINE_BYTES:,} bytes")
         else:
             yield number, line
 
 
-def _article_from_json(path: Path, number: int, line: bytes) -> Article | Problem:
+def _article_from_json(path: Path, uri: str, number: int, line: bytes, max_chars: int
+                       ) -> Article | Problem:
     def problem(message: str) -> Problem:
         return Problem(str(path), number, message)
 
@@ -146,13 +285,14 @@ def _article_from_json(path: Path, number: int, line: bytes) -> Article | Proble
         return make_article(title=obj.get("title") or "", date=obj.get("date") or "",
                             text=obj.get("text") or "", id=obj.get("id") or "",
                             url=obj.get("url") or "", source=obj.get("source") or "",
-                            fallback_url=f"{path.resolve().as_uri()}#L{number}")
+                            fallback_url=f"{uri}#L{number}", max_chars=max_chars)
     except BadArticle as e:
         return problem(str(e))
 
 
 def make_article(*, title: str, date: str, text: str, id: str = "", url: str = "",
-                 source: str = "", fallback_url: str = "") -> Article:
+                 source: str = "", fallback_url: str = "",
+                 max_chars: int = Settings.max_article_chars) -> Article:
     """Validate and normalise one article; raises BadArticle naming the field at fault."""
     title = " ".join(clean_text(title).split())
     text = clean_text(text).strip()
@@ -162,6 +302,9 @@ def make_article(*, title: str, date: str, text: str, id: str = "", url: str = "
         raise BadArticle(f"field 'title' longer than {MAX_TITLE_CHARS} characters")
     if not text:
         raise BadArticle("missing field 'text'")
+    if len(text) > max_chars:  # a dump, not an article: 2 MB made 2,075 passages
+        raise BadArticle(f"field 'text' is {len(text):,} characters long; the limit is "
+                         f"{max_chars:,} (Settings.max_article_chars): split it into articles")
     check_date(date, "date")
     id = clean_text(id).strip()
     if id and (BAD_ID.search(id) or id in (".", "..") or len(id) > 200):
@@ -179,6 +322,9 @@ def check_date(value: str, field: str) -> str:
         Date.fromisoformat(value)
     except ValueError:
         raise BadArticle(f"field '{field}' is not a real date: {value!r}") from None
+    if not FIRST_YEAR <= int(value[:4]) <= LAST_YEAR:
+        raise BadArticle(f"field '{field}' must be a date from {FIRST_YEAR} to {LAST_YEAR}, "
+                         f"got {value!r}")
     return value
 
 
@@ -186,6 +332,15 @@ def clean_text(text: str) -> str:
     """Unify newlines, drop control characters, replace lone surrogates (unstorable)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return SURROGATE.sub("\ufffd", CONTROL.sub("", text))
+
+
+def article_hash(article: Article) -> str:
+    """What the article is, not where it was read: changes when anything a reader sees of it
+    changes, except a `file:` url, which only says where it was read (the file, its line), so
+    the same article moved to another folder or line is still unchanged."""
+    url = "" if article.url.startswith("file:") else article.url
+    fields = (article.title, article.date, url, article.source, article.text)
+    return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
 
 
 def content_id(title: str, date: str, text: str) -> str:

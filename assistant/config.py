@@ -49,6 +49,12 @@ class Settings:
     per_article: int = 1
     # How ingest runs.
     batch_articles: int = 1000  # one atomic commit per this many articles
+    # Bounds on what is read, so a hostile upload cannot hold the writer. A file stops at
+    # max_file_bytes as decompressed (1 GiB: 11x the largest eval corpus, 95 MB of JSON Lines,
+    # and 7x what a 50 MB upload of gzipped news holds); an article longer than
+    # max_article_chars is refused (twice the longest of 24,695 real articles, 104,174).
+    max_file_bytes: int = 1 << 30
+    max_article_chars: int = 200_000
     embed_batch: int = 0  # texts a model call; 0: the backend's best (4 int8 ONNX, 32 torch)
     max_question_chars: int = 2000
     max_k: int = 100

@@ -1,6 +1,7 @@
 """Reading articles: native files, JSON Lines (plain and .gz), folders, and every bad input."""
 import gzip
 import json
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -43,12 +44,14 @@ def test_native_article(tmp_path):
     assert article.id == content_id(article.title, article.date, article.text)
 
 
-def test_same_content_same_id_other_content_other_id(tmp_path):
+def test_same_content_same_id_is_read_once_other_content_other_id(tmp_path):
     (tmp_path / "a.txt").write_text(NATIVE)
     (tmp_path / "b.txt").write_text(NATIVE)
     (tmp_path / "c.txt").write_text(NATIVE.replace("Littler", "Van Gerwen"))
-    articles, _ = read(tmp_path)
-    assert articles[0].id == articles[1].id != articles[2].id
+    (first, other), [repeat] = read(tmp_path)
+    assert first.id != other.id and first.url.endswith("a.txt")
+    assert repeat.path == str(tmp_path / "b.txt")
+    assert repeat.message == f"repeats the article at {tmp_path / 'a.txt'}: skipped"
 
 
 def test_folder_is_read_recursively_and_skips_other_files(tmp_path):
@@ -159,3 +162,95 @@ def test_reader_property_any_native_file_reads_or_fails_cleanly(tmp_path, title,
         assert all(0 < e - s <= 1000 and item.text[s:e].strip() for s, e in spans)
     else:
         assert item.path == str(path) and item.message
+
+
+def test_a_bom_at_the_start_of_a_jsonl_file_keeps_the_first_line(tmp_path):
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + (json.dumps(good(id="a")) + "\n"
+                                        + json.dumps(good(id="b")) + "\n").encode())
+    articles, problems = read(path)
+    assert [a.id for a in articles] == ["a", "b"] and problems == []
+
+
+def test_an_id_repeated_with_other_content_is_reported_and_the_later_copy_kept(tmp_path):
+    path = write_jsonl(tmp_path / "a.jsonl", [good(text="Old."), good(id="y"), good(text="New.")])
+    articles, [problem] = read(path)
+    assert [(a.id, a.text) for a in articles] == [("x1", "Old."), ("y", "Body one.\n\nBody two."),
+                                                  ("x1", "New.")]
+    assert str(problem) == f"{path}:3: id 'x1' repeated (first at {path}:1), the later copy kept"
+
+
+def test_repeats_across_files_and_in_a_list_of_articles(tmp_path):
+    from assistant.articles import first_copies
+
+    one = write_jsonl(tmp_path / "one.jsonl", [good()])
+    two = write_jsonl(tmp_path / "two.jsonl", ["", good()])  # a blank line moves it to line 2
+    articles, [problem] = read(one, two)
+    assert len(articles) == 1 and str(problem) == f"{two}:2: repeats the article at {one}:1: skipped"
+    a, b = Article("a", "T", "2024-01-01", "x"), Article("a", "T", "2024-01-01", "y")
+    assert list(first_copies([a, a, b])) == [
+        a, Problem("articles", 2, "repeats the article at articles:1: skipped"),
+        Problem("articles", 3, "id 'a' repeated (first at articles:1), the later copy kept"), b]
+
+
+def test_article_hash_is_what_the_article_is_not_where_it_was_read():
+    from assistant.articles import article_hash
+
+    a = Article("a", "T", "2024-01-01", "x", url="file:///one/a.jsonl#L1")
+    assert article_hash(a) == article_hash(replace(a, url="file:///two/a.jsonl#L7"))
+    assert article_hash(a) != article_hash(replace(a, url="https://news.example/a"))
+    assert article_hash(a) != article_hash(replace(a, text="y"))
+
+
+@pytest.mark.parametrize("date, ok", [("1599-12-31", False), ("1600-01-01", True),
+                                      ("2100-12-31", True), ("2101-01-01", False),
+                                      ("9999-12-31", False)])
+def test_dates_must_be_plausible(date, ok):
+    from assistant.articles import BadArticle
+
+    if ok:
+        assert check_date(date, "date") == date
+    else:
+        with pytest.raises(BadArticle, match="from 1600 to 2100"):
+            check_date(date, "as_of")
+
+
+def test_an_article_longer_than_the_limit_is_refused_with_file_and_line(tmp_path):
+    path = write_jsonl(tmp_path / "long.jsonl", [good(id="short"), good(text="w " * 60)])
+    txt = tmp_path / "long.txt"
+    txt.write_text(" date 2024-01-03 Long\n\n" + "w " * 60)
+    items = list(read_articles([path, txt], max_article_chars=100))
+    assert [type(i).__name__ for i in items] == ["Article", "Problem", "Problem"]
+    assert str(items[1]).startswith(f"{path}:2: field 'text' is 119 characters long; the limit "
+                                    "is 100 (Settings.max_article_chars)")
+    assert items[2].path == str(txt) and "the limit is 100" in items[2].message
+
+
+def test_links_out_of_a_folder_are_not_followed_and_each_is_reported(tmp_path):
+    outside, folder = tmp_path / "outside", tmp_path / "folder"
+    (outside / "deep").mkdir(parents=True)
+    folder.mkdir()
+    write_jsonl(outside / "secret.jsonl", [good(id="secret")])
+    write_jsonl(outside / "deep" / "also.jsonl", [good(id="also")])
+    write_jsonl(folder / "mine.jsonl", [good(id="mine")])
+    (folder / "file-link.jsonl").symlink_to(outside / "secret.jsonl")
+    (folder / "dir-link").symlink_to(outside / "deep")
+    (folder / "broken.jsonl").symlink_to(tmp_path / "gone.jsonl")
+    articles, problems = read(folder)
+    assert [a.id for a in articles] == ["mine"]
+    assert sorted((p.path.rsplit("/", 1)[1], p.message.split(":")[0]) for p in problems) == [
+        ("broken.jsonl", "broken symbolic link"),
+        ("dir-link", f"symbolic link to a place outside {folder}"),
+        ("file-link.jsonl", f"symbolic link to a place outside {folder}")]
+    # A path given by name is read through its link: its owner asked for it.
+    assert [a.id for a in read(folder / "file-link.jsonl")[0]] == ["secret"]
+
+
+def test_links_inside_a_folder_are_followed_once_without_loops(tmp_path):
+    (tmp_path / "sub").mkdir()
+    write_jsonl(tmp_path / "sub" / "a.jsonl", [good(id="a")])
+    (tmp_path / "sub" / "loop").symlink_to(tmp_path)  # back to the top: a loop
+    (tmp_path / "again").symlink_to(tmp_path / "sub")
+    (tmp_path / "same.jsonl").symlink_to(tmp_path / "sub" / "a.jsonl")
+    articles, problems = read(tmp_path)
+    assert [a.id for a in articles] == ["a"] and problems == []
