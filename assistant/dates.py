@@ -61,8 +61,17 @@ def _span(day: Date, period: str) -> tuple[Date, Date]:
     if period == "month":
         return day.replace(day=1), day.replace(day=calendar.monthrange(day.year, day.month)[1])
     if period == "week":
-        return day - timedelta(days=6), day
-    return day, day + timedelta(days=2)  # news of a day is often published a day or two later
+        return _shift(day, -6), day
+    return day, _shift(day, 2)  # news of a day is often published a day or two later
+
+
+def _shift(day: Date, days: int) -> Date:
+    """Example: (2024-01-05, 2) -> 2024-01-07; (9999-12-31, 2) -> 9999-12-31, the last date
+    there is (a caller's as-of may sit at the calendar's edge: no OverflowError)."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return Date.max if days > 0 else Date.min
 
 
 @lru_cache(maxsize=64)

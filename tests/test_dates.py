@@ -29,3 +29,11 @@ def test_time_phrase_whatever_the_date():
 
     assert time_phrase("How many died in the war this week?") == "this week"
     assert time_phrase("What about Ukraine?") is None
+
+
+@pytest.mark.parametrize("as_of", ["9999-12-31", "0001-01-01", "0001-01-03"])
+@pytest.mark.parametrize("question", ["What happened yesterday?", "Who won this week?",
+                                      "What was said last month?", "What happened in 2023?"])
+def test_phrases_at_the_edges_of_the_calendar_never_overflow(question, as_of):
+    window = time_window(question, as_of)
+    assert window is None or window.start <= window.end <= as_of
