@@ -6,8 +6,10 @@ Errors come back as `{"error": "<what to fix>"}` with a 4xx status. Writes need
 # No `from __future__ import annotations` here: FastAPI must resolve the annotations of the
 # routes and models that create_app defines locally, which strings would hide from it.
 
+import hashlib
 import re
 import secrets
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -223,22 +225,35 @@ def upload_name(name: str) -> str | None:
 
 def ingest_files(assistant, files: list[tuple[str, bytes]], progress: bool = False
                  ) -> IngestReport:
-    """Save uploads (name, content) under the index's uploads folder and ingest them.
+    """Ingest uploads (name, content): each is written under the index's uploads folder, read,
+    and deleted again whatever came of it (added, refused, or a failure).
 
-    Files are kept, so a re-upload has the same path (its articles come back 'unchanged') and
-    a native article's file:// url stays readable.
+    A file's folder is named by its content, so that two files of one name never overwrite
+    each other, and a re-upload has the same path (its articles come back 'unchanged').
     """
-    folder = Path(assistant.store.folder) / UPLOADS
-    folder.mkdir(exist_ok=True)
-    paths, problems = [], []
+    root = Path(assistant.store.folder) / UPLOADS
+    root.mkdir(exist_ok=True)
+    shown, problems = {}, []  # path on disk -> the name the user gave
     for name, data in files:
         safe = upload_name(name)
         if safe is None:
-            problems.append(Problem(name[-100:], 0, "not a .txt, .jsonl or .jsonl.gz file"))
+            problems.append(Problem(shown_name(name), 0, "not a .txt, .jsonl or .jsonl.gz file"))
             continue
-        (folder / safe).write_bytes(data)
-        paths.append(folder / safe)
-    report = assistant.ingest(paths, progress=progress) if paths else IngestReport()
-    # Name files as the user did, not by the server's folders.
-    report.skipped = problems + [replace(p, path=Path(p.path).name) for p in report.skipped]
+        path = root / hashlib.sha256(data).hexdigest()[:16] / safe
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(data)
+        shown[str(path)] = shown_name(name)
+    try:
+        report = assistant.ingest(list(shown), progress=progress) if shown else IngestReport()
+    finally:
+        for path in shown:
+            shutil.rmtree(Path(path).parent, ignore_errors=True)
+    # Name files as the user did, never by the server's folders.
+    report.skipped = problems + [replace(p, path=shown.get(p.path, Path(p.path).name))
+                                 for p in report.skipped]
     return report
+
+
+def shown_name(name: str) -> str:
+    """An upload's name as the user gave it, safe to echo. Example: 'a/b\\n.txt' -> 'a/b_.txt'"""
+    return re.sub(r"[\x00-\x1f\x7f]", "_", name)[-100:]

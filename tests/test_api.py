@@ -169,11 +169,27 @@ def test_upload_files_stay_inside_the_index_folder(client, index):
     files = [("files", ("../../escape.txt", native)), ("files", ("news.jsonl.gz", lines))]
     report = client.post("/api/articles", files=files, headers=AUTH).json()
     assert report["added"] == 2 and report["skipped"] == []
-    assert {"escape.txt", "news.jsonl.gz"} <= {p.name for p in (index / "uploads").iterdir()}
+    assert list((index / "uploads").iterdir()) == []  # read, then deleted
     assert not (index.parent.parent / "escape.txt").exists()
     assert not (index.parent / "escape.txt").exists()
     again = client.post("/api/articles", files=files, headers=AUTH).json()
     assert again["unchanged"] == 2 and again["added"] == 0
+
+
+def test_files_of_one_name_in_one_upload_are_all_read_then_deleted(client, index):
+    first = {"id": "same-a", "title": "Ferry one", "date": "2025-05-03", "text": "First ferry."}
+    second = {**first, "id": "same-b", "title": "Ferry two", "text": "Second ferry."}
+    files = [("files", ("a/same.jsonl", json.dumps(first).encode())),
+             ("files", ("b/same.jsonl", json.dumps(second).encode() + b"\n{broken\n"))]
+    report = client.post("/api/articles", files=files, headers=AUTH).json()
+    assert report["added"] == 2 and len(report["skipped"]) == 1
+    assert report["skipped"][0].startswith("b/same.jsonl:2: malformed JSON")
+    refused = client.post("/api/articles", files=[("files", ("x.jsonl", b"{no\n"))],
+                          headers=AUTH)
+    assert refused.status_code == 422 and str(index) not in refused.text
+    assert list((index / "uploads").iterdir()) == []  # nothing kept, added or refused
+    for article_id in ("same-a", "same-b"):
+        client.delete(f"/api/articles/{article_id}", headers=AUTH)
 
 
 @pytest.mark.parametrize("files, status, says", [
