@@ -1,18 +1,20 @@
 """The HTTP JSON API: ask, add and delete articles, stats, health; a thin edge over Assistant.
 
-Errors come back as `{"error": "<what to fix>"}` with a 4xx status. Writes need
-`Authorization: Bearer <token>` when the server has a token.
+Errors come back as `{"error": "<what to fix>"}`: 4xx for what the caller can fix, 503 when
+the model stalls, 500 (no traceback) for the rest. Writes need `Authorization: Bearer <token>`
+when the server has a token; the Host, Origin and CORS rules are in access.py.
 """
 # No `from __future__ import annotations` here: FastAPI must resolve the annotations of the
 # routes and models that create_app defines locally, which strings would hide from it.
 
 import hashlib
 import re
-import secrets
 import shutil
 from dataclasses import replace
 from pathlib import Path
 
+from . import errors
+from .access import Access, Guard, token_matches
 from .answer import compose
 from .articles import JSONL_SUFFIXES, TEXT_SUFFIXES, BadArticle, make_article
 from .errors import AssistantError, IndexBusy
@@ -24,9 +26,10 @@ MAX_IN_FLIGHT = 16  # API requests served at once; past this, 503 at once instea
 UPLOADS = "uploads"  # under the index folder: the only place an upload is written
 
 
-def create_app(assistant, token: str | None = None, max_upload_bytes: int = MAX_UPLOAD_BYTES,
+def create_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYTES,
                max_in_flight: int = MAX_IN_FLIGHT):
-    """A FastAPI app serving `assistant` under /api, with its schema at /openapi.json."""
+    """A FastAPI app serving `assistant` under /api, with its schema at /openapi.json, behind
+    the `access` rules (which cover whatever is mounted on it later: the chat)."""
     from fastapi import Depends, FastAPI, Query, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
@@ -34,10 +37,18 @@ def create_app(assistant, token: str | None = None, max_upload_bytes: int = MAX_
     from pydantic import BaseModel, Field, ValidationError
     from starlette.exceptions import HTTPException
     from starlette.formparsers import MultiPartException, MultiPartParser
+    from starlette.middleware.cors import CORSMiddleware
 
     app = FastAPI(title="News assistant", version="1",
                   description="Cited passages from a news index, as of a date.")
     bearer = HTTPBearer(auto_error=False, description="the server's --token")
+    token = access.token
+    # Gradio answers any localhost origin with credentials unless its parent app has a
+    # CORSMiddleware: this one allows only the origins the user listed (none by default).
+    app.add_middleware(CORSMiddleware, allow_origins=sorted(access.origins),
+                       allow_methods=["GET", "POST", "DELETE"],
+                       allow_headers=["Authorization", "Content-Type"])
+    app.add_middleware(Guard, access=access)  # added last: it runs first
 
     class AskBody(BaseModel):
         q: str
@@ -79,6 +90,18 @@ def create_app(assistant, token: str | None = None, max_upload_bytes: int = MAX_
     @app.exception_handler(AssistantError)
     def assistant_error(request, e: AssistantError):
         return error(409 if isinstance(e, IndexBusy) else 400, str(e))
+
+    stalled = getattr(errors, "EmbeddingStalled", None)
+    if stalled is not None:  # a model that stopped making progress: the question may be retried
+        app.add_exception_handler(stalled, lambda request, e: JSONResponse(
+            {"error": str(e)}, status_code=503, headers={"Retry-After": "5"}))
+
+    @app.exception_handler(Exception)
+    def unexpected(request, e: Exception):
+        """A bug of ours: JSON without a traceback for the caller; Starlette re-raises the
+        exception after this answer, so the server's log has the traceback."""
+        return error(500, f"the server failed on this request ({type(e).__name__}); "
+                          "the server's log has the details")
 
     @app.exception_handler(HTTPException)
     def http_error(request, e: HTTPException):
@@ -195,11 +218,6 @@ def validation_message(errors) -> str:
         where = ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path"))
         parts.append(f"{where}: {e.get('msg')}" if where else str(e.get("msg")))
     return "; ".join(parts) or "invalid request"
-
-
-def token_matches(given: str | None, token: str) -> bool:
-    """Constant-time comparison, so that timing does not leak the token."""
-    return bool(given) and secrets.compare_digest(given.encode(), token.encode())
 
 
 def articles_from(items) -> list:

@@ -76,7 +76,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", parents=[common], help="the web chat and HTTP API")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)
-    p.add_argument("--token", help="API token required for writes (or $ASSISTANT_TOKEN)")
+    guard = p.add_mutually_exclusive_group()
+    guard.add_argument("--token", help="the token writes need (default: $ASSISTANT_TOKEN, else "
+                                       "a new one each start, printed in the URL to open)")
+    guard.add_argument("--no-token", action="store_true",
+                       help="no token: any program or web page that reaches the server may write")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="another name this server answers to (besides 127.0.0.1, localhost, "
+                        "::1 and --host); repeatable")
+    p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
+                   help="a web origin (https://example.org) whose pages may call the API; "
+                        "repeatable")
     return parser
 
 
@@ -232,7 +242,8 @@ def cmd_tune(args) -> int:
 def cmd_serve(args) -> int:
     from .server import serve
 
-    serve(_open(args), host=args.host, port=args.port, token=args.token)
+    serve(_open(args), host=args.host, port=args.port, token=args.token,
+          no_token=args.no_token, allow_hosts=args.allow_host, allow_origins=args.allow_origin)
     return 0
 
 

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import threading
 from pathlib import Path
 
+from .access import Access, new_token
 from .api import MAX_UPLOAD_BYTES, UPLOADS
 
 TOKEN_ENV = "ASSISTANT_TOKEN"
@@ -38,33 +40,55 @@ class Shared:
         return one_at_a_time
 
 
-def build_app(assistant, token: str | None = None, max_upload_bytes: int = MAX_UPLOAD_BYTES):
+def build_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYTES):
     """The FastAPI app with the API routes first and the Gradio chat mounted at / after them,
-    so that the chat never shadows /api, /docs or /openapi.json."""
+    so that the chat never shadows /api, /docs or /openapi.json; `access` guards both."""
     import gradio as gr
 
     from .api import create_app
     from .ui import CSS, build_ui
 
     shared = Shared(assistant)
-    app = create_app(shared, token, max_upload_bytes)
+    app = create_app(shared, access, max_upload_bytes)
     system_fonts = ["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "sans-serif"]
     theme = gr.themes.Soft(font=system_fonts, font_mono=["ui-monospace", "monospace"])
-    return gr.mount_gradio_app(app, build_ui(shared, token), path="/", css=CSS, theme=theme,
+    return gr.mount_gradio_app(app, build_ui(shared, access), path="/", css=CSS, theme=theme,
                                max_file_size=max_upload_bytes, footer_links=["api"],
                                run_history=False)
 
 
-def serve(assistant, host: str = "127.0.0.1", port: int = 7860, token: str | None = None) -> None:
-    """Serve until interrupted; `token` (or $ASSISTANT_TOKEN) guards adding and deleting."""
+def server_token(given: str | None, environ: dict, no_token: bool = False) -> str | None:
+    """The write token: --token, else $ASSISTANT_TOKEN, else a fresh one for this run; None
+    (writes open) only when asked for with --no-token.
+
+    Example: (None, {}, True) -> None; ('t', {'ASSISTANT_TOKEN': 'e'}) -> 't'
+    """
+    if no_token:
+        return None
+    return given or environ.get(TOKEN_ENV) or new_token()
+
+
+def serve(assistant, host: str = "127.0.0.1", port: int = 7860, token: str | None = None,
+          no_token: bool = False, allow_hosts=(), allow_origins=()) -> None:
+    """Serve until interrupted, printing the URL to open (with the write token in it)."""
     import uvicorn
 
-    token = token or os.environ.get(TOKEN_ENV) or None
+    token = server_token(token, os.environ, no_token)
+    access = Access.for_server(token, host, allow_hosts, allow_origins)
     # Gradio keeps its own copy of each file uploaded in the chat: inside the index folder too.
     os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(assistant.store.folder).resolve()
                                                  / UPLOADS / ".gradio"))
-    app = build_app(assistant, token)
+    app = build_app(assistant, access)
     assistant.embedder  # load the model now, so that the first question is answered at once
-    guard = "writes need the token" if token else f"writes are open (set --token or ${TOKEN_ENV})"
-    print(f"News assistant on http://{host}:{port}/ ; API docs at /docs ; {guard}", flush=True)
+    # A wildcard address is not one a browser can open; this machine's own name is.
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{port}/"
+    if token:
+        print(f"News assistant: open {url}?token={token}\n"
+              f"(the token is needed to add or delete articles; API docs at {url}docs)",
+              flush=True)
+    else:
+        print(f"News assistant on {url} ; API docs at {url}docs\n"
+              "WARNING: --no-token: any program or web page that can reach this server can add "
+              "and delete articles", file=sys.stderr, flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")

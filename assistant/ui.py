@@ -2,14 +2,16 @@
 
 Article text and titles are untrusted: every piece of them is HTML-escaped before display.
 """
-from __future__ import annotations
+# No `from __future__ import annotations`: Gradio reads the annotations of the functions below
+# (gr.Request, and the types of the /ask endpoint), which strings would hide from it.
 
 from datetime import date as Date, timedelta
 from html import escape
 from pathlib import Path
 
 from .answer import Answer, best_sentence, compose, highlight
-from .api import ingest_files, token_matches
+from .access import Access
+from .api import ingest_files
 from .conversation import Turn, with_context
 from .errors import AssistantError
 from .types import IngestReport, Passage
@@ -37,8 +39,9 @@ CSS = """
 """
 
 
-def build_ui(assistant, token: str | None = None):
-    """The chat page for `assistant`; with a `token`, adding articles asks for it."""
+def build_ui(assistant, access: Access):
+    """The chat page for `assistant`; adding articles needs the token of `access`, which the
+    page has as a cookie when it was opened with the URL `assistant serve` printed."""
     import gradio as gr
 
     def on_load():
@@ -52,7 +55,7 @@ def build_ui(assistant, token: str | None = None):
 
     def respond(question, as_of, since, sources, k, history, turn):
         """Answer one chat message; returns the chat, the answer as JSON, and the turn."""
-        history, k = list(history or []), int(k or 5)
+        history, k, question = list(history or []), int(k or 5), question or ""
         if question.strip():
             history.append({"role": "user", "content": escape(shorten(question))})
         try:
@@ -67,10 +70,22 @@ def build_ui(assistant, token: str | None = None):
         next_turn = Turn(read_as, answer.lead.text if answer.lead else "")
         return history, history, next_turn, answer.to_dict(), ""
 
-    def add(files, secret, progress=gr.Progress(track_tqdm=True)):
+    def ask_api(question: str, as_of: str | None = None, since: str | None = None,
+                sources: list[str] | None = None, k: int = 5) -> dict:
+        """One question, read on its own (a program's calls are not a conversation): the
+        answer as /api/ask returns it."""
+        try:
+            passages = assistant.ask(question, k, as_of or None, since or None, sources or ())
+        except AssistantError as e:
+            raise gr.Error(str(e)) from None
+        return compose(question.strip(), passages, as_of or None).to_dict()
+
+    def add(files, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
         """Add uploaded files to the index; returns the summary, status line and outlets."""
-        if token and not token_matches(secret, token):
-            summary = "⚠️ This server needs its write token to add articles."
+        headers, cookies = dict(request.headers), dict(request.cookies)
+        if not access.may_write(headers.get("authorization"), cookies.get(access.cookie)):
+            summary = ("⚠️ Adding articles needs this server's token: open the page with the "
+                       "URL that `assistant serve` printed (it ends with `?token=…`).")
         elif not files:
             summary = "Choose one or more .txt, .jsonl or .jsonl.gz files first."
         else:
@@ -81,6 +96,9 @@ def build_ui(assistant, token: str | None = None):
                 summary = render_report(report)
             except AssistantError as e:
                 summary = f"⚠️ {escape(str(e))}"
+            finally:
+                for f in files:  # Gradio's copies: read once, never needed again
+                    Path(f).unlink(missing_ok=True)
         return summary, status_line(assistant.stats()), outlet_choices()
 
     # Gradio keeps a copy of each file uploaded here; an hour is enough to ingest it.
@@ -110,25 +128,27 @@ def build_ui(assistant, token: str | None = None):
                 since = gr.DateTime(label="Since", include_time=False, type="string",
                                     elem_id="since", info="empty: from the start")
                 sources = gr.Dropdown(label="Sources", multiselect=True, choices=[],
-                                      info="none chosen: all outlets")
+                                      allow_custom_value=True, info="none chosen: all outlets")
                 k = gr.Slider(1, 20, value=5, step=1, label="Passages")
                 with gr.Accordion("Add articles", open=False, elem_id="add-articles"):
                     files = gr.File(file_count="multiple", file_types=[".txt", ".jsonl", ".gz"],
                                     label=".txt (native), .jsonl or .jsonl.gz")
-                    secret = gr.Textbox(label="Write token", type="password", visible=bool(token))
                     add_button = gr.Button("Add to the index", elem_id="add")
                     summary = gr.Markdown(elem_id="ingest-summary")
 
         page.load(on_load, outputs=[status, as_of, sources], api_visibility="private")
+        # The conversation lives in this page's state: the chat's events are not for programs,
+        # which call /ask, where each question stands on its own.
         gr.on([question.submit, ask.click], respond,
               inputs=[question, as_of, since, sources, k, history, turn],
-              outputs=[history, chat, turn, raw, question], api_name="ask"
+              outputs=[history, chat, turn, raw, question], api_visibility="private"
               ).then(None, js=SHOW_LATEST)
+        gr.api(ask_api, api_name="ask")
         new.click(lambda: ([], [], None, None), outputs=[history, chat, turn, raw],
-                  api_name="new_conversation")
+                  api_visibility="private")
         chat.clear(lambda: ([], None, None), outputs=[history, turn, raw],  # its bin icon
                    api_visibility="private")
-        add_button.click(add, inputs=[files, secret], outputs=[summary, status, sources],
+        add_button.click(add, inputs=[files], outputs=[summary, status, sources],
                          api_name="add_articles")
     return page
 

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from assistant.api import upload_name
+from assistant.access import Access
+from assistant.api import shown_name, upload_name
 
 pytestmark = pytest.mark.slow
 TOKEN = "test-token"
@@ -16,7 +17,7 @@ LIMIT = 200_000  # a small upload limit, so that "too big" is cheap to send
 CHESS = "Who won the Northern Open chess championship?"
 
 
-def start_server(index_dir, token=None):
+def start_server(index_dir, access=Access(TOKEN)):
     """Serve the chat and the API for `index_dir` on a free port, in a thread: (url, stop)."""
     import uvicorn
 
@@ -25,7 +26,7 @@ def start_server(index_dir, token=None):
 
     assistant = Assistant(index_dir)
     assistant.embedder  # loaded before serving, as `serve` does
-    app = build_app(assistant, token, max_upload_bytes=LIMIT)
+    app = build_app(assistant, access, max_upload_bytes=LIMIT)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -53,7 +54,7 @@ def index(demo_index_dir, tmp_path_factory):
 def client(index):
     import httpx
 
-    url, stop = start_server(index, TOKEN)
+    url, stop = start_server(index)
     with httpx.Client(base_url=url, timeout=60) as http:
         yield http
     stop()
@@ -134,11 +135,14 @@ def test_the_chat_asks_for_the_token_too(client, tmp_path):
 
     native = tmp_path / "note.txt"
     native.write_text(" date 2025-05-01 A note\n\nA short note.\n")
-    chat = Client(str(client.base_url), verbose=False, download_files=False,
-                  analytics_enabled=False)
-    summary, status, _ = chat.predict([handle_file(native)], "wrong", api_name="/add_articles")
-    assert "needs its write token" in summary and "**8** articles" in status
-    summary, status, _ = chat.predict([handle_file(native)], TOKEN, api_name="/add_articles")
+    options = dict(verbose=False, download_files=False, analytics_enabled=False)
+    anonymous = Client(str(client.base_url), **options)
+    summary, status, _ = anonymous.predict([], api_name="/add_articles")
+    assert "needs this server's token" in summary and "**8** articles" in status
+    with pytest.raises(Exception, match="401"):  # Gradio's own upload needs it too
+        anonymous.predict([handle_file(native)], api_name="/add_articles")
+    chat = Client(str(client.base_url), headers=AUTH, **options)
+    summary, status, _ = chat.predict([handle_file(native)], api_name="/add_articles")
     assert summary.startswith("**added 1") and "**9** articles" in status
     note = client.get("/api/ask", params={"q": "a short note", "k": 1}).json()["passages"][0]
     assert note["title"] == "A note"
@@ -233,3 +237,13 @@ def test_schema_docs_and_chat_share_the_process(client):
 ])
 def test_upload_name(name, expected):
     assert upload_name(name) == expected
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("a/same.jsonl", "a/same.jsonl"),
+    ("bad\nname\x00.txt", "bad_name_.txt"),
+    ("x" * 150 + ".txt", "x" * 96 + ".txt"),
+    ("", ""),
+])
+def test_shown_name(name, expected):
+    assert shown_name(name) == expected

@@ -58,9 +58,11 @@ def test_past_the_in_flight_limit_requests_get_503_with_retry_after(demo_index_d
     import uvicorn
 
     from assistant import Assistant
+    from assistant.access import Access
     from assistant.api import create_app
 
-    app = create_app(Assistant(demo_index_dir), max_in_flight=0)  # every request is one too many
+    # every request is one too many
+    app = create_app(Assistant(demo_index_dir), Access(None), max_in_flight=0)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from test_api import start_server  # one way to serve, for both live test modules
+from test_api import TOKEN, start_server  # one way to serve, for all live test modules
 
 from assistant.answer import compose
 from assistant.types import IngestReport, Passage, Problem
@@ -97,26 +97,22 @@ def live(demo_index_dir, tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_gradio_client_calls_the_chat_by_api_name(live):
+def test_programs_ask_the_chat_one_independent_question_at_a_time(live):
     from gradio_client import Client
 
     client = Client(live, verbose=False, download_files=False, analytics_enabled=False)
     chess = "Who won the Northern Open chess championship?"
-    chat, answer, box = client.predict(chess, NEWEST, None, [], 3, api_name="/ask")
-    assert box == "" and len(chat) == 2
+    answer = client.predict(chess, NEWEST, None, [], 3, api_name="/ask")
     assert answer["as_of"] == NEWEST and len(answer["passages"]) == 3
     assert "Amara Osei" in answer["lead"]["text"] and answer["lead"]["cited"].endswith("[1]")
     assert answer["passages"][0]["citation"].startswith("Amara Osei wins")
-
-    _, follow, _ = client.predict("Who is she?", NEWEST, None, [], 3, api_name="/ask")
-    assert "Osei" in follow["read_as"] and "Osei" in follow["passages"][0]["text"]
-
-    chat, error, box = client.predict("   ", NEWEST, None, [], 3, api_name="/ask")
-    assert "empty" in error["error"] and len(chat) == 5  # a warning; the chat goes on
-
-    client.predict(api_name="/new_conversation")
-    _, fresh, _ = client.predict("Who is she?", NEWEST, None, [], 3, api_name="/ask")
-    assert fresh["read_as"] == "Who is she?"
+    follow = client.predict("Who is she?", NEWEST, None, [], 3, api_name="/ask")
+    assert follow["read_as"] == "Who is she?"  # not read with the first question's words
+    outlet = client.predict(chess, None, None, ["en.wikinews.org"], 3, api_name="/ask")
+    assert outlet["passages"] == []  # accepted: an outlet this index does not hold
+    for empty in (None, "   "):
+        with pytest.raises(Exception, match="the question is empty"):
+            client.predict(empty, NEWEST, None, [], 3, api_name="/ask")
 
 
 @pytest.mark.slow
@@ -127,7 +123,8 @@ def test_browser_chat_as_of_bad_input_and_upload(live, tmp_path):
         browser = p.chromium.launch(executable_path="/usr/bin/chromium",
                                     args=["--no-sandbox", "--headless"])
         page = browser.new_page(viewport={"width": 1100, "height": 860})
-        page.goto(live)
+        page.goto(f"{live}/?token={TOKEN}")  # the URL `assistant serve` prints
+        assert page.url == f"{live}/"  # the token is not left in the address bar
         expect(page.locator("#as-of input")).to_have_value(NEWEST, timeout=30_000)
         expect(page.locator("#status")).to_contain_text("8 articles")
 
@@ -143,6 +140,8 @@ def test_browser_chat_as_of_bad_input_and_upload(live, tmp_path):
         before = card_dates(reply)
         SCREENSHOT.parent.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOT))
+        follow = ask(page, "How much power will it make?")  # the page's conversation goes on
+        expect(follow.locator(".meta")).to_contain_text("read with the previous question")
 
         set_as_of(page, "2025-03-10")
         older = ask(page, TIDAL)
@@ -181,6 +180,9 @@ def test_browser_chat_as_of_bad_input_and_upload(live, tmp_path):
         expect(ask(phone, TIDAL).locator(".card")).to_have_count(5)
         ask(phone, "x" * 20_000)  # an unbroken paste, echoed in the chat, must wrap too
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
+        phone.get_by_text("Add articles").click()  # opened without the token: reading only
+        phone.locator("#add").click()
+        expect(phone.locator("#ingest-summary")).to_contain_text("needs this server's token")
         browser.close()
 
 
