@@ -31,11 +31,14 @@ class Assistant:
     >>> a.ask("Who won the darts world championship?", k=5, as_of="2024-01-05")
     """
 
-    def __init__(self, index: str | Path | None = None, settings: Settings | None = None):
-        """settings: by default, the defaults with the build settings `index` records."""
+    def __init__(self, index: str | Path | None = None, settings: Settings | None = None,
+                 create: bool = True):
+        """settings: by default, the defaults with the build settings `index` records.
+        create: make an empty index if the folder holds none; else raise NoIndex (what a
+        reader wants: a mistyped folder is an error, not a new empty index)."""
         folder = Path(index) if index is not None else default_index_dir()
         self.settings = settings or Settings.for_index(folder)
-        self.store = Store(folder, self.settings)
+        self.store = Store(folder, self.settings, create)
         self._embedder = None
 
     @property

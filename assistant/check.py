@@ -12,21 +12,22 @@ import time
 from pathlib import Path
 
 from .config import Settings
-from .errors import AssistantError
+from .errors import AssistantError, NoIndex
 from .store import DB_FILE, MANIFEST, Store
 from .types import Article
 
 
 def check(folder: Path, settings: Settings) -> list[str]:
-    """What is wrong with the index at `folder`; an empty list when it is healthy."""
+    """What is wrong with the index at `folder`; an empty list when it is healthy. Raises
+    NoIndex where there is none (nothing to check, and nothing to repair)."""
     folder = Path(folder)
     if not (folder / DB_FILE).is_file():
-        return [f"{folder}: no {DB_FILE}: not an index folder"]
+        raise NoIndex(folder)
     db_problems = _check_db(folder / DB_FILE)
     if db_problems:
         return db_problems
     try:
-        store = Store(folder, settings)
+        store = Store(folder, settings, create=False)
     except AssistantError as e:
         return [str(e)]
     problems = []
@@ -85,11 +86,11 @@ def repair(folder: Path, settings: Settings, progress: bool = False) -> list[str
     problems = check(folder, settings)
     if not problems:
         return []
-    if any("SQLite" in p or "not an index" in p for p in problems):
+    if any("SQLite" in p for p in problems):
         raise AssistantError("; ".join(problems) + " (the articles themselves are damaged: "
                              "nothing here can rebuild them)")
     if all(MANIFEST in p for p in problems):
-        store = Store(folder, settings)
+        store = Store(folder, settings, create=False)
         store.write_manifest()
         return ["rewrote the manifest"]
     fresh = folder.with_name(folder.name + ".repairing")

@@ -108,10 +108,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _open(args):
+def _open(args, create: bool = True):
+    """The index `--index` names; only writers that add articles create one (create=True)."""
     from .assistant import Assistant
 
-    return Assistant(args.index if args.index is not None else default_index_dir())
+    return Assistant(args.index if args.index is not None else default_index_dir(),
+                     create=create)
 
 
 def cmd_ingest(args) -> int:
@@ -123,7 +125,7 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    assistant = _open(args)
+    assistant = _open(args, create=False)
     if args.question is None:
         return _prompt(assistant, args)
     passages = assistant.ask(args.question, k=args.k, as_of=args.as_of, since=args.since,
@@ -159,19 +161,19 @@ def format_passages(passages) -> str:
 
 
 def cmd_delete(args) -> int:
-    gone = _open(args).delete(args.ids)
+    gone = _open(args, create=False).delete(args.ids)
     print(f"deleted {gone} of {len(args.ids)} articles")
     return 0 if gone else 1
 
 
 def cmd_compact(args) -> int:
-    dropped = _open(args).compact(progress=True)
+    dropped = _open(args, create=False).compact(progress=True)
     print(f"dropped {dropped} deleted passages from the keyword index")
     return 0
 
 
 def cmd_stats(args) -> int:
-    stats = _open(args).stats()
+    stats = _open(args, create=False).stats()
     if args.json:
         print(json.dumps(stats, indent=2))
     else:

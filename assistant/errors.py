@@ -19,3 +19,11 @@ class BadQuery(AssistantError):
 
 class IndexDamaged(AssistantError):
     """Files of the index are missing or inconsistent; `assistant check --repair` rebuilds them."""
+
+
+class NoIndex(AssistantError):
+    """The folder holds no index; only a writer (ingest, serve) creates one."""
+
+    def __init__(self, folder):
+        super().__init__(f"there is no index at {folder}; create one with: "
+                         f"assistant ingest FILES --index {folder}")

@@ -21,7 +21,7 @@ import numpy as np
 from .config import Settings
 from .dense import FILE as DENSE_FILE
 from .dense import DenseIndex
-from .errors import IndexBusy, IndexDamaged, IndexMismatch
+from .errors import IndexBusy, IndexDamaged, IndexMismatch, NoIndex
 from .faults import crash_point
 from .keyword import KeywordIndex, Segment
 from .types import Article, Passage
@@ -56,15 +56,18 @@ class Put:
 
 
 class Store:
-    """Opens (or creates) an index folder; reads are cheap, writes go through `apply`.
+    """Opens (or, with `create`, creates) an index folder; reads are cheap, writes go through
+    `apply`. A folder without an index raises NoIndex unless `create` is set.
 
     Many threads may read through one Store; a writer needs a Store of its own, since `apply`
     changes the dense index of its view in place before committing.
     """
 
-    def __init__(self, folder: str | Path, settings: Settings):
+    def __init__(self, folder: str | Path, settings: Settings, create: bool = True):
         self.folder = Path(folder)
         self.settings = settings
+        if not create and not (self.folder / DB_FILE).is_file():
+            raise NoIndex(self.folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.folder / DB_FILE, isolation_level=None,
                                   check_same_thread=False)

@@ -2,8 +2,11 @@
 import json
 import shutil
 
+import pytest
+
 from assistant import Assistant, Settings
 from assistant.check import check, repair
+from assistant.errors import NoIndex
 from assistant.store import MANIFEST
 
 
@@ -38,4 +41,8 @@ def test_vectors_out_of_step_with_passages_are_found(demo_copy):
 
 
 def test_a_folder_that_is_no_index(tmp_path):
-    assert "not an index folder" in check(tmp_path, Settings())[0]
+    with pytest.raises(NoIndex, match=f"no index at {tmp_path}"):
+        check(tmp_path, Settings())
+    with pytest.raises(NoIndex):
+        repair(tmp_path, Settings())
+    assert list(tmp_path.iterdir()) == []

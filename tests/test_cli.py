@@ -5,6 +5,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from conftest import DEMO, ROOT
 
 
@@ -75,3 +77,26 @@ def test_interactive_prompt(tmp_path):
                             input="Who won the chess championship?\n\n", capture_output=True,
                             text=True, env=env, timeout=300)
     assert result.returncode == 0 and "Amara Osei" in result.stdout
+
+
+@pytest.mark.parametrize("command", [["stats"], ["ask", "Who won the marathon?"], ["check"],
+                                     ["check", "--repair"], ["delete", "d1"], ["compact"]])
+def test_a_folder_without_an_index_is_named_and_left_alone(tmp_path, command):
+    """Only ingest (and serve) create an index: a mistyped folder is an error, not a new index."""
+    missing = tmp_path / "nowhere"
+    result = run(*command, index=missing, check=False)
+    assert result.returncode == 2, result.stderr
+    assert f"there is no index at {missing}; create one with: assistant ingest FILES " \
+           f"--index {missing}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not missing.exists()
+
+
+def test_a_folder_that_holds_other_things_is_no_index_either(tmp_path):
+    """Like the repo's own index/ before `make run`: a README, no index; nothing is written."""
+    folder = tmp_path / "index"
+    folder.mkdir()
+    (folder / "README.md").write_text("the default index store\n")
+    result = run("stats", index=folder, check=False)
+    assert result.returncode == 2 and "there is no index at" in result.stderr
+    assert [p.name for p in folder.iterdir()] == ["README.md"]
