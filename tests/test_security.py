@@ -9,6 +9,7 @@ import httpx
 import pytest
 from conftest import ROOT
 from test_api import AUTH, CHESS, TOKEN, start_server
+from test_api import index  # noqa: F401 (the fixture: a writable copy of the demo index)
 
 from assistant.access import Access, bearer, cross_site, host_name, without_token
 from assistant.server import server_token
@@ -77,15 +78,6 @@ def test_access_answers_to_local_names_the_host_given_and_those_allowed():
 
 
 # -- a live server with a token --------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def index(demo_index_dir, tmp_path_factory):
-    import shutil
-
-    target = tmp_path_factory.mktemp("security") / "index"
-    shutil.copytree(demo_index_dir, target)
-    return target
-
 
 @pytest.fixture(scope="module")
 def url(index):
