@@ -18,8 +18,9 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
+# An index's manifest exists from its creation; it counts articles once a batch is committed.
 demo-index: $(STAMP)
-	test -f $(INDEX)/manifest.json || $(BIN)/assistant ingest demo/ --index $(INDEX)
+	grep -qs '"articles": [1-9]' $(INDEX)/manifest.json || $(BIN)/assistant ingest demo/ --index $(INDEX)
 
 run: demo-index
 	$(BIN)/assistant serve --index $(INDEX)

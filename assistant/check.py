@@ -1,7 +1,8 @@
 """Verify an index folder, and rebuild from its stored articles what can be rebuilt.
 
 SQLite holds the articles, which are the truth; the FAISS and BM25 files and the manifest are
-derived from them, so any damage there is repaired by re-deriving them.
+derived from them, so any damage there is repaired by re-deriving them. An index killed at any
+point passes: a crash leaves whole batches, and a manifest at most behind the last commit.
 """
 from __future__ import annotations
 
@@ -67,11 +68,16 @@ def _check_db(path: Path) -> list[str]:
 
 
 def _check_manifest(store: Store) -> list[str]:
+    """The manifest is rewritten after each commit, so a crash between the two leaves it
+    describing an earlier generation: not damage (the next write rewrites it). One that
+    claims the generation in force must count what it holds."""
     path = store.folder / MANIFEST
     try:
         manifest = json.loads(path.read_text())
     except (OSError, ValueError):
         return [f"{path} is missing or unreadable"]
+    if isinstance(manifest.get("generation"), int) and manifest["generation"] < store.generation:
+        return []
     stats = store.stats()
     stale = [k for k in ("articles", "passages", "generation")
              if manifest.get(k) != (store.generation if k == "generation" else stats[k])]

@@ -2,6 +2,8 @@
 
 A batch becomes visible in one step, the SQLite commit that names its generation folder: a
 crash before it leaves the previous generation in force; after it, the new one is complete.
+An index comes into being in one step too: its database appears under its name only once the
+manifest beside it records the build settings.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +33,8 @@ FORMAT = 1
 DB_FILE = "assistant.sqlite"
 MANIFEST = "manifest.json"
 LOCK = ".lock"
+# What the manifest says of the index's contents, beside the build settings.
+STATE = ("dim", "generation", "articles", "passages", "oldest", "newest", "sources")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
@@ -66,9 +70,10 @@ class Store:
     def __init__(self, folder: str | Path, settings: Settings, create: bool = True):
         self.folder = Path(folder)
         self.settings = settings
-        if not create and not (self.folder / DB_FILE).is_file():
-            raise NoIndex(self.folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        if not (self.folder / DB_FILE).is_file():
+            if not create:
+                raise NoIndex(self.folder)
+            self._create()
         self.db = sqlite3.connect(self.folder / DB_FILE, isolation_level=None,
                                   check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -314,21 +319,46 @@ class Store:
 
     def write_manifest(self) -> None:
         stats = self.stats()
-        manifest = {"format": FORMAT, **self.settings.index_fingerprint(), "dim": stats["dim"],
-                    "generation": self.generation, "articles": stats["articles"],
-                    "passages": stats["passages"], "oldest": stats["oldest"],
-                    "newest": stats["newest"], "sources": stats["sources"],
+        self._write_manifest({key: stats[key] for key in STATE}, "manifest")
+
+    def _write_manifest(self, state: dict, point: str) -> None:
+        """Replace manifest.json whole (a reader finds the old one or the new one); `point`
+        names the crash point between writing it aside and putting it in place."""
+        manifest = {"format": FORMAT, **self.settings.index_fingerprint(), **state,
                     "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         tmp = self.folder / (MANIFEST + ".tmp")
         tmp.write_text(json.dumps(manifest, indent=2) + "\n")
-        crash_point("manifest")
+        crash_point(point)
         os.replace(tmp, self.folder / MANIFEST)
+
+    def _create(self) -> None:
+        """Make an empty index, in one step as far as anyone can see: the database is built
+        aside, the manifest (the build settings `Settings.for_index` reads) is put in place,
+        and only then is the database renamed to its name. A process killed at any point
+        leaves no index or an empty, complete one, which `check` passes; the folder's first
+        commit can be minutes away, behind the model's loading and a batch's embedding."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with self.lock():  # of two processes creating it at once, the second is refused
+            if (self.folder / DB_FILE).is_file():
+                return
+            aside = self.folder / (DB_FILE + ".new")
+            aside.unlink(missing_ok=True)  # left by a creation killed before its rename
+            with closing(sqlite3.connect(aside, isolation_level=None)) as db:
+                db.executescript(SCHEMA)
+                db.execute("INSERT INTO meta VALUES ('fingerprint', ?)",
+                           (json.dumps(self._fingerprint()),))
+            self._write_manifest(dict.fromkeys(STATE, 0) | {"oldest": None, "newest": None},
+                                 "create")
+            os.replace(aside, self.folder / DB_FILE)
 
     def _gen_dir(self, generation: int) -> Path:
         return self.folder / f"gen-{generation:06d}"
 
+    def _fingerprint(self) -> dict:
+        return {"format": FORMAT, **self.settings.index_fingerprint()}
+
     def _check_fingerprint(self) -> None:
-        wanted = {"format": FORMAT, **self.settings.index_fingerprint()}
+        wanted = self._fingerprint()
         stored = self.meta("fingerprint")
         if stored is None:
             if self.db.execute("SELECT count(*) FROM articles").fetchone()[0]:
