@@ -107,6 +107,7 @@ def test_as_of_hides_later_articles(client):
     ({"q": "chess", "as_of": "2024-02-30"}, 400, "not a real date"),
     ({"q": "chess", "as_of": "last tuesday"}, 400, "YYYY-MM-DD"),
     ({"q": "chess", "since": "2024-13-01"}, 400, "since"),
+    ({"q": "What happened yesterday?", "as_of": "9999-12-31"}, 400, "from 1600 to 2100"),
 ])
 def test_bad_questions_get_4xx_json_saying_what_to_fix(client, params, status, says):
     response = client.get("/api/ask", params=params)
