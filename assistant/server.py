@@ -68,6 +68,15 @@ def server_token(given: str | None, environ: dict, no_token: bool = False) -> st
     return given or environ.get(TOKEN_ENV) or new_token()
 
 
+def home_url(host: str, port: int) -> str:
+    """The address a browser on this machine opens; a wildcard address is not one it can.
+
+    Example: ('0.0.0.0', 7860) -> 'http://127.0.0.1:7860/'; ('::1', 80) -> 'http://[::1]:80/'
+    """
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/"
+
+
 def serve(assistant, host: str = "127.0.0.1", port: int = 7860, token: str | None = None,
           no_token: bool = False, allow_hosts=(), allow_origins=()) -> None:
     """Serve until interrupted, printing the URL to open (with the write token in it)."""
@@ -80,15 +89,13 @@ def serve(assistant, host: str = "127.0.0.1", port: int = 7860, token: str | Non
                                                  / UPLOADS / ".gradio"))
     app = build_app(assistant, access)
     assistant.embedder  # load the model now, so that the first question is answered at once
-    # A wildcard address is not one a browser can open; this machine's own name is.
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else f"[{host}]" if ":" in host else host
-    url = f"http://{shown}:{port}/"
+    url = home_url(host, port)
     if token:
         print(f"News assistant: open {url}?token={token}\n"
               f"(the token is needed to add or delete articles; API docs at {url}docs)",
               flush=True)
     else:
-        print(f"News assistant on {url} ; API docs at {url}docs\n"
-              "WARNING: --no-token: any program or web page that can reach this server can add "
+        print(f"News assistant on {url} ; API docs at {url}docs", flush=True)
+        print("WARNING: --no-token: any program or web page that can reach this server can add "
               "and delete articles", file=sys.stderr, flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -12,7 +12,7 @@ from test_api import AUTH, CHESS, TOKEN, start_server
 from test_api import index  # noqa: F401 (the fixture: a writable copy of the demo index)
 
 from assistant.access import Access, bearer, cross_site, host_name, without_token
-from assistant.server import server_token
+from assistant.server import home_url, server_token
 
 FRIEND = "https://friend.example"
 EVIL = {"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}
@@ -33,6 +33,14 @@ def test_server_token(given, environ, no_token, expected):
 def test_without_a_token_each_start_makes_a_new_one():
     first, second = server_token(None, {}), server_token(None, {})
     assert first != second and len(first) >= 40
+
+
+@pytest.mark.parametrize("host, expected", [
+    ("127.0.0.1", "http://127.0.0.1:7860/"), ("0.0.0.0", "http://127.0.0.1:7860/"),
+    ("::", "http://127.0.0.1:7860/"), ("::1", "http://[::1]:7860/"),
+    ("news.lan", "http://news.lan:7860/")])
+def test_home_url(host, expected):
+    assert home_url(host, 7860) == expected
 
 
 @pytest.mark.parametrize("header, expected", [
