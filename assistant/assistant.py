@@ -1,8 +1,8 @@
 """The front door: ingest articles into an index folder, ask it questions, get cited passages."""
 from __future__ import annotations
 
-import hashlib
 import sys
+import unicodedata
 import time
 from dataclasses import replace
 from itertools import islice
@@ -11,12 +11,13 @@ from typing import Iterable
 
 import numpy as np
 
-from .articles import BadArticle, check_date, read_articles
+from .articles import BadArticle, article_hash, check_date, first_copies
 from .boilerplate import is_boilerplate
 from .chunking import chunk
 from .config import Settings, default_index_dir
 from .errors import BadQuery
 from .faults import crash_point
+from .read_apart import read_apart
 from .answer import Answer, compose
 from .retrieve import Query, search
 from .store import Put, Store
@@ -95,7 +96,7 @@ class Assistant:
 
     def query(self, question, k=5, as_of=None, since=None, sources=()) -> Query:
         """Validate what a caller asked; raises BadQuery saying what to fix."""
-        if not isinstance(question, str) or not question.strip():
+        if not isinstance(question, str) or not visible(question):
             raise BadQuery("the question is empty: type a question")
         if len(question) > self.settings.max_question_chars:
             raise BadQuery(f"the question is {len(question):,} characters long; "
@@ -113,14 +114,22 @@ class Assistant:
     # -- writing ---------------------------------------------------------------------------
 
     def ingest(self, paths: Iterable[str | Path], progress: bool = False) -> IngestReport:
-        """Read files and folders into the index; returns counts, with unreadable input listed."""
+        """Read files and folders into the index; returns counts, with unreadable input listed.
+        Reading and parsing run in a child process: a hostile upload never holds this one's
+        GIL against the questions a server answers meanwhile."""
         if isinstance(paths, (str, Path)):
             paths = [paths]
-        return self.ingest_articles(read_articles(paths), progress)
+        items = read_apart(paths, max_file_bytes=self.settings.max_file_bytes,
+                           max_article_chars=self.settings.max_article_chars)
+        return self._ingest(items, progress)  # repeats are reported as read, by file:line
 
     def ingest_articles(self, items: Iterable[Article | Problem], progress: bool = False
                         ) -> IngestReport:
-        """Store articles in atomic batches: a crash keeps every batch that completed."""
+        """Store articles in atomic batches: a crash keeps every batch that completed. An id
+        given twice is reported (the later copy is kept)."""
+        return self._ingest(first_copies(items), progress)
+
+    def _ingest(self, items: Iterable[Article | Problem], progress: bool) -> IngestReport:
         report, started = IngestReport(), time.perf_counter()
         bar = _progress_bar(progress)
         items = iter(items)
@@ -132,7 +141,7 @@ class Assistant:
                     if isinstance(item, Problem):
                         report.skipped.append(item)
                     else:
-                        articles[item.id] = item  # the last copy of a repeated id wins
+                        articles[item.id] = item  # a repeat, reported already: the later wins
                 self._ingest_batch(list(articles.values()), report, bar)
         if bar is not None:
             bar.close()
@@ -197,10 +206,10 @@ class Assistant:
         self.store.close()
 
 
-def article_hash(article: Article) -> str:
-    """Changes when anything a reader sees of the article changes."""
-    fields = (article.title, article.date, article.url, article.source, article.text)
-    return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
+def visible(text: str) -> bool:
+    """Whether `text` has a letter, digit, punctuation mark or symbol. Example: 'a' -> True;
+    '\u200b\u200d \ufeff' (zero-width and format characters only) -> False."""
+    return any(unicodedata.category(c)[0] in "LNPS" for c in text)
 
 
 def _progress_bar(enabled: bool):

