@@ -257,7 +257,7 @@ def ingest_files(assistant, files: list[tuple[str, bytes]], progress: bool = Fal
         if safe is None:
             problems.append(Problem(shown_name(name), 0, "not a .txt, .jsonl or .jsonl.gz file"))
             continue
-        path = root / hashlib.sha256(data).hexdigest()[:16] / safe
+        path = root / hashlib.sha256(data).hexdigest()[:16] / safe  # see clear_uploads
         path.parent.mkdir(exist_ok=True)
         path.write_bytes(data)
         shown[str(path)] = shown_name(name)
@@ -270,6 +270,13 @@ def ingest_files(assistant, files: list[tuple[str, bytes]], progress: bool = Fal
     report.skipped = problems + [replace(p, path=shown.get(p.path, Path(p.path).name))
                                  for p in report.skipped]
     return report
+
+
+def clear_uploads(index_folder) -> None:
+    """Remove the uploads a server killed mid-ingest left behind (a bomb that ran it out of
+    memory, say): an upload is deleted once read, so only a crash leaves one for good."""
+    for leftover in (Path(index_folder) / UPLOADS).glob("[0-9a-f]" * 16):
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def shown_name(name: str) -> str:

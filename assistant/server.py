@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 from .access import Access, new_token
-from .api import MAX_UPLOAD_BYTES, UPLOADS
+from .api import MAX_UPLOAD_BYTES, UPLOADS, clear_uploads
 
 TOKEN_ENV = "ASSISTANT_TOKEN"
 
@@ -84,6 +84,7 @@ def serve(assistant, host: str = "127.0.0.1", port: int = 7860, token: str | Non
 
     token = server_token(token, os.environ, no_token)
     access = Access.for_server(token, host, allow_hosts, allow_origins)
+    clear_uploads(assistant.store.folder)
     # Gradio keeps its own copy of each file uploaded in the chat: inside the index folder too.
     os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(assistant.store.folder).resolve()
                                                  / UPLOADS / ".gradio"))

@@ -108,11 +108,14 @@ def articles(url) -> int:
 
 
 @pytest.mark.slow
-def test_serve_prints_a_url_with_a_fresh_token_that_writes_need(demo_copy):
+def test_serve_prints_a_url_with_a_fresh_token_that_writes_need_and_clears_uploads(demo_copy):
     from test_load import free_port
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "ASSISTANT_TOKEN"}
+    leftover = demo_copy / "uploads" / "0123456789abcdef"  # of a server killed mid-upload
+    leftover.mkdir(parents=True)
+    (leftover / "bomb.jsonl.gz").write_bytes(b"x")
     server = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--index",
                                str(demo_copy), "--port", str(port)], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -120,6 +123,7 @@ def test_serve_prints_a_url_with_a_fresh_token_that_writes_need(demo_copy):
         first = server.stdout.readline()
         assert f"open http://127.0.0.1:{port}/?token=" in first, server.stderr.read()[-2000:]
         token = first.split("?token=")[1].split()[0]
+        assert not leftover.exists()
         base = f"http://127.0.0.1:{port}"
         body = {"articles": [ARTICLE]}
         assert httpx.post(f"{base}/api/articles", json=body).status_code == 401
