@@ -13,11 +13,10 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-from . import errors
 from .access import Access, Guard, token_matches
 from .answer import compose
 from .articles import JSONL_SUFFIXES, TEXT_SUFFIXES, BadArticle, make_article
-from .errors import AssistantError, IndexBusy
+from .errors import AssistantError, EmbeddingStalled, IndexBusy
 from .types import IngestReport, Problem
 
 MAX_UPLOAD_BYTES = 50_000_000  # one request; the UI's uploads share the limit
@@ -91,10 +90,10 @@ def create_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYT
     def assistant_error(request, e: AssistantError):
         return error(409 if isinstance(e, IndexBusy) else 400, str(e))
 
-    stalled = getattr(errors, "EmbeddingStalled", None)
-    if stalled is not None:  # a model that stopped making progress: the question may be retried
-        app.add_exception_handler(stalled, lambda request, e: JSONResponse(
-            {"error": str(e)}, status_code=503, headers={"Retry-After": "5"}))
+    @app.exception_handler(EmbeddingStalled)
+    def stalled(request, e: EmbeddingStalled):
+        """The model stopped making progress on this question: it may be retried."""
+        return JSONResponse({"error": str(e)}, status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(Exception)
     def unexpected(request, e: Exception):

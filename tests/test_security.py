@@ -255,12 +255,9 @@ def test_an_unexpected_failure_is_a_json_500_without_a_traceback(demo_index_dir)
 
 
 def test_a_stalled_model_is_a_503_to_retry(demo_index_dir):
-    from assistant import errors
+    from assistant.errors import EmbeddingStalled
 
-    stalled = getattr(errors, "EmbeddingStalled", None)
-    if stalled is None:
-        pytest.skip("assistant.errors has no EmbeddingStalled yet")
-    response = failing_app(demo_index_dir, stalled("openvino-int8: batch of 8 stalled")).get(
-        "/api/ask", params={"q": CHESS})
+    failure = EmbeddingStalled("openvino-int8: batch of 8 stalled")
+    response = failing_app(demo_index_dir, failure).get("/api/ask", params={"q": CHESS})
     assert response.status_code == 503 and "stalled" in response.json()["error"]
     assert response.headers["Retry-After"]
