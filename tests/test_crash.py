@@ -1,16 +1,20 @@
 """Crash safety: SIGKILL an ingest at each named point; the index keeps whole batches only."""
 import json
 import os
+import re
 import signal
+import sqlite3
 import subprocess
 import sys
+import time
 
+import numpy as np
 import pytest
 
 from assistant import Assistant, Settings
 from assistant.check import check
 from assistant.errors import NoIndex
-from conftest import DEMO, ROOT
+from conftest import DEMO, ROOT, shared_path
 
 BATCH = 3
 INGEST = """
@@ -83,3 +87,75 @@ def test_sigkill_while_the_index_is_created_leaves_none(tmp_path, extra):
     assert Assistant(index, Settings(batch_articles=BATCH)).ingest([DEMO, extra]).added == 15
     assert check(index, Settings()) == []
     assert not list(index.glob("*.new"))  # the database the killed process built aside
+
+
+@pytest.fixture(scope="module")
+def feed(tmp_path_factory):
+    """The demo articles and 150 Wikinews ones: one batch (1,000 articles a batch by default)
+    of about 800 passages, whose embedding outlasts the first kill below on any CPU."""
+    lines = shared_path("samples", "wikinews-2019-2020.jsonl").read_text().splitlines()[:150]
+    path = tmp_path_factory.mktemp("feed") / "wikinews.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return [DEMO, path], 150 + len(list(DEMO.glob("*.txt")))
+
+
+def cli(*args):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "assistant", *map(str, args)],
+                          capture_output=True, text=True, env=env, timeout=600)
+
+
+def contents(index):
+    """What an index holds, keyed so that two builds compare: articles with their hashes,
+    passage spans, and each passage's vector."""
+    with sqlite3.connect(index / "assistant.sqlite") as db:
+        articles = db.execute("SELECT id, hash FROM articles ORDER BY id").fetchall()
+        rows = db.execute('SELECT id, article_id, seq, start, "end" FROM passages '
+                          "ORDER BY article_id, seq").fetchall()
+    store = Assistant(index, create=False).store
+    vectors = store.dense._index.reconstruct_batch(np.array([r[0] for r in rows], np.int64))
+    return articles, [r[1:] for r in rows], vectors
+
+
+@pytest.mark.slow
+def test_a_first_ingest_killed_at_4_9_and_15_seconds_passes_check_and_resumes(tmp_path, feed):
+    """The issue's trial as a user runs it: `assistant ingest` into a new folder, SIGKILL at 4,
+    9 and 15 s after its start (not before its database exists: a kill before that leaves no
+    index, the `create` point above), `assistant check` exits 0 with no repair, and the same
+    ingest again completes the index: every index ends with the same articles, passage spans
+    and vectors."""
+    paths, total = feed
+    built = []
+    for seconds in (4, 9, 15):
+        index = tmp_path / f"killed-at-{seconds}s"
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        started = time.monotonic()
+        ingest = subprocess.Popen([sys.executable, "-m", "assistant", "ingest", *map(str, paths),
+                                   "--quiet", "--index", str(index)], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        while ingest.poll() is None and (time.monotonic() - started < seconds
+                                         or not (index / "assistant.sqlite").exists()):
+            time.sleep(0.05)
+        ingest.send_signal(signal.SIGKILL)  # a no-op if it finished first (a fast machine)
+        ingest.wait(timeout=60)
+        generation = json.loads(cli("stats", "--json", "--index", index).stdout)["generation"]
+        if seconds == 4:
+            assert generation == 0, "the 4 s kill came after the first commit"
+
+        checked = cli("check", "--index", index)
+        assert checked.returncode == 0 and "index is healthy" in checked.stdout, (
+            f"killed at {seconds} s (generation {generation}): {checked.stdout}{checked.stderr}")
+
+        resumed = cli("ingest", *paths, "--quiet", "--index", index)
+        assert resumed.returncode == 0, resumed.stderr[-2000:]
+        added, updated, unchanged, skipped = map(int, re.findall(
+            r"added (\d+), updated (\d+), unchanged (\d+), skipped (\d+)", resumed.stdout)[0])
+        assert added + unchanged == total and updated == skipped == 0, resumed.stdout
+        assert cli("check", "--index", index).returncode == 0
+        built.append(contents(index))
+
+    articles, spans, vectors = built[0]
+    assert len(articles) == total
+    for other_articles, other_spans, other_vectors in built[1:]:
+        assert other_articles == articles and other_spans == spans
+        assert np.allclose(other_vectors, vectors, atol=1e-4)
