@@ -83,7 +83,7 @@ def first_copies(items: Iterable[Article | Problem], label: str = "articles"
                  ) -> Iterator[Article | Problem]:
     """A list of articles (an API request's) with repeats reported by position, as
     read_articles reports them by file and line. Example: [a, a] -> a, Problem('articles', 2,
-    'repeats the article at articles:1: skipped')."""
+    'repeats the article at line 1: skipped')."""
     seen: dict[str, tuple[str, int, str]] = {}
     for number, item in enumerate(items, 1):
         yield from _first_copy(item, label, number, seen)
@@ -92,14 +92,16 @@ def first_copies(items: Iterable[Article | Problem], label: str = "articles"
 def _first_copy(item: Article | Problem, path: str, number: int, seen: dict
                 ) -> list[Article | Problem]:
     """Example: one article read at a.jsonl:1 and again at a.jsonl:9 -> [article], then
-    [Problem('a.jsonl', 9, 'repeats the article at a.jsonl:1: skipped')]."""
+    [Problem('a.jsonl', 9, 'repeats the article at line 1: skipped')]. Another file is named
+    by its name only: an upload's report must not show the server's folders."""
     if isinstance(item, Problem):
         return [item]
     digest = article_hash(item)
     first = seen.setdefault(item.id, (path, number, digest))
     if first == (path, number, digest):
         return [item]
-    where = f"{first[0]}:{first[1]}" if first[1] else first[0]
+    where = (f"line {first[1]}" if first[0] == path else
+             f"{Path(first[0]).name}:{first[1]}" if first[1] else Path(first[0]).name)
     if first[2] == digest:
         return [Problem(path, number, f"repeats the article at {where}: skipped")]
     seen[item.id] = (path, number, digest)
@@ -125,7 +127,8 @@ def files_under(paths: Iterable[str | Path]) -> Iterator[Path | Problem]:
         elif path.is_file():
             files = [path]
         else:
-            yield Problem(str(path), 0, "no such file or folder")
+            yield Problem(str(path), 0, "not a regular file (a device, a pipe)" if path.exists()
+                          else "no such file or folder")
             continue
         for file in files:
             if (real := file.resolve()) not in done:
@@ -134,6 +137,7 @@ def files_under(paths: Iterable[str | Path]) -> Iterator[Path | Problem]:
 
 
 def _walk(root: Path) -> tuple[list[Path], list[Problem]]:
+    """The readable files under `root`, sorted, and a Problem for each link not followed."""
     top = root.resolve()
     files, problems, folders, walked = [], [], [root], {top}
     while folders:
@@ -248,6 +252,10 @@ def _lines(f, path: str, max_bytes: int) -> Iterator[tuple[int, bytes | Problem]
         number += 1
         total += len(line)
         too_long = len(line) > MAX_LINE_BYTES and not line.endswith(b"\n")
+        if too_long and b"\x00" in line:  # JSON text has no NUL byte: binary, or a bomb of NULs
+            yield number, Problem(path, number, f"line longer than {MAX_LINE_BYTES:,} bytes "
+                                  "with NUL bytes: binary data, not JSON Lines; stopped here")
+            return
         while too_long and total <= max_bytes and (rest := f.readline(MAX_LINE_BYTES)):
             total += len(rest)
             if rest.endswith(b"\n"):

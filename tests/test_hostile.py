@@ -1,13 +1,17 @@
 """Hostile input: each case gets a clear message and leaves the index as it was."""
 import gzip
 import json
+import multiprocessing
+import os
+import time
 
 import pytest
 
 from assistant import Assistant, Settings
 from assistant.articles import MAX_LINE_BYTES, MAX_PROBLEMS_PER_FILE, read_articles
 from assistant.check import check
-from assistant.types import Problem
+from assistant.read_apart import read_apart
+from assistant.types import Article, Problem
 
 
 def problems_of(path):
@@ -32,8 +36,72 @@ def test_zip_bomb_is_refused_line_by_line_not_loaded(tmp_path):
         for _ in range(100):  # 100 MB of NULs in a file of about 100 KB
             f.write(chunk)
     assert path.stat().st_size < 1 << 20
-    [*problems] = problems_of(path)
-    assert problems and all("longer than" in p.message or "NUL" in p.message for p in problems)
+    [problem] = problems_of(path)  # stopped at the first 20 MB of it: JSON has no NUL byte
+    assert "binary data" in problem.message
+
+
+def test_a_gzip_of_blank_lines_stops_at_once(tmp_path):
+    path = tmp_path / "blank.jsonl.gz"
+    path.write_bytes(gzip.compress(b"\n" * 50_000_000))  # 50 MB of blank lines in 50 KB
+    started = time.perf_counter()
+    [problem] = problems_of(path)
+    assert time.perf_counter() - started < 5
+    assert problem.line == MAX_PROBLEMS_PER_FILE
+    assert "bad, blank or repeated lines" in problem.message
+
+
+def test_blank_lines_between_real_articles_are_fine(tmp_path):
+    row = {"title": "T", "date": "2024-01-01"}
+    path = tmp_path / "spaced.jsonl"
+    path.write_text("".join(json.dumps({**row, "text": f"Story {i}."}) + "\n\n"
+                            for i in range(MAX_PROBLEMS_PER_FILE + 200)))
+    items = list(read_articles([path]))
+    assert len(items) == MAX_PROBLEMS_PER_FILE + 200 and all(isinstance(i, Article) for i in items)
+
+
+def test_a_gzip_of_one_line_repeated_is_one_article(tmp_path):
+    line = json.dumps({"title": "T", "date": "2024-01-01", "text": "Same."}) + "\n"
+    path = tmp_path / "same.jsonl.gz"
+    path.write_bytes(gzip.compress(line.encode() * 1_000_000))
+    first, *repeats, stop = read_articles([path])
+    assert isinstance(first, Article) and len(repeats) == MAX_PROBLEMS_PER_FILE
+    assert all("repeats the article at" in p.message for p in repeats)
+    assert "stopped reading" in stop.message
+
+
+def test_a_file_stops_at_the_byte_limit(tmp_path):
+    line = json.dumps({"title": "T", "date": "2024-01-01", "text": "x"})
+    path = tmp_path / "big.jsonl"
+    path.write_text("".join(line.replace('"x"', f'"story {i}"') + "\n" for i in range(100)))
+    ten_lines = sum(map(len, path.read_bytes().splitlines(keepends=True)[:10]))
+    *articles, problem = read_articles([path], max_file_bytes=ten_lines)
+    assert len(articles) == 10 and problem.line == 11
+    assert "stopped after" in problem.message and "Settings.max_file_bytes" in problem.message
+    bomb = tmp_path / "bomb.jsonl.gz"
+    bomb.write_bytes(gzip.compress(b"x" * 100_000_000))  # one 100 MB line
+    [problem] = read_articles([bomb], max_file_bytes=30_000_000)
+    assert problem.line == 1 and "stopped after 30,000,000 bytes" in problem.message
+
+
+def test_a_huge_txt_is_refused_without_reading_it_whole(tmp_path):
+    path = tmp_path / "huge.txt"
+    path.write_text(" date 2024-01-01 Title\n\nBody.\n")
+    os.truncate(path, 2 << 30)  # 2 GB, sparse: no disk used
+    started = time.perf_counter()
+    [problem] = read_articles([path])
+    assert time.perf_counter() - started < 2 and "a .txt file is one article" in problem.message
+
+
+def test_reading_apart_gives_what_reading_here_gives_and_stops_its_child(tmp_path):
+    line = json.dumps({"title": "T", "date": "2024-01-01", "text": "x"})
+    path = tmp_path / "a.jsonl"
+    path.write_text("".join(line.replace('"x"', f'"story {i}"') + "\n" for i in range(300))
+                    + "not json\n")
+    assert list(read_apart([path])) == list(read_articles([path]))
+    items = read_apart([path])
+    assert isinstance(next(items), Article)
+    items.close()  # an ingest that stops early ends its reader
+    assert multiprocessing.active_children() == []
 
 
 def test_a_flood_of_bad_lines_stops_with_a_message(tmp_path):

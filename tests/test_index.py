@@ -62,6 +62,9 @@ def test_since_and_sources_filters(demo_assistant):
     ({"question": "q", "k": 10**9}, "k must be"),
     ({"question": "q", "as_of": "2024-02-30"}, "not a real date"),
     ({"question": "q", "as_of": "05/01/2024"}, "YYYY-MM-DD"),
+    ({"question": "\u200b\u200d\ufeff \u2060"}, "empty"),  # zero-width characters only
+    ({"question": "What happened yesterday?", "as_of": "9999-12-31"}, "from 1600 to 2100"),
+    ({"question": "q", "since": "0001-01-01"}, "from 1600 to 2100"),
 ])
 def test_bad_questions_raise_bad_query(demo_assistant, kwargs, message):
     with pytest.raises(BadQuery, match=message):
@@ -202,3 +205,45 @@ def test_each_batch_adds_a_keyword_segment_and_full_tiers_merge(tmp_path):
     from assistant.check import check
 
     assert check(tmp_path / "idx", a.settings) == []
+
+
+def test_the_same_articles_read_from_another_line_or_folder_are_unchanged(tmp_path):
+    """Identity is what an article is: a blank line added at the top of its file, or the file
+    moved, changes only where it was read, and nothing is embedded again."""
+    import gzip
+
+    rows = [{"title": f"Harbour story {i}", "date": "2024-01-0" + str(i), "text": f"Boat {i}."}
+            for i in range(1, 4)]
+    lines = "".join(json.dumps(r) + "\n" for r in rows)
+    first = tmp_path / "one" / "news.jsonl"
+    first.parent.mkdir()
+    first.write_text(lines)
+    (tmp_path / "one" / "story.txt").write_text(" date 2024-01-05 Tide\n\nThe tide came in.\n")
+    a = Assistant(tmp_path / "idx")
+    assert a.ingest([first.parent]).added == 4
+    first.write_text("\n" + lines)
+    moved = tmp_path / "two"
+    moved.mkdir()
+    (moved / "news.jsonl").write_text(lines)
+    (moved / "story.txt").write_text((tmp_path / "one" / "story.txt").read_text())
+    for paths in ([first], [moved]):
+        report = a.ingest(paths)
+        assert (report.added, report.updated, report.skipped) == (0, 0, [])
+    generation = a.stats()["generation"]
+    # One valid line repeated a million times: one article, one generation, the rest reported.
+    bomb = tmp_path / "same.jsonl.gz"
+    line = json.dumps({"title": "Ferry", "date": "2024-02-01", "text": "The ferry sailed."})
+    bomb.write_bytes(gzip.compress((line + "\n").encode() * 1_000_000))
+    report = a.ingest([bomb])
+    assert report.added == 1 and a.stats()["generation"] == generation + 1
+    assert "stopped reading" in report.skipped[-1].message
+    assert all("repeats the article" in p.message for p in report.skipped[:-1])
+
+
+def test_an_id_given_twice_in_a_list_is_reported_and_the_later_copy_kept(tmp_path):
+    a = Assistant(tmp_path / "idx")
+    report = a.ingest_articles([article("d1", "2024-01-01", "The first telling."),
+                                article("d1", "2024-01-01", "The second telling.")])
+    assert report.added == 1 and [str(p) for p in report.skipped] == [
+        "articles:2: id 'd1' repeated (first at line 1), the later copy kept"]
+    assert a.ask("telling", k=5)[0].text == "The second telling."
