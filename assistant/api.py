@@ -14,7 +14,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from .access import Access, Guard, token_matches
-from .answer import compose
 from .articles import JSONL_SUFFIXES, TEXT_SUFFIXES, BadArticle, make_article
 from .errors import AssistantError, EmbeddingStalled, IndexBusy
 from .types import IngestReport, Problem
@@ -116,8 +115,7 @@ def create_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYT
                                      "add or delete articles", headers={"WWW-Authenticate": "Bearer"})
 
     def ask(q, k, as_of, since, sources) -> dict:
-        passages = assistant.ask(q, k=k, as_of=as_of, since=since, sources=sources)
-        return compose(q, passages, as_of).to_dict()
+        return assistant.answer(q, k=k, as_of=as_of, since=since, sources=sources).to_dict()
 
     @app.get("/api/ask", tags=["ask"], summary="The passages that answer a question")
     def ask_get(q: str = Query(description="the question"), k: int = 5,

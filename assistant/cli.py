@@ -128,12 +128,12 @@ def cmd_ask(args) -> int:
     assistant = _open(args, create=False)
     if args.question is None:
         return _prompt(assistant, args)
-    passages = assistant.ask(args.question, k=args.k, as_of=args.as_of, since=args.since,
-                             sources=args.source)
+    answer = assistant.answer(args.question, k=args.k, as_of=args.as_of, since=args.since,
+                              sources=args.source)
     if args.json:
-        print(json.dumps([p.to_dict() for p in passages], ensure_ascii=False, indent=2))
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
-        print(format_passages(passages) or "No passage answers that in this index.")
+        print(format_answer(answer))
     return 0
 
 
@@ -147,17 +147,19 @@ def _prompt(assistant, args) -> int:
         if not question:
             return 0
         try:
-            passages = assistant.ask(question, k=args.k, as_of=args.as_of)
-            print(format_passages(passages) or "No passage answers that in this index.")
+            print(format_answer(assistant.answer(question, k=args.k, as_of=args.as_of)))
         except AssistantError as e:
             print(f"assistant: {e}", file=sys.stderr)
 
 
-def format_passages(passages) -> str:
-    blocks = []
-    for rank, p in enumerate(passages, 1):
-        blocks.append(f"[{rank}] {p.citation}\n    {p.text}")
-    return "\n\n".join(blocks)
+def format_answer(answer) -> str:
+    """The heading ('nothing in this collection answers that') or the cited lead, then the
+    passages with their citations."""
+    blocks = [answer.heading or (str(answer.lead) if answer.lead else "")]
+    for rank, p in enumerate(answer.passages, 1):
+        more = f"\n    (+{len(p.more)} more from this article)" if p.more else ""
+        blocks.append(f"[{rank}] {p.citation}\n    {p.text}{more}")
+    return "\n\n".join(b for b in blocks if b)
 
 
 def cmd_delete(args) -> int:

@@ -9,7 +9,7 @@ from datetime import date as Date, timedelta
 from html import escape
 from pathlib import Path
 
-from .answer import Answer, best_sentence, compose, highlight
+from .answer import Answer, best_sentence, highlight
 from .access import Access
 from .api import ingest_files
 from .conversation import Turn, with_context
@@ -61,11 +61,11 @@ def build_ui(assistant, access: Access):
         try:
             assistant.query(question, k, as_of, since, sources)  # says what to fix, if anything
             read_as = with_context(question.strip(), turn)
-            passages = assistant.ask(read_as, k, as_of, since, sources)
+            answer = assistant.answer(question.strip(), k, as_of, since, sources,
+                                      read_as=read_as)
         except AssistantError as e:
             history.append({"role": "assistant", "content": f"⚠️ {escape(str(e))}"})
             return history, history, turn, {"error": str(e)}, question
-        answer = compose(question.strip(), passages, as_of, read_as)
         history.append({"role": "assistant", "content": render_answer(answer)})
         next_turn = Turn(read_as, answer.lead.text if answer.lead else "")
         return history, history, next_turn, answer.to_dict(), ""
@@ -75,10 +75,10 @@ def build_ui(assistant, access: Access):
         """One question, read on its own (a program's calls are not a conversation): the
         answer as /api/ask returns it."""
         try:
-            passages = assistant.ask(question, k, as_of or None, since or None, sources or ())
+            return assistant.answer(question, k, as_of or None, since or None,
+                                    sources or ()).to_dict()
         except AssistantError as e:
             raise gr.Error(str(e)) from None
-        return compose(question.strip(), passages, as_of or None).to_dict()
 
     def add(files, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
         """Add uploaded files to the index; returns the summary, status line and outlets."""
@@ -183,7 +183,9 @@ def render_answer(answer: Answer) -> str:
     if not answer.passages:
         return (f'<div class="answer"><p class="lead none">Nothing in the index answers that '
                 f'({when}). Try other words, another as-of date or fewer filters.</p></div>')
-    if answer.lead:
+    if not answer.answered:
+        lead = f'<p class="lead none">{escape(answer.heading)}</p>'
+    elif answer.lead:
         lead = f'<p class="lead">{escape(str(answer.lead))}</p>'
     else:
         lead = '<p class="lead none">No passage answers this directly; the closest are below.</p>'
@@ -204,11 +206,22 @@ def render_card(number: int, passage: Passage, question: str) -> str:
                  f'{title}</a>')
     where = [passage.source, passage.date] + ([f"also in {', '.join(passage.also_in)}"]
                                               if passage.also_in else [])
-    best = best_sentence(question, passage.text)
-    text = highlight(passage.text, question, best[:2] if best else None).replace("\n", "<br>")
+    more = ""
+    if passage.more:
+        shown = "".join(f'<div class="card-text">{marked(p.text, question)}</div>'
+                        for p in passage.more)
+        count = len(passage.more)
+        more = (f'<details class="more"><summary>{count} more passage{"s" * (count > 1)} '
+                f'from this article</summary>{shown}</details>')
     return (f'<li class="card"><div class="card-title">[{number}] {title}</div>'
             f'<div class="card-meta">{escape(" · ".join(x for x in where if x))}</div>'
-            f'<div class="card-text">{text}</div></li>')
+            f'<div class="card-text">{marked(passage.text, question)}</div>{more}</li>')
+
+
+def marked(text: str, question: str) -> str:
+    """A passage as HTML: its best sentence marked, the question's terms in bold."""
+    best = best_sentence(question, text)
+    return highlight(text, question, best[:2] if best else None).replace("\n", "<br>")
 
 
 def render_report(report: IngestReport) -> str:

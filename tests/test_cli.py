@@ -41,14 +41,16 @@ def test_ingest_ask_stats_delete(tmp_path):
     assert "added 8" in result.stdout and "skipped 1" in result.stdout
     assert f"{bad}:1: malformed JSON" in result.stderr
 
-    asked = json.loads(run("ask", "Who won the Valemouth marathon?", "--k", "2", "--json",
-                           index=index).stdout)
+    answer = json.loads(run("ask", "Who won the Valemouth marathon?", "--k", "2", "--json",
+                            index=index).stdout)
+    asked = answer["passages"]
     assert len(asked) == 2 and "Kiprono" in asked[0]["text"]
-    assert {"text", "title", "url", "source", "date", "article_id", "score",
+    assert {"text", "title", "url", "source", "date", "article_id", "score", "more",
             "citation"} <= set(asked[0])
+    assert {"answered", "confidence", "heading", "lead"} <= set(answer)
 
     old = json.loads(run("ask", "marathon", "--as-of", "2025-07-01", "--k", "20", "--json",
-                         index=index).stdout)
+                         index=index).stdout)["passages"]
     assert old and all(p["date"] <= "2025-07-01" for p in old)
 
     stats = json.loads(run("stats", "--json", index=index).stdout)

@@ -2,6 +2,7 @@
 import json
 import shutil
 import time
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -65,6 +66,20 @@ def test_answer_says_plainly_when_nothing_is_found():
         compose("Who won?", [], "2025-07-01"))
     assert "No passage answers this directly" in render_answer(
         compose("darts final", [passage()], None))
+
+
+def test_an_unanswered_question_says_so_above_the_nearest_passages():
+    unsure = compose("Who won the 2022 World Cup?", [replace(passage(), score=0.1)],
+                     "2025-07-01", scorer=lambda q, texts: [0.1] * len(texts), abstain_below=0.5)
+    html = render_answer(unsure)
+    assert "Nothing in this collection answers that as of 2025-07-01. The nearest passages:" in html
+    assert '<li class="card">' in html and '<p class="lead">' not in html
+
+
+def test_a_card_holds_its_articles_other_passages():
+    card = render_card(1, replace(passage(), more=(replace(passage(), text="Drozdov <lost>."),)),
+                       "chess")
+    assert "1 more passage from this article" in card and "Drozdov &lt;lost&gt;." in card
 
 
 def test_answer_shows_how_a_follow_up_was_read():
