@@ -12,13 +12,15 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .articles import read_articles
+from .errors import AssistantError
 from .types import Article, Problem
 
 CHUNK = 64  # items a message: few round trips, and at most 64 articles in flight
 
 
-class ReaderFailed(RuntimeError):
-    """The child reading the articles died without finishing (killed, out of memory, a bug)."""
+class ReaderFailed(AssistantError):
+    """The child reading the articles died before it finished (killed, out of memory, a bug):
+    nothing of the batch it was reading is kept."""
 
 
 def read_apart(paths: Iterable[str | Path], **limits: int) -> Iterator[Article | Problem]:
@@ -48,7 +50,8 @@ def _receive(receive, child) -> list | None:
     except EOFError:
         child.join()
         raise ReaderFailed(f"the process reading the articles stopped (exit code "
-                           f"{child.exitcode}) before it finished") from None
+                           f"{child.exitcode}) before it finished; the articles of batches "
+                           "already committed are kept") from None
 
 
 def _read_and_send(paths: list[str], limits: dict, send) -> None:

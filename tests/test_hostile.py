@@ -157,3 +157,17 @@ def test_bad_files_leave_the_index_unchanged(demo_copy, tmp_path, name):
     assert {k: after[k] for k in ("articles", "passages", "generation")} == \
            {k: before[k] for k in ("articles", "passages", "generation")}
     assert check(demo_copy, Settings()) == []
+
+
+def test_a_reader_that_dies_is_a_clear_error(tmp_path):
+    from assistant.read_apart import ReaderFailed
+
+    line = json.dumps({"title": "T", "date": "2024-01-01", "text": "x"})
+    path = tmp_path / "a.jsonl"  # far more than the pipe holds: the child is still at work
+    path.write_text("".join(line.replace('"x"', f'"story {i}"') + "\n" for i in range(50_000)))
+    items = read_apart([path])
+    next(items)
+    for child in multiprocessing.active_children():
+        child.kill()  # as the kernel's out-of-memory killer would
+    with pytest.raises(ReaderFailed, match="stopped"):
+        list(items)
