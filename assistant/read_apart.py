@@ -1,21 +1,31 @@
 """Read articles in a child process, so that parsing input never holds this process's GIL.
 
 The server answers questions in the process that ingests uploads; parsing a hostile upload
-there (a gzip of blank lines, a bomb, a 2 MB article) held the GIL and questions took 10-33 s
-instead of 40 ms. A child reads and parses; this process only waits on a pipe (GIL released)
-and unpickles a chunk of finished articles now and then.
+there (a gzip of blank lines, a bomb, a 2 MB article) held the GIL while questions waited.
+A child reads and parses; this process only waits on a pipe (GIL released) and unpickles a
+chunk of finished articles now and then.
+
+The child is a fresh interpreter (`python -P -c ...`), not a multiprocessing one: spawn and
+forkserver re-run the caller's main script in the child, so a user's script without an
+`if __name__ == "__main__":` guard would ingest again there; fork would copy the threads of a
+server (uvicorn's, the embedder's) mid-lock.
 """
 from __future__ import annotations
 
-import multiprocessing
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .articles import read_articles
 from .errors import AssistantError
 from .types import Article, Problem
 
 CHUNK = 64  # items a message: few round trips, and at most 64 articles in flight
+CHILD = "from assistant.read_apart import child_main; child_main()"
 
 
 class ReaderFailed(AssistantError):
@@ -28,49 +38,51 @@ def read_apart(paths: Iterable[str | Path], **limits: int) -> Iterator[Article |
 
     The child runs no further ahead than the pipe holds: closing this generator (the ingest
     stopped) ends it."""
-    context = _context()
-    receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_read_and_send, args=([str(p) for p in paths], limits, send),
-                            name="article-reader", daemon=True)
-    child.start()
-    send.close()  # the child holds the only writing end now: its exit is our end of file
+    package_root = str(Path(__file__).resolve().parent.parent)  # this very package, whatever cwd
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (package_root, os.environ.get("PYTHONPATH")) if p)}
+    argument = json.dumps([[str(p) for p in paths], limits])
+    child = subprocess.Popen([sys.executable, "-P", "-c", CHILD, argument], env=env,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
     try:
-        while (chunk := _receive(receive, child)) is not None:
+        while (chunk := _receive(child)) is not None:
             yield from chunk
     finally:
-        receive.close()
-        if child.is_alive():
-            child.kill()
-        child.join()
+        child.kill()
+        child.stdout.close()
+        child.wait()
 
 
-def _receive(receive, child) -> list | None:
+def _receive(child: subprocess.Popen) -> list | None:
     try:
-        return receive.recv()
-    except EOFError:
-        child.join()
+        return pickle.load(child.stdout)
+    except (EOFError, pickle.UnpicklingError):
         raise ReaderFailed(f"the process reading the articles stopped (exit code "
-                           f"{child.exitcode}) before it finished; the articles of batches "
+                           f"{child.wait()}) before it finished; the articles of batches "
                            "already committed are kept") from None
 
 
-def _read_and_send(paths: list[str], limits: dict, send) -> None:
-    chunk = []
-    for item in read_articles(paths, **limits):
-        chunk.append(item)
-        if len(chunk) == CHUNK:
-            send.send(chunk)
-            chunk = []
-    send.send(chunk)
-    send.send(None)
+def child_main() -> None:
+    """The child: read what argv[1] names, write pickled chunks of items to stdout, then None."""
+    from .articles import read_articles
+
+    # Ctrl-C reaches the whole process group: the parent handles it and ends this child,
+    # which should not print a KeyboardInterrupt traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    paths, limits = json.loads(sys.argv[1])
+    out, chunk = sys.stdout.buffer, []
+    try:
+        for item in read_articles(paths, **limits):
+            chunk.append(item)
+            if len(chunk) == CHUNK:
+                _send(out, chunk)
+                chunk = []
+        _send(out, chunk)
+        _send(out, None)
+    except BrokenPipeError:  # the parent is gone (killed mid-ingest): no one left to read for
+        os._exit(0)
 
 
-def _context():
-    """Forkserver where there is one: a fork of a small server that has imported this module
-    (quick), never of the caller, whose threads (uvicorn's, the embedder's) a plain fork would
-    copy mid-lock. Spawn elsewhere (Windows)."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
-    return context
+def _send(out, value) -> None:
+    pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
+    out.flush()

@@ -1,9 +1,12 @@
 """Hostile input: each case gets a clear message and leaves the index as it was."""
 import gzip
 import json
-import multiprocessing
 import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -92,6 +95,19 @@ def test_a_huge_txt_is_refused_without_reading_it_whole(tmp_path):
     assert time.perf_counter() - started < 2 and "a .txt file is one article" in problem.message
 
 
+def children() -> list[int]:
+    """The ids of this process's live children (Linux's /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
 def test_reading_apart_gives_what_reading_here_gives_and_stops_its_child(tmp_path):
     line = json.dumps({"title": "T", "date": "2024-01-01", "text": "x"})
     path = tmp_path / "a.jsonl"
@@ -99,9 +115,21 @@ def test_reading_apart_gives_what_reading_here_gives_and_stops_its_child(tmp_pat
                     + "not json\n")
     assert list(read_apart([path])) == list(read_articles([path]))
     items = read_apart([path])
-    assert isinstance(next(items), Article)
+    assert isinstance(next(items), Article) and len(children()) == 1
     items.close()  # an ingest that stops early ends its reader
-    assert multiprocessing.active_children() == []
+    assert children() == []
+
+
+def test_a_script_without_a_main_guard_ingests_once(tmp_path):
+    """multiprocessing's spawn and forkserver would run this script again in the child."""
+    (tmp_path / "a.jsonl").write_text(json.dumps({"title": "T", "date": "2024-01-01",
+                                                  "text": "x"}) + "\n")
+    script = tmp_path / "script.py"
+    script.write_text("from assistant.read_apart import read_apart\n"
+                      "print(len(list(read_apart(['a.jsonl']))))\n")
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "1\n", "")
 
 
 def test_a_flood_of_bad_lines_stops_with_a_message(tmp_path):
@@ -167,7 +195,7 @@ def test_a_reader_that_dies_is_a_clear_error(tmp_path):
     path.write_text("".join(line.replace('"x"', f'"story {i}"') + "\n" for i in range(50_000)))
     items = read_apart([path])
     next(items)
-    for child in multiprocessing.active_children():
-        child.kill()  # as the kernel's out-of-memory killer would
+    [child] = children()
+    os.kill(child, signal.SIGKILL)  # as the kernel's out-of-memory killer would
     with pytest.raises(ReaderFailed, match="stopped"):
         list(items)
