@@ -170,6 +170,12 @@ BAD = {
     "surrogate.jsonl": b'{"title": "T", "date": "2024-02-30", "text": "\\ud800"}\n',
     "zero-date.txt": b" date 0000-00-00 Title\n\nBody",
     "slash-id.jsonl": b'{"id": "a/b", "title": "T", "date": "2024-01-01", "text": "x"}\n',
+    "blank.jsonl.gz": gzip.compress(b"\n" * 10_000_000),
+    "nul-bomb.jsonl.gz": gzip.compress(b"\0" * 30_000_000),
+    "long.jsonl": json.dumps({"title": "T", "date": "2024-01-01",
+                              "text": "Words and more words. " * 100_000}).encode() + b"\n",
+    "long.txt": b" date 2024-01-01 T\n\n" + b"Words and more words. " * 100_000,
+    "far-future.jsonl": b'{"title": "T", "date": "9999-12-31", "text": "x"}\n',
 }
 
 
