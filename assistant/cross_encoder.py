@@ -76,7 +76,7 @@ class CrossEncoder:
         self.calibration = json.loads(calibration.read_text()) if calibration.is_file() else {}
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(int(self.info.get("max_tokens", MAX_TOKENS)),
-                                          strategy="only_second")
+                                          strategy="longest_first")
         self._tokenizer.no_padding()
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or len(os.sched_getaffinity(0))

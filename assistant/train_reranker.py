@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import math
 import os
 import random
@@ -170,7 +171,7 @@ def train(train_sets: list[Path], work: Path, out: Path = MODEL_DIR, epochs: flo
                  for j in range(groups_per_step)]
         questions = [g.question for g in batch for _ in range(size)]
         passages = [t for g in batch for t in (g.positive, *g.negatives)]
-        inputs = tokenizer(questions, passages, truncation="only_second",
+        inputs = tokenizer(questions, passages, truncation="longest_first",
                            max_length=MAX_TOKENS, padding=True, return_tensors="pt")
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             logits = model(**inputs).logits.float().view(len(batch), size)
@@ -182,7 +183,7 @@ def train(train_sets: list[Path], work: Path, out: Path = MODEL_DIR, epochs: flo
         schedule.step()
         optimiser.zero_grad()
         step += 1
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         if step % 20 == 0:
             rate = 20 * groups_per_step * size / (time.perf_counter() - started)
             log(f"step {step}/{steps} loss {np.mean(losses[-20:]):.3f} ({rate:.1f} pairs/s)")
@@ -237,11 +238,15 @@ def export(model, tokenizer, base: Path, out: Path, info: dict) -> None:
                           dynamic_axes={n: {0: "batch", 1: "tokens"} for n in
                                         ("input_ids", "attention_mask", "token_type_ids")}
                           | {"logits": {0: "batch"}})
-    optimize_model(str(raw), model_type="bert", num_heads=model.config.num_attention_heads,
-                   hidden_size=model.config.hidden_size).save_model_to_file(str(fused))
-    quantize_dynamic(str(fused), str(work / "model.onnx"), weight_type=QuantType.QInt8,
-                     per_channel=True,
-                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    logging.disable(logging.WARNING)  # advice to pre-process, meant for image models
+    try:
+        optimize_model(str(raw), model_type="bert", num_heads=model.config.num_attention_heads,
+                       hidden_size=model.config.hidden_size).save_model_to_file(str(fused))
+        quantize_dynamic(str(fused), str(work / "model.onnx"), weight_type=QuantType.QInt8,
+                         per_channel=True,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    finally:
+        logging.disable(logging.NOTSET)
     raw.unlink()
     fused.unlink()
     shutil.copy(base / "tokenizer.json", work / "tokenizer.json")
