@@ -141,6 +141,19 @@ def test_stall_message_names_backend_call_and_stuck_runs():
     assert "1 text (12-12 characters)" in stall_message("torch", 60, [12], [])
 
 
+def test_workers_run_the_smallest_call_first():
+    """A question (a call of 1) is not queued behind the runs of an ingest's slice."""
+    workers, gate, order = embedding._Workers(1), threading.Event(), []
+    workers.submit(0, lambda _: gate.wait(), None)  # the one worker is busy
+    ingest = [workers.submit(512, order.append, f"ingest {i}") for i in range(3)]
+    question = workers.submit(1, order.append, "question")
+    gate.set()
+    for future in ingest + [question]:
+        future.result(timeout=10)
+    assert order == ["question", "ingest 0", "ingest 1", "ingest 2"]
+    workers.close()
+
+
 class Unpadded(OpenVinoEmbedder):
     width_step = 1
 
