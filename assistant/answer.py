@@ -5,7 +5,7 @@ Everything here is extractive: the lead is a sentence copied from a passage, nev
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from html import escape
 from typing import Callable
@@ -83,7 +83,8 @@ class Answer:
                 "passages": [p.to_dict() for p in self.passages]}
 
 
-Scorer = Callable[[str, list[str]], "list[float]"]  # (question, texts) -> one score a text
+# (question, passages) -> one score a passage: the cross-encoder, as Assistant.answer sets it up
+Scorer = Callable[[str, list[Passage]], "list[float]"]
 
 
 def compose(question: str, passages: list[Passage], as_of: str | None = None,
@@ -194,7 +195,7 @@ def _scored_lead(question: str, passages: list[Passage], scorer: Scorer) -> Lead
                if {stem for _, _, stem in terms(p.text[start:end])} & wanted]
     if not options:
         return None
-    scores = scorer(question, [f"{passages[r].title.strip()}. {passages[r].text[s:e]}"
+    scores = scorer(question, [replace(passages[r], text=passages[r].text[s:e])
                                for r, s, e in options])
     rank, start, end = options[max(range(len(options)), key=lambda j: scores[j])]
     return _lead(passages[rank], rank, start, end)

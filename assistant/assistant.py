@@ -75,7 +75,7 @@ class Assistant:
         passages = search(self.store, self.embedder.embed, query, self.settings, self.rerankers)
         model = self._cross_encoder()
         scorer = None if model is None else (
-            lambda q, texts: model.calibrated(model.score(q, texts)))
+            lambda q, found: model.calibrated(model.score(*model.pairs(q, query.as_of, found))))
         return compose(question, passages, query.as_of, read_as, scorer,
                        self.settings.abstain_below)
 

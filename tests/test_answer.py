@@ -99,7 +99,7 @@ def test_resolve_days(text, published, expected):
 def test_lead_is_the_sentence_the_scorer_prefers_and_its_days_are_resolved():
     passages = [passage("The chess open drew crowds. Osei won the chess open on Sunday.")]
     lead = find_lead("Who won the chess open?", passages,
-                     scorer=lambda q, texts: [float("Osei" in t) for t in texts])
+                     scorer=lambda q, found: [float("Osei" in p.text) for p in found])
     assert lead.text == "Osei won the chess open on Sunday." and lead.number == 1
     assert str(lead) == "Osei won the chess open on Sunday [2023-12-31]. [1]"
     assert find_lead("zebra?", passages, scorer=lambda q, texts: [1.0] * len(texts)) is None

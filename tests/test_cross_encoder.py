@@ -75,3 +75,15 @@ def test_answer_through_the_cross_encoder_on_a_real_index(demo_assistant):
 def test_missing_model_folder_loads_nothing(tmp_path):
     assert load_cross_encoder(str(tmp_path)) is None
     assert load_cross_encoder(str(Path("/nonexistent"))) is None
+
+
+def test_platt_fits_a_rising_curve_and_stays_finite_on_separable_data():
+    from assistant.train_reranker import platt
+
+    a, b = platt([-2, -1, 1, 2], [0, 0, 1, 1])
+    assert a > 1 and abs(b) < 1e-6 and np.isfinite(a)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=2000)
+    y = rng.random(2000) < 1 / (1 + np.exp(-(2 * x - 1)))
+    a, b = platt(x, y)
+    assert a == pytest.approx(2, abs=0.3) and b == pytest.approx(-1, abs=0.3)
