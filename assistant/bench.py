@@ -247,9 +247,9 @@ def store_scale(size: int, folder: Path, questions: int = 200, batch: int = 10_0
     embedder = load_embedder(settings.model, settings.embed_batch, settings.embed_backend)
     rerankers = second_stages(settings)
     asked = collection.questions(questions)
-    for label, variant in (("without rerankers", replace(settings, rerank=False,
-                                                         cross_encoder=False)),
-                           ("with rerankers", settings)):
+    for label, variant in (("without ranker", replace(settings, rerank=False,
+                                                      cross_encoder=False)),
+                           ("with ranker", settings)):
         latencies, found = [], 0
         for text, vector, as_of, story in bar(asked, f"questions {label}", " questions"):
             def embed(texts, vector=vector):  # the real model's cost, the story's vector

@@ -239,7 +239,7 @@ def failing_app(demo_index_dir, failure):
     from assistant.api import create_app
 
     class Failing(Assistant):
-        def ask(self, *args, **kwargs):
+        def answer(self, *args, **kwargs):
             raise failure
 
     app = create_app(Failing(demo_index_dir), Access(TOKEN))
