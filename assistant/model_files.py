@@ -144,19 +144,25 @@ def export_onnx(folder: Path, path: Path):
 def export_int8(folder: Path, work: Path) -> None:
     """-> work/model.onnx: attention fused for onnxruntime, weights quantised per output
     channel (per tensor loses too much: cosine to fp32 fell to 0.90 on news passages)."""
+    raw = work / "raw.onnx"
+    config = export_onnx(folder, raw)
+    quantise_bert(raw, work / "model.onnx", config)
+
+
+def quantise_bert(raw: Path, out: Path, config) -> None:
+    """fp32 BERT-family ONNX -> `out`: attention fused for onnxruntime, weights int8 per
+    output channel; `raw` is removed. Shared by the embedder and the cross-encoder."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers.optimizer import optimize_model
 
-    raw, fused = work / "raw.onnx", work / "fused.onnx"
-    config = export_onnx(folder, raw)
+    fused = raw.with_name("fused.onnx")
     logging.disable(logging.WARNING)  # advice to pre-process, meant for image models
     try:
         optimize_model(str(raw), model_type="bert", num_heads=config.num_attention_heads,
                        hidden_size=config.hidden_size).save_model_to_file(str(fused))
         # Fused ops carry no inferred types; they are float32 throughout.
-        quantize_dynamic(str(fused), str(work / "model.onnx"), weight_type=QuantType.QInt8,
-                         per_channel=True,
+        quantize_dynamic(str(fused), str(out), weight_type=QuantType.QInt8, per_channel=True,
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     finally:
         logging.disable(logging.NOTSET)

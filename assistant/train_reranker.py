@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import logging
 import math
 import os
 import random
@@ -40,7 +39,7 @@ from .chunking import chunk
 from .cross_encoder import MAX_TOKENS, MODEL_DIR, asked, pair_text, window
 from .evaluate import first_hit
 from .keyword import KeywordIndex, stems
-from .model_files import go_offline, model_path
+from .model_files import go_offline, model_path, quantise_bert
 from .retrieve import core_question
 from .view import day
 
@@ -222,16 +221,13 @@ def export(model, tokenizer, base: Path, out: Path, info: dict) -> None:
     onnxruntime), tokenizer.json and info.json, replaced in one rename."""
     import warnings
 
-    import onnx
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.transformers.optimizer import optimize_model
 
     out.parent.mkdir(parents=True, exist_ok=True)
     work = out.parent / f".{out.name}-export"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
-    raw, fused = work / "raw.onnx", work / "fused.onnx"
+    raw = work / "raw.onnx"
     sample = torch.ones((2, 8), dtype=torch.int64)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
@@ -241,17 +237,7 @@ def export(model, tokenizer, base: Path, out: Path, info: dict) -> None:
                           dynamic_axes={n: {0: "batch", 1: "tokens"} for n in
                                         ("input_ids", "attention_mask", "token_type_ids")}
                           | {"logits": {0: "batch"}})
-    logging.disable(logging.WARNING)  # advice to pre-process, meant for image models
-    try:
-        optimize_model(str(raw), model_type="bert", num_heads=model.config.num_attention_heads,
-                       hidden_size=model.config.hidden_size).save_model_to_file(str(fused))
-        quantize_dynamic(str(fused), str(work / "model.onnx"), weight_type=QuantType.QInt8,
-                         per_channel=True,
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-    finally:
-        logging.disable(logging.NOTSET)
-    raw.unlink()
-    fused.unlink()
+    quantise_bert(raw, work / "model.onnx", model.config)
     shutil.copy(base / "tokenizer.json", work / "tokenizer.json")
     (work / "info.json").write_text(json.dumps(info, indent=1) + "\n")
     if out.exists():
