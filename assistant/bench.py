@@ -22,7 +22,9 @@ import numpy as np
 from . import synthetic
 from .config import Settings
 
-DEFAULT_SET = Path("/work/shared/eval/rtqa-2023-spring")
+# The project's machines keep the eval data in `shared/` beside the checkout; elsewhere,
+# name a set on the command line.
+DEFAULT_SET = Path(__file__).resolve().parents[2] / "shared" / "eval" / "rtqa-2023-spring"
 QUICK_ARTICLES = 150
 SLICE = 256  # passages embedded by each backend in turn, so load changes hit all alike
 PARTS = ("embedding", "dense search", "keyword search", "fusion", "database")
