@@ -57,7 +57,9 @@ class Assistant:
             since: str | None = None, sources: Iterable[str] = ()) -> list[Passage]:
         """The k passages that best answer `question`, from articles dated on or before
         `as_of` (and on or after `since`), best first."""
-        query = self.query(question, k, as_of, since, sources)
+        return self._search(self.query(question, k, as_of, since, sources))
+
+    def _search(self, query: Query) -> list[Passage]:
         self.store.refresh()
         return search(self.store, self.embedder.embed, query, self.settings, self.rerankers)
 
@@ -71,8 +73,7 @@ class Assistant:
         unanswerable copies)."""
         query = replace(self.query(read_as or question, k, as_of, since, sources),
                         exclude=frozenset(exclude))
-        self.store.refresh()
-        passages = search(self.store, self.embedder.embed, query, self.settings, self.rerankers)
+        passages = self._search(query)
         model = self._cross_encoder()
         scorer = None if model is None else (
             lambda q, found: model.calibrated(model.score(*model.pairs(q, query.as_of, found))))
