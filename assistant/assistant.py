@@ -48,7 +48,8 @@ class Assistant:
             from .embedding import load_embedder
 
             self._embedder = load_embedder(self.settings.model, self.settings.embed_batch,
-                                           self.settings.embed_backend)
+                                           self.settings.embed_backend,
+                                           stall_s=self.settings.embed_stall_s)
         return self._embedder
 
     # -- asking ----------------------------------------------------------------------------

@@ -115,6 +115,12 @@ def test_an_index_opens_with_the_settings_it_was_built_with(tmp_path):
         Assistant(tmp_path / "idx", Settings())
 
 
+def test_the_embedder_takes_its_stall_bound_from_the_settings(tmp_path):
+    """embed_stall_s reaches the embedder, whose watchdog fails a call stalled past it."""
+    a = Assistant(tmp_path / "idx", Settings(embed_stall_s=7.5))
+    assert a.embedder.stall_s == 7.5
+
+
 def test_a_second_writer_is_refused(demo_copy):
     writer = Assistant(demo_copy)
     with writer.store.lock():
