@@ -142,7 +142,8 @@ def create_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYT
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind == "application/json":
             try:
-                items = articles_from(ArticlesIn.model_validate_json(body).articles)
+                items = articles_from(ArticlesIn.model_validate_json(body).articles,
+                                      assistant.settings.max_article_chars)
             except ValidationError as e:
                 return error(422, validation_message(e.errors()) + ' (expected {"articles": '
                                   '[{"title": ..., "date": "YYYY-MM-DD", "text": ...}]})')
@@ -217,12 +218,13 @@ def validation_message(errors) -> str:
     return "; ".join(parts) or "invalid request"
 
 
-def articles_from(items) -> list:
-    """Validated JSON articles -> Article, or a Problem naming the item ('articles:2: ...')."""
+def articles_from(items, max_article_chars: int) -> list:
+    """Validated JSON articles -> Article, or a Problem naming the item ('articles:2: ...').
+    An article longer than max_article_chars is refused as it is in a file."""
     out = []
     for number, item in enumerate(items, 1):
         try:
-            out.append(make_article(**item.model_dump()))
+            out.append(make_article(**item.model_dump(), max_chars=max_article_chars))
         except BadArticle as e:
             out.append(Problem("articles", number, str(e)))
     return out

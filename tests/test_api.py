@@ -17,14 +17,14 @@ LIMIT = 200_000  # a small upload limit, so that "too big" is cheap to send
 CHESS = "Who won the Northern Open chess championship?"
 
 
-def start_server(index_dir, access=Access(TOKEN)):
+def start_server(index_dir, access=Access(TOKEN), settings=None):
     """Serve the chat and the API for `index_dir` on a free port, in a thread: (url, stop)."""
     import uvicorn
 
     from assistant import Assistant
     from assistant.server import build_app
 
-    assistant = Assistant(index_dir)
+    assistant = Assistant(index_dir, settings)
     assistant.embedder  # loaded before serving, as `serve` does
     app = build_app(assistant, access, max_upload_bytes=LIMIT)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
@@ -165,6 +165,37 @@ def test_add_find_and_delete_an_article_as_json(client):
     assert client.get("/api/ask", params=ask).json()["passages"] == []
     missing = client.delete("/api/articles/darts-1", headers=AUTH)
     assert missing.status_code == 404 and "darts-1" in missing.json()["error"]
+
+
+def test_a_json_article_longer_than_the_limit_is_refused_as_in_a_file(demo_copy):
+    """Settings.max_article_chars holds for JSON articles: a 4xx naming the item and the
+    field, and an article of the same id already indexed stays as it was."""
+    import httpx
+
+    from assistant import Settings
+
+    url, stop = start_server(demo_copy, settings=Settings.for_index(demo_copy).with_(
+        max_article_chars=500))
+    try:
+        with httpx.Client(base_url=url, timeout=60) as http:
+            before = http.get("/api/ask", params={"q": CHESS, "k": 3}).json()
+            stats = http.get("/api/stats").json()
+            top = before["passages"][0]
+            long = {"id": top["article_id"], "title": "Chess, again", "date": top["date"],
+                    "text": "The chess final went to a tie-break. " * 20}
+            refused = http.post("/api/articles", json={"articles": [long]}, headers=AUTH)
+            assert refused.status_code == 422
+            message = refused.json()["error"]
+            assert "articles:1: field 'text' is 739 characters long; the limit is 500" in message
+            assert http.get("/api/ask", params={"q": CHESS, "k": 3}).json() == before
+            assert http.get("/api/stats").json() == stats
+            short = {"title": "Chess club opens", "date": "2024-05-01",
+                     "text": "A chess club opened in the library."}
+            mixed = http.post("/api/articles", json={"articles": [short, long]}, headers=AUTH)
+            assert mixed.status_code == 200 and mixed.json()["added"] == 1
+            assert mixed.json()["skipped"][0].startswith("articles:2: field 'text' is 739")
+    finally:
+        stop()
 
 
 def test_upload_files_stay_inside_the_index_folder(client, index):
