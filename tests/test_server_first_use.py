@@ -1,0 +1,87 @@
+"""A fresh `assistant serve` answers its first questions when they arrive together.
+
+The OpenVINO embedder once deadlocked at first use from several threads at once: a server
+freshly started and sent 8 questions together stopped answering anything, /api/health
+included, in 6 of 20 tries (issue 11). The deadlock is in a process's first inferences, so
+each try starts a new process.
+"""
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+
+from conftest import ROOT
+from test_load import free_port
+
+pytestmark = pytest.mark.slow
+TRIES = 10
+QUESTIONS = ["Who won the Northern Open chess championship?", "tidal power station turbines",
+             "What happened at the Harbourton tidal station?", "Who is the new ferry captain?",
+             "Which bakery won a prize?", "What did the city council decide?",
+             "Where did the storm hit?", "Who broke the record?"]
+TOKEN = "first-use-token"
+TIMEOUT_S = 60  # a question takes ~0.1 s; the first ones together, a few seconds at most
+
+
+def start_serve(index, port: int) -> subprocess.Popen:
+    """`assistant serve` in a new process, once /api/health answers."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--index", str(index),
+                               "--port", str(port), "--token", TOKEN], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert server.poll() is None, f"serve exited: {server.stderr.read()[-2000:]}"
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    server.kill()
+    pytest.fail("serve did not answer /api/health within 120 s")
+
+
+def first_questions(url: str) -> list:
+    """The 8 questions sent at once: each thread's status code, or the exception it met."""
+    results = [None] * len(QUESTIONS)
+    barrier = threading.Barrier(len(QUESTIONS))
+
+    def ask(i: int) -> None:
+        try:
+            with httpx.Client(timeout=TIMEOUT_S) as http:
+                barrier.wait()
+                results[i] = http.post(f"{url}/api/ask", json={"q": QUESTIONS[i], "k": 3},
+                                       headers={"Authorization": f"Bearer {TOKEN}"}).status_code
+        except Exception as e:  # a timeout is what a deadlock looks like from here
+            results[i] = repr(e)
+
+    threads = [threading.Thread(target=ask, args=(i,), daemon=True)
+               for i in range(len(QUESTIONS))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(TIMEOUT_S + 10)
+    return results
+
+
+def test_a_fresh_server_answers_its_first_questions_sent_together(demo_copy):
+    for attempt in range(TRIES):
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        server = start_serve(demo_copy, port)
+        try:
+            results = first_questions(url)
+            assert results == [200] * len(QUESTIONS), f"try {attempt + 1}: {results}"
+            assert httpx.get(f"{url}/api/health", timeout=10).json() == {"status": "ok"}
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:  # a deadlocked server may not hear SIGTERM
+                server.kill()
+                server.wait(timeout=15)
