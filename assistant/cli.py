@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", help="only articles dated on or before YYYY-MM-DD")
     p.add_argument("--since", help="only articles dated on or after YYYY-MM-DD")
     p.add_argument("--source", action="append", default=[], help="only this outlet (repeatable)")
-    p.add_argument("--json", action="store_true", help="print a JSON array of passages")
+    p.add_argument("--json", action="store_true", help="print the whole answer (lead, passages, citations) as JSON")
 
     p = sub.add_parser("delete", parents=[common], help="remove articles by id")
     p.add_argument("ids", nargs="+")
