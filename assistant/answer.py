@@ -10,15 +10,10 @@ from datetime import date, timedelta
 from html import escape
 from typing import Callable
 
-from .keyword import words as terms  # the question's words, as BM25 sees them
 from .types import Passage
+from .words import sentences
+from .words import words as terms  # the question's words, as BM25 sees them
 
-# A sentence ends at . ! or ? (and any closing quote or bracket) before a capital, digit or
-# opening quote, or at a paragraph break.
-BOUNDARY = re.compile(r"[.!?]+[\"'’”)\]]*\s+(?=[\"'‘“(\[]?[A-Z0-9])|\n\s*\n")
-ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "prof", "gen", "sen", "rep", "gov", "lt", "col",
-                 "jr", "sr", "vs", "no", "inc", "co", "ltd", "mt", "ft", "jan", "feb", "aug",
-                 "sept", "oct", "nov", "dec"}
 RANK_PENALTY = 0.1  # a sentence in passage [2] must cover this much more to beat one in [1]
 LEAD_PASSAGES = 3  # the lead is chosen among the sentences of the top passages
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -125,29 +120,6 @@ def resolve_days(text: str, published: str) -> str:
         return f"{m.group(0)} [{when.isoformat()}]"
 
     return RELATIVE_DAY.sub(mark, text)
-
-
-def sentences(text: str) -> list[tuple[int, int]]:
-    """Spans of the sentences of `text`, trimmed of surrounding space.
-
-    Example: 'Dr. Lund spoke. It rained.' -> [(0, 15), (16, 26)]
-    """
-    spans, start = [], 0
-    for match in BOUNDARY.finditer(text):
-        before = text[start:match.start()].split()
-        last = before[-1].lower().rstrip(".") if before else ""
-        if match.group().strip() and (last in ABBREVIATIONS or len(last) == 1 and last.isalpha()):
-            continue  # 'Dr. Lund', 'J. Smith': not the end of a sentence
-        spans.append((start, match.start() + len(match.group().rstrip())))
-        start = match.end()
-    spans.append((start, len(text)))
-    out = []
-    for s, e in spans:
-        chunk = text[s:e]
-        s, e = s + len(chunk) - len(chunk.lstrip()), e - (len(chunk) - len(chunk.rstrip()))
-        if e > s:
-            out.append((s, e))
-    return out
 
 
 def best_sentence(question: str, text: str) -> tuple[int, int, float] | None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .answer import terms
 from .dates import time_phrase
+from .words import words as terms
 
 WHAT_ABOUT = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(.+)$|^\s*and\s+(.+)$",
                         re.IGNORECASE | re.DOTALL)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .keyword import stems
+from .words import sentences, stems
 
 MODEL_DIR = Path(__file__).parent / "models" / "reranker"
 MAX_TOKENS = 128
@@ -32,8 +32,6 @@ def window(question: str, text: str, chars: int = WINDOW_CHARS) -> tuple[int, in
     Example: window('Who won the chess open?', 'Rain. ' * 200 + 'Osei won the chess open.',
     40) -> a span that holds 'Osei won the chess open.'
     """
-    from .answer import sentences
-
     if len(text) <= chars:
         return 0, len(text)
     wanted = {s for _, s in stems(question)}

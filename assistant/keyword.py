@@ -11,65 +11,17 @@ import logging
 import math
 import os
 import shutil
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from .view import by_id
+from .words import stemmer, stopwords, tokenize
 
 FOLDER = "keyword"
 IDS_FILE = "ids.npy"
 LIST_FILE = "segments.json"
 MERGE_FACTOR = 4  # this many segments of one size tier are merged into one
 TIER_BASE = 1000  # passages; segments up to this size share the lowest tier
-
-
-@lru_cache(maxsize=1)
-def _stopwords() -> list[str]:
-    from bm25s.stopwords import STOPWORDS_EN_PLUS  # NLTK's English list: 'were', 'which', ...
-
-    return list(STOPWORDS_EN_PLUS)
-
-
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-def words(text: str) -> list[tuple[int, int, str]]:
-    """Each meaningful word's span and stem, as BM25 sees it, fast enough per query.
-
-    Example: 'Who won the strikes?' -> [(12, 19, 'strike')]  ('who', 'won', 'the' are stopwords)
-    """
-    import re
-
-    stop = _stopword_set()
-    found = [(m.start(), m.end(), m.group().lower())
-             for m in re.finditer(r"(?u)\b\w\w+\b", text)]
-    found = [(start, end, w) for start, end, w in found if w not in stop]
-    stemmed = _stemmer().stemWords([w for _, _, w in found])
-    return [(start, end, stem) for (start, end, _), stem in zip(found, stemmed)]
-
-
-def stems(text: str) -> list[tuple[int, str]]:
-    """Example: 'The elections were held' -> [(4, 'elect'), (19, 'held')]"""
-    return [(start, stem) for start, _, stem in words(text)]
-
-
-@lru_cache(maxsize=1)
-def _stopword_set() -> frozenset[str]:
-    return frozenset(_stopwords())
-
-
-def tokenize(texts: list[str]) -> list[list[str]]:
-    """Example: ['The elections were held'] -> [['elect', 'held']]"""
-    import bm25s
-
-    return bm25s.tokenize(texts, stopwords=_stopwords(), stemmer=_stemmer(), return_ids=False,
-                          show_progress=False)
 
 
 class Segment:
@@ -94,7 +46,7 @@ class Segment:
         import bm25s
 
         bm25 = bm25s.BM25()
-        tokens = bm25s.tokenize(texts, stopwords=_stopwords(), stemmer=_stemmer(),
+        tokens = bm25s.tokenize(texts, stopwords=stopwords(), stemmer=stemmer(),
                                 show_progress=progress)
         bm25.index(tokens, show_progress=progress)
         return cls(name, ids, bm25)
@@ -251,6 +203,18 @@ class KeywordIndex:
             return cls([Segment.load(path, "s000000")] if len(legacy) else [])
         names = json.loads((path / LIST_FILE).read_text())
         return cls([Segment.load(path / name, name) for name in names])
+
+
+def by_id(values: np.ndarray, ids: np.ndarray, missing) -> np.ndarray:
+    """values[ids], with `missing` for ids past the end (a passage deleted after the newest
+    one still stored is past the end of every array indexed by passage id).
+
+    Example: by_id(np.array([5, 6]), np.array([1, 3]), -1) -> [6, -1]
+    """
+    out = np.full(len(ids), missing, dtype=values.dtype)
+    inside = ids < len(values)
+    out[inside] = values[ids[inside]]
+    return out
 
 
 def _idf(doc_freq: np.ndarray, docs: int) -> np.ndarray:

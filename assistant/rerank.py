@@ -11,11 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .answer import sentences
-from .keyword import stems, tokenize
 from .retrieve import Candidates, Query
 from .store import Store
 from .view import day
+from .words import sentences, stems, tokenize
 
 MODEL_FILE = Path(__file__).parent / "models" / "ranker.txt"
 CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'-]+")

@@ -25,9 +25,9 @@ from .dense import FILE as DENSE_FILE
 from .dense import DenseIndex
 from .errors import IndexBusy, IndexDamaged, IndexMismatch, NoIndex
 from .faults import crash_point
-from .keyword import KeywordIndex, Segment
+from .keyword import KeywordIndex, Segment, by_id
 from .types import Article, Passage
-from .view import View, build_view, by_id
+from .view import View, build_view
 
 FORMAT = 1
 DB_FILE = "assistant.sqlite"

@@ -38,10 +38,11 @@ from .boilerplate import is_boilerplate
 from .chunking import chunk
 from .cross_encoder import MAX_TOKENS, MODEL_DIR, asked, pair_text, window
 from .evaluate import first_hit
-from .keyword import KeywordIndex, stems
+from .keyword import KeywordIndex
 from .model_files import go_offline, model_path, quantise_bert
 from .retrieve import core_question
 from .view import day
+from .words import stems
 
 POSITIVE_DAYS = 365
 POSITIVE_COVER = 0.3

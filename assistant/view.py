@@ -7,25 +7,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:  # the indexes use `by_id`; the view only holds them
+if TYPE_CHECKING:  # the view holds the indexes; they never import it
     from .dense import DenseIndex
     from .keyword import KeywordIndex
 
 
 def day(iso: str) -> int:
     return Date.fromisoformat(iso).toordinal()
-
-
-def by_id(values: np.ndarray, ids: np.ndarray, missing) -> np.ndarray:
-    """values[ids], with `missing` for ids past the end (a passage deleted after the newest
-    one still stored is past the end of every array indexed by passage id).
-
-    Example: by_id(np.array([5, 6]), np.array([1, 3]), -1) -> [6, -1]
-    """
-    out = np.full(len(ids), missing, dtype=values.dtype)
-    inside = ids < len(values)
-    out[inside] = values[ids[inside]]
-    return out
 
 
 @dataclass(frozen=True)

@@ -3,35 +3,13 @@ from dataclasses import replace
 
 import pytest
 
-from assistant.answer import (Lead, best_sentence, compose, find_lead, highlight, resolve_days,
-                              sentences, terms)
+from assistant.answer import Lead, best_sentence, compose, find_lead, highlight, resolve_days
 from assistant.types import Passage
 
 
 def passage(text: str, title: str = "T") -> Passage:
     return Passage(text=text, title=title, url="https://example.org/a", source="ex",
                    date="2024-01-03", article_id="a")
-
-
-@pytest.mark.parametrize("text, expected", [
-    ("", []),
-    ("   ", []),
-    ("One sentence without an end", ["One sentence without an end"]),
-    ("Dr. Lund spoke. It rained.", ["Dr. Lund spoke.", "It rained."]),
-    ("J. Smith won 7-4. Then he left!", ["J. Smith won 7-4.", "Then he left!"]),
-    ('He said "stop." Nobody did.', ['He said "stop."', "Nobody did."]),
-    ("Was it 3.5 percent? 12 people said so.", ["Was it 3.5 percent?", "12 people said so."]),
-    ("first para\n\nsecond para", ["first para", "second para"]),
-    ("lower case. after a stop", ["lower case. after a stop"]),
-])
-def test_sentences(text, expected):
-    assert [text[s:e] for s, e in sentences(text)] == expected
-
-
-def test_terms_are_stemmed_and_skip_stopwords():
-    assert [stem for _, _, stem in terms("Who won the strikes in Harbourton?")] == \
-        ["strike", "harbourton"]
-    assert terms("") == []
 
 
 def test_best_sentence_covers_most_question_terms():

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.keyword import MERGE_FACTOR, KeywordIndex, Segment, _tier, tokenize
+from assistant.keyword import MERGE_FACTOR, KeywordIndex, Segment, _tier, by_id
+from assistant.words import stemmer, stopwords, tokenize
 
 # Every document has four indexed words, so all segments share one average length and a
 # segmented index must score exactly as one index over all of them.
@@ -29,10 +30,8 @@ def bm25s_index(texts: list[str]):
     """A plain bm25s index, tokenised as the assistant tokenises."""
     import bm25s
 
-    from assistant.keyword import _stemmer, _stopwords
-
     bm25 = bm25s.BM25()
-    bm25.index(bm25s.tokenize(texts, stopwords=_stopwords(), stemmer=_stemmer(),
+    bm25.index(bm25s.tokenize(texts, stopwords=stopwords(), stemmer=stemmer(),
                               show_progress=False), show_progress=False)
     return bm25
 
@@ -119,7 +118,5 @@ def test_an_index_written_as_one_bm25s_folder_still_loads(tmp_path):
 
 
 def test_by_id_reads_past_the_end_as_missing():
-    from assistant.view import by_id
-
     assert by_id(np.array([5, 6]), np.array([1, 3, 0]), -1).tolist() == [6, -1, 5]
     assert by_id(np.array([True]), np.array([0, 9]), False).tolist() == [True, False]

@@ -52,11 +52,9 @@ def test_rerank_switch(demo_index_dir):
     assert off.ask("marathon record", k=2)[0].title.startswith("Kenyan runner")
 
 
-def test_best_sentence_cover_and_stems():
-    from assistant.keyword import stems
+def test_best_sentence_cover():
     from assistant.rerank import best_sentence_cover
 
-    assert stems("The elections were held") == [(4, "elect"), (19, "held")]
     assert best_sentence_cover({"chess", "open"}, "Rain fell. Osei won the chess open.") == 1.0
     assert best_sentence_cover({"chess", "open"}, "Chess is old. It is open to all.") == 0.5
     assert np.isnan(best_sentence_cover(set(), "anything"))

@@ -1,0 +1,87 @@
+"""Imports point one way: no module of the package imports, even late or only for type
+hints, a module that imports it back. A circle makes each module's meaning depend on the
+other and on which is loaded first; a one-way graph can be read and tested from the leaves up.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = "assistant"
+ROOT = Path(__file__).resolve().parent.parent / PACKAGE
+
+
+def module_name(path: Path) -> str:
+    """Example: assistant/keyword.py -> 'assistant.keyword'; assistant/__init__.py -> 'assistant'"""
+    parts = path.relative_to(ROOT.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported(path: Path, modules: set[str]) -> set[str]:
+    """The package modules that `path` imports anywhere in its body: at the top, inside a
+    function, or under `if TYPE_CHECKING:` (a type hint is still a dependency).
+    `from . import x` counts as importing the module x when x is one, else the package."""
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([node.module] if node.module else []))
+            submodules = {f"{base}.{alias.name}" for alias in node.names} & modules
+            found |= submodules
+            if node.module or not submodules:
+                found.add(base)
+    return {m for m in found if m in modules and m != name}
+
+
+def import_graph() -> dict[str, set[str]]:
+    paths = [p for p in ROOT.rglob("*.py") if "__pycache__" not in p.parts]
+    modules = {module_name(p) for p in paths}
+    return {module_name(p): imported(p, modules) for p in paths}
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import circle as a path that ends where it starts, or None.
+
+    Example: {'a': {'b'}, 'b': {'a'}, 'c': {'a'}} -> ['a', 'b', 'a']
+    """
+    done: set[str] = set()
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        if node in path:
+            return path[path.index(node):] + [node]
+        if node in done:
+            return None
+        for target in sorted(graph.get(node, ())):
+            cycle = visit(target, path + [node])
+            if cycle:
+                return cycle
+        done.add(node)
+        return None
+
+    for start in sorted(graph):
+        cycle = visit(start, [])
+        if cycle:
+            return cycle
+    return None
+
+
+def test_find_cycle_reports_a_circle_and_passes_a_tree():
+    assert find_cycle({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == ["a", "b", "a"]
+    assert find_cycle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) is None
+
+
+def test_relative_imports_resolve_to_package_modules():
+    graph = import_graph()
+    assert "assistant.words" in graph["assistant.keyword"]
+    assert "assistant.assistant" in graph["assistant"]  # from .assistant import Assistant
+
+
+def test_the_package_has_no_import_cycle():
+    cycle = find_cycle(import_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
