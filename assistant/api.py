@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .access import Access, Guard, token_matches
 from .articles import JSONL_SUFFIXES, TEXT_SUFFIXES, BadArticle, make_article
-from .errors import AssistantError, EmbeddingStalled, IndexBusy
+from .errors import AssistantError, EmbeddingStalled
 from .types import IngestReport, Problem
 
 MAX_UPLOAD_BYTES = 50_000_000  # one request; the UI's uploads share the limit
@@ -87,7 +87,7 @@ def create_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYT
 
     @app.exception_handler(AssistantError)
     def assistant_error(request, e: AssistantError):
-        return error(409 if isinstance(e, IndexBusy) else 400, str(e))
+        return error(e.http_status, str(e))
 
     @app.exception_handler(EmbeddingStalled)
     def stalled(request, e: EmbeddingStalled):

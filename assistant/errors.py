@@ -2,19 +2,31 @@
 
 
 class AssistantError(Exception):
-    """Base for every error the assistant raises on purpose, with the fix in its message."""
+    """Base for every error the assistant raises on purpose, with the fix in its message.
+
+    `http_status` says whose fault it is at the HTTP edge: a subclass that is the caller's
+    (a bad question) says 4xx; the rest (a damaged index, a missing model) stay 500, so the
+    server's trouble never reads as the client's."""
+
+    http_status = 500
 
 
 class IndexMismatch(AssistantError):
     """The index folder was built with another model, chunking or format version."""
 
+    http_status = 409
+
 
 class IndexBusy(AssistantError):
     """Another process holds the write lock of the index."""
 
+    http_status = 409
+
 
 class BadQuery(AssistantError):
     """A question, k or date that cannot be answered as given."""
+
+    http_status = 400
 
 
 class IndexDamaged(AssistantError):
@@ -24,6 +36,8 @@ class IndexDamaged(AssistantError):
 class NoIndex(AssistantError):
     """The folder holds no index; only a writer (ingest, serve) creates one."""
 
+    http_status = 404
+
     def __init__(self, folder):
         super().__init__(f"there is no index at {folder}; create one with: "
                          f"assistant ingest FILES --index {folder}")
@@ -31,3 +45,5 @@ class NoIndex(AssistantError):
 
 class EmbeddingStalled(AssistantError):
     """An embedding call made no progress for its allowance; nothing of it was kept."""
+
+    http_status = 503

@@ -13,6 +13,8 @@ from test_api import index  # noqa: F401 (the fixture: a writable copy of the de
 
 from assistant.access import Access, bearer, cross_site, host_name, without_token
 from assistant.server import home_url, server_token
+from assistant.errors import BadQuery, IndexBusy, IndexDamaged
+from assistant.model_files import ModelNotFound
 
 FRIEND = "https://friend.example"
 EVIL = {"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}
@@ -261,3 +263,14 @@ def test_a_stalled_model_is_a_503_to_retry(demo_index_dir):
     response = failing_app(demo_index_dir, failure).get("/api/ask", params={"q": CHESS})
     assert response.status_code == 503 and "stalled" in response.json()["error"]
     assert response.headers["Retry-After"]
+
+
+@pytest.mark.parametrize("failure, status", [
+    (IndexDamaged("passages.faiss is missing; run: assistant check --repair"), 500),
+    (ModelNotFound("model 'x' is neither a folder nor an installed package"), 500),
+    (IndexBusy("another process holds the write lock"), 409),
+    (BadQuery("the question is empty: type a question"), 400)])
+def test_a_domain_error_keeps_its_own_status(demo_index_dir, failure, status):
+    """The server's trouble (a damaged index, a missing model) never reads as the client's."""
+    response = failing_app(demo_index_dir, failure).get("/api/ask", params={"q": CHESS})
+    assert response.status_code == status and response.json() == {"error": str(failure)}
