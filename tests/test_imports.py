@@ -85,3 +85,8 @@ def test_relative_imports_resolve_to_package_modules():
 def test_the_package_has_no_import_cycle():
     cycle = find_cycle(import_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_words_is_a_leaf():
+    """Search, rankers and lead all read words through it; it must not reach back up."""
+    assert import_graph()["assistant.words"] == set()
