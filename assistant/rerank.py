@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .model_files import ModelNotFound
 from .retrieve import Candidates, Query
 from .store import Store
 from .view import day
@@ -99,7 +100,7 @@ class Ranker:
         import lightgbm
 
         if not Path(model_file).is_file():
-            raise FileNotFoundError(f"no ranker model at {model_file}; "
+            raise ModelNotFound(f"no ranker model at {model_file}; "
                                     "train one with: assistant train-ranker SET_DIR")
         self.booster = lightgbm.Booster(model_file=str(model_file))
         self.depth = depth
