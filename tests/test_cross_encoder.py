@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from assistant.cross_encoder import MODEL_DIR, WINDOW_CHARS, load_cross_encoder, pair_text, window
-from assistant.train_reranker import label
+from assistant.reranker_data import label
 
 FILLER = "The weather stayed mild across the region for most of the week. " * 12
 
