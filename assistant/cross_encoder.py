@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .model_files import ModelNotFound
 from .words import sentences, stems
 
 MODEL_DIR = Path(__file__).parent / "models" / "reranker"
@@ -80,7 +81,7 @@ class CrossEncoder:
 
         folder = Path(folder)
         if not (folder / "model.onnx").is_file():
-            raise FileNotFoundError(f"no cross-encoder at {folder}; train one with: "
+            raise ModelNotFound(f"no cross-encoder at {folder}; train one with: "
                                     "assistant train-reranker TRAIN_SET...")
         self.folder = folder
         self.info = json.loads((folder / "info.json").read_text())

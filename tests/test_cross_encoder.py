@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.cross_encoder import MODEL_DIR, WINDOW_CHARS, load_cross_encoder, pair_text, window
+from assistant.cross_encoder import (MODEL_DIR, WINDOW_CHARS, CrossEncoder, load_cross_encoder,
+                                       pair_text, window)
 from assistant.reranker_data import label
 
 FILLER = "The weather stayed mild across the region for most of the week. " * 12
@@ -87,3 +88,10 @@ def test_platt_fits_a_rising_curve_and_stays_finite_on_separable_data():
     y = rng.random(2000) < 1 / (1 + np.exp(-(2 * x - 1)))
     a, b = platt(x, y)
     assert a == pytest.approx(2, abs=0.3) and b == pytest.approx(-1, abs=0.3)
+
+
+def test_a_missing_model_folder_named_directly_says_how_to_make_one(tmp_path):
+    from assistant.model_files import ModelNotFound
+
+    with pytest.raises(ModelNotFound, match="assistant train-reranker"):
+        CrossEncoder(tmp_path)
