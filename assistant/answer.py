@@ -15,7 +15,11 @@ from .words import sentences
 from .words import words as terms  # the question's words, as BM25 sees them
 
 RANK_PENALTY = 0.1  # a sentence in passage [2] must cover this much more to beat one in [1]
-LEAD_PASSAGES = 3  # the lead is chosen among the sentences of the top passages
+LEAD_PASSAGES = 3  # the lead is chosen among the sentences of the top passages ...
+# ... and the cross-encoder reads only the few that share most of the question's words: on
+# rtqa-2025 (validation) five of them kept the lead hit rate (0.228 against 0.226 for all,
+# 13 a question on average) at a third of the model's time.
+LEAD_SENTENCES = 5
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 RELATIVE_DAY = re.compile(r"\b(?:(yesterday|last night)|(today|tonight|this morning|this "
                           r"afternoon|this evening)|(tomorrow)|(?:on |last |this past )?"
@@ -162,9 +166,12 @@ def find_lead(question: str, passages: list[Passage], scorer: Scorer | None = No
 
 def _scored_lead(question: str, passages: list[Passage], scorer: Scorer) -> Lead | None:
     wanted = {stem for _, _, stem in terms(question)}
-    options = [(rank, start, end) for rank, p in enumerate(passages)
-               for start, end in sentences(p.text)
-               if {stem for _, _, stem in terms(p.text[start:end])} & wanted]
+    shared = [(len({stem for _, _, stem in terms(p.text[start:end])} & wanted), rank, start, end)
+              for rank, p in enumerate(passages) for start, end in sentences(p.text)]
+    # The most shared words first, a higher card first on a tie.
+    shared.sort(key=lambda option: (-option[0], option[1]))
+    options = [(rank, start, end) for count, rank, start, end in shared[:LEAD_SENTENCES]
+               if count]
     if not options:
         return None
     scores = scorer(question, [replace(passages[r], text=passages[r].text[s:e])

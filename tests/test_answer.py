@@ -3,7 +3,8 @@ from dataclasses import replace
 
 import pytest
 
-from assistant.answer import Lead, best_sentence, compose, find_lead, highlight, resolve_days
+from assistant.answer import (LEAD_SENTENCES, Lead, best_sentence, compose, find_lead, highlight,
+                              resolve_days)
 from assistant.types import Passage
 
 
@@ -81,6 +82,21 @@ def test_lead_is_the_sentence_the_scorer_prefers_and_its_days_are_resolved():
     assert lead.text == "Osei won the chess open on Sunday." and lead.number == 1
     assert str(lead) == "Osei won the chess open on Sunday [2023-12-31]. [1]"
     assert find_lead("zebra?", passages, scorer=lambda q, texts: [1.0] * len(texts)) is None
+
+
+def test_the_scorer_reads_only_the_sentences_sharing_most_of_the_question():
+    text = " ".join(["The chess season went on."] * 6
+                    + ["Osei won the chess open final.", "The chess open final was long."])
+    seen = []
+
+    def scorer(question, found):
+        seen.extend(p.text for p in found)
+        return [float("Osei" in p.text) for p in found]
+
+    lead = find_lead("Who won the chess open final?", [passage(text)], scorer=scorer)
+    assert lead.text == "Osei won the chess open final."
+    assert len(seen) == LEAD_SENTENCES
+    assert seen[:2] == ["Osei won the chess open final.", "The chess open final was long."]
 
 
 def test_compose_abstains_below_the_threshold_and_says_so():
