@@ -248,7 +248,7 @@ def ingest_files(assistant, files: list[tuple[str, bytes]], progress: bool = Fal
     A file's folder is named by its content, so that two files of one name never overwrite
     each other, and a re-upload has the same path (its articles come back 'unchanged').
     """
-    root = Path(assistant.store.folder) / UPLOADS
+    root = Path(assistant.folder) / UPLOADS
     root.mkdir(exist_ok=True)
     shown, problems = {}, []  # path on disk -> the name the user gave
     for name, data in files:

@@ -37,9 +37,9 @@ class Assistant:
         """settings: by default, the defaults with the build settings `index` records.
         create: make an empty index if the folder holds none; else raise NoIndex (what a
         reader wants: a mistyped folder is an error, not a new empty index)."""
-        folder = Path(index) if index is not None else default_index_dir()
-        self.settings = settings or Settings.for_index(folder)
-        self.store = Store(folder, self.settings, create)
+        self.folder = Path(index) if index is not None else default_index_dir()
+        self.settings = settings or Settings.for_index(self.folder)
+        self.store = Store(self.folder, self.settings, create)
         self._embedder = None
 
     @property
@@ -203,6 +203,10 @@ class Assistant:
     def stats(self) -> dict:
         self.store.refresh()
         return self.store.stats()
+
+    def sources(self) -> list[str]:
+        """The outlets of the stored articles, as of the last refresh (`stats`, `ask`)."""
+        return list(self.store.view.source_names)
 
     def close(self) -> None:
         self.store.close()

@@ -159,10 +159,10 @@ def latency(store, embedders: dict, questions: list[dict]) -> None:
         times["embedding"].append(embed_times[store.settings.embed_backend][-1])
         allowed = store.view.allowed(query.as_of)
         with timed() as t:
-            dense, _ = store.dense.search(vector, settings.candidates, allowed)
+            dense, _ = store.view.dense.search(vector, settings.candidates, allowed)
         times["dense search"].append(t.s)
         with timed() as t:
-            keyword, _ = store.keyword.search(query.question, settings.candidates, allowed)
+            keyword, _ = store.view.keyword.search(query.question, settings.candidates, allowed)
         times["keyword search"].append(t.s)
         with timed() as t:
             scores = rrf([dense.tolist(), keyword.tolist()],
@@ -236,7 +236,7 @@ def store_scale(size: int, folder: Path, questions: int = 200, batch: int = 10_0
         for first in bar(range(0, collection.articles, batch), f"index {size:,}",
                          f" x {batch:,} articles"):
             writer.apply(collection.puts(first, batch))
-    segments = len(writer.keyword.segments)
+    segments = len(writer.view.keyword.segments)
     writer.close()
     per_m, disk = 1e6 / size, folder_bytes(folder) / 2**20
     memory = open_memory_mb(folder)

@@ -187,14 +187,12 @@ def cmd_stats(args) -> int:
 
 def cmd_check(args) -> int:
     from .check import check, repair
-    from .config import Settings
 
     folder = args.index if args.index is not None else default_index_dir()
-    settings = Settings.for_index(folder)
-    if args.repair:
-        for action in repair(folder, settings, progress=True) or ["nothing to repair"]:
+    if args.repair:  # both read the index with the settings it was built with
+        for action in repair(folder, progress=True) or ["nothing to repair"]:
             print(action)
-    problems = check(folder, settings)
+    problems = check(folder)
     for problem in problems:
         print(f"problem: {problem}")
     print("index is healthy" if not problems else f"{len(problems)} problems")

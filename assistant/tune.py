@@ -42,7 +42,7 @@ def tune(set_dir: Path, index: Path | None = None, settings: Settings | None = N
         runs = []
         for q, query, c in found:
             fused = fuse(c, variant)
-            days = {i: int(store.days[i]) for i in fused}
+            days = {i: int(store.view.days[i]) for i in fused}
             top = list(boost_window(fused, days, *favoured_days(store.view, query, variant),
                                     variant.recency_boost))[:20]
             missing = [i for i in top if i not in texts]

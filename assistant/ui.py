@@ -50,7 +50,7 @@ def build_ui(assistant, access: Access):
 
     def outlet_choices():
         """The outlets to filter by, as of the last `stats()` (native files have none)."""
-        names = [name for name in assistant.store.source_names if name]
+        names = [name for name in assistant.sources() if name]
         return gr.Dropdown(choices=names, visible=bool(names))
 
     def respond(question, as_of, since, sources, k, history, turn):

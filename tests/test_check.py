@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.check import check, repair
+from assistant.check import Kind, check, repair
 from assistant.errors import NoIndex
 from assistant.store import MANIFEST, Store
 
@@ -17,7 +17,8 @@ def test_a_fresh_index_is_healthy(demo_copy):
 def test_stale_manifest_is_found_and_rewritten(demo_copy):
     manifest = json.loads((demo_copy / MANIFEST).read_text())
     (demo_copy / MANIFEST).write_text(json.dumps({**manifest, "articles": 99}))
-    assert "stale" in check(demo_copy, Settings())[0]
+    [problem] = check(demo_copy, Settings())
+    assert problem.kind is Kind.MANIFEST and "stale" in problem.message
     assert repair(demo_copy, Settings()) == ["rewrote the manifest"]
     assert check(demo_copy, Settings()) == []
 
@@ -45,7 +46,7 @@ def test_missing_search_files_are_rebuilt_from_the_articles(demo_copy):
     for folder in demo_copy.glob("gen-*"):
         shutil.rmtree(folder)
     problems = check(demo_copy, Settings())
-    assert problems and "check --repair" in problems[0]
+    assert problems[0].kind is Kind.SEARCH_FILES and "check --repair" in problems[0].message
     [action] = repair(demo_copy, Settings())
     assert "rebuilt the index from 8 stored articles" in action
     assert check(demo_copy, Settings()) == []
@@ -53,10 +54,10 @@ def test_missing_search_files_are_rebuilt_from_the_articles(demo_copy):
 
 
 def test_vectors_out_of_step_with_passages_are_found(demo_copy):
-    a = Assistant(demo_copy)
-    a.store.dense.remove([int(a.store.dense.ids()[0])])
-    a.store.dense.save(a.store._gen_dir(a.store.generation))
-    assert "1 passages missing" in " ".join(check(demo_copy, Settings()))
+    view = Assistant(demo_copy).store.view
+    view.dense.remove([int(view.dense.ids()[0])])
+    view.dense.save(demo_copy / f"gen-{view.generation:06d}")
+    assert "1 passages missing" in " ".join(map(str, check(demo_copy, Settings())))
 
 
 def test_a_folder_that_is_no_index(tmp_path):
@@ -65,3 +66,52 @@ def test_a_folder_that_is_no_index(tmp_path):
     with pytest.raises(NoIndex):
         repair(tmp_path, Settings())
     assert list(tmp_path.iterdir()) == []
+
+
+def test_repair_rebuilds_with_the_index_s_own_settings(tmp_path):
+    """Asked with other settings (or none), repair keeps what the index was built with."""
+    from assistant.types import Article
+
+    built = Settings(max_chars=500, title_context=False)
+    Assistant(tmp_path / "idx", built).ingest_articles([Article(
+        "r1", "Tide tables", "2024-01-01", "The tide turns at noon. " * 40, "https://ex/1",
+        "ex.com")])
+    assert check(tmp_path / "idx", Settings()) == []  # read with its own build settings
+    for folder in (tmp_path / "idx").glob("gen-*"):
+        shutil.rmtree(folder)
+    assert {p.kind for p in check(tmp_path / "idx")} == {Kind.SEARCH_FILES}
+    [action] = repair(tmp_path / "idx", Settings())
+    assert "rebuilt the index from 1 stored articles" in action
+    assert Settings.for_index(tmp_path / "idx") == built
+    assert check(tmp_path / "idx") == []
+
+
+def test_damaged_articles_or_settings_are_reported_by_kind_and_not_rebuilt(demo_copy):
+    import sqlite3
+
+    from assistant.errors import IndexDamaged
+
+    with sqlite3.connect(demo_copy / "assistant.sqlite") as db:
+        db.execute("UPDATE meta SET value='{broken' WHERE key='fingerprint'")
+    [problem] = check(demo_copy)
+    assert problem.kind is Kind.SETTINGS and "built with" in problem.message
+    with pytest.raises(IndexDamaged, match="nothing here can rebuild them"):
+        repair(demo_copy)
+    (demo_copy / "assistant.sqlite").write_bytes(b"\0garbage" * 4096)
+    for name in ("assistant.sqlite-wal", "assistant.sqlite-shm"):
+        (demo_copy / name).unlink(missing_ok=True)
+    assert [p.kind for p in check(demo_copy)] == [Kind.DATABASE]
+    with pytest.raises(IndexDamaged, match="restore it from a backup"):
+        repair(demo_copy)
+    assert not list(demo_copy.parent.glob("*.repairing"))
+
+
+def test_the_cli_reports_problems_and_repairs_with_the_index_s_settings(demo_copy, capsys):
+    from assistant.cli import main
+
+    (demo_copy / MANIFEST).unlink()
+    assert main(["check", "--index", str(demo_copy)]) == 1
+    assert "problem:" in capsys.readouterr().out and "missing or unreadable" in str(
+        check(demo_copy)[0])
+    assert main(["check", "--repair", "--index", str(demo_copy)]) == 0
+    assert "rewrote the manifest" in capsys.readouterr().out

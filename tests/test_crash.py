@@ -61,7 +61,8 @@ def test_sigkill_at_each_point_keeps_whole_batches(tmp_path, extra, point, occur
     survivor = Assistant(index, Settings(batch_articles=BATCH))
     stats = survivor.stats()
     assert stats["articles"] == BATCH * batches
-    assert len(survivor.store.dense or ()) == len(survivor.store.keyword) == stats["passages"]
+    view = survivor.store.view
+    assert len(view.dense or ()) == len(view.keyword) == stats["passages"]
     if batches:
         assert survivor.ask("road works on Mill Lane", k=3)  # it answers
 
@@ -69,7 +70,7 @@ def test_sigkill_at_each_point_keeps_whole_batches(tmp_path, extra, point, occur
     assert report.unchanged == BATCH * batches and report.added == 15 - BATCH * batches
     assert check(index, Settings()) == []
     assert survivor.stats()["articles"] == 15
-    db = survivor.store.db
+    db = sqlite3.connect(index / "assistant.sqlite")
     assert db.execute("SELECT count(*) FROM passages").fetchone()[0] == survivor.stats()["passages"]
     assert not list(index.glob("*.partial")) and not list(index.glob("gen-*.partial"))
 
@@ -113,7 +114,7 @@ def contents(index):
         rows = db.execute('SELECT id, article_id, seq, start, "end" FROM passages '
                           "ORDER BY article_id, seq").fetchall()
     store = Assistant(index, create=False).store
-    vectors = store.dense._index.reconstruct_batch(np.array([r[0] for r in rows], np.int64))
+    vectors = store.view.dense._index.reconstruct_batch(np.array([r[0] for r in rows], np.int64))
     return articles, [r[1:] for r in rows], vectors
 
 

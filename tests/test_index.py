@@ -28,7 +28,7 @@ def test_ask_returns_cited_passages_best_first(demo_assistant):
 
 
 def test_every_passage_is_verbatim_in_its_stored_article(demo_assistant):
-    db = demo_assistant.store.db
+    db = sqlite3.connect(demo_assistant.folder / "assistant.sqlite")
     for p in demo_assistant.ask("tidal power station turbines", k=10):
         text = db.execute("SELECT text FROM articles WHERE id=?", (p.article_id,)).fetchone()[0]
         assert text[p.start:p.end] == p.text and len(p.text) <= 1000
@@ -84,10 +84,10 @@ def test_reingest_update_and_delete(tmp_path):
     assert (stats["articles"], stats["passages"]) == (2, 2)
     texts = [p.text for p in a.ask("ferry", k=10)]
     assert texts.count("The ferry was refloated.") == 1 and "The ferry sank near the pier." not in texts
-    assert len(a.store.dense) == 2  # the replaced passage stays in BM25 as a masked tombstone:
-    assert len(a.store.keyword) == 3 and a.stats()["keyword_tombstones"] == 1
+    assert len(a.store.view.dense) == 2  # the replaced passage stays in BM25 as a masked tombstone:
+    assert len(a.store.view.keyword) == 3 and a.stats()["keyword_tombstones"] == 1
     assert a.delete(["s1", "missing"]) == 1
-    assert a.stats()["articles"] == 1 and len(a.store.dense) == 1
+    assert a.stats()["articles"] == 1 and len(a.store.view.dense) == 1
     assert all(p.article_id == "s2" for p in a.ask("ferry", k=10))
     # Another process opening the folder sees the same state.
     assert Assistant(tmp_path / "idx").stats()["passages"] == 1
@@ -141,7 +141,7 @@ def test_failure_mid_ingest_keeps_completed_batches_only(tmp_path):
     reopened = Assistant(tmp_path / "idx")
     stats = reopened.stats()
     assert (stats["articles"], stats["passages"]) == (4, 4)  # batches [c0,c1] and [c2,c3]
-    assert len(reopened.store.dense) == 4 and len(reopened.store.keyword) == 4
+    assert len(reopened.store.view.dense) == 4 and len(reopened.store.view.keyword) == 4
     report = reopened.ingest_articles(article(f"c{i}", "2024-01-0" + str(i + 1),
                                               f"Story number {i} about the canal.")
                                       for i in range(5))
@@ -174,9 +174,9 @@ def test_deleting_keeps_bm25_files_with_tombstones_until_compact(tmp_path):
     a = Assistant(tmp_path / "idx")
     a.ingest_articles([article(f"t{i}", "2024-01-01", f"Tram line {i} reopens after repairs.")
                        for i in range(4)])
-    keyword_before = a.store.keyword.ids.tolist()
+    keyword_before = a.store.view.keyword.ids.tolist()
     assert a.delete(["t3", "t0"]) == 2  # t3 holds the newest passage id
-    assert a.store.keyword.ids.tolist() == keyword_before  # no rebuild for a deletion
+    assert a.store.view.keyword.ids.tolist() == keyword_before  # no rebuild for a deletion
     assert a.stats()["keyword_tombstones"] == 2
     found = a.ask("tram line reopens", k=10)
     assert sorted(p.article_id for p in found) == ["t1", "t2"]
@@ -184,7 +184,7 @@ def test_deleting_keeps_bm25_files_with_tombstones_until_compact(tmp_path):
 
     assert check(tmp_path / "idx", a.settings) == []
     assert a.compact() == 2
-    assert len(a.store.keyword) == 2 and a.stats()["keyword_tombstones"] == 0
+    assert len(a.store.view.keyword) == 2 and a.stats()["keyword_tombstones"] == 0
     assert sorted(p.article_id for p in a.ask("tram line reopens", k=10)) == ["t1", "t2"]
     assert a.compact() == 0
 
@@ -199,15 +199,15 @@ def test_each_batch_adds_a_keyword_segment_and_full_tiers_merge(tmp_path):
     # Six one-passage batches: the first MERGE_FACTOR merged into one, then two more.
     assert a.stats()["keyword_segments"] == 1 + len(subjects) - MERGE_FACTOR
     # All passages share one length, so the segments score exactly as one index would.
-    ids = a.store.keyword.ids
-    whole = KeywordIndex.build(ids, a.store._keyword_texts(ids))
-    found = a.store.keyword.search("canal reopened tram", 10)
+    ids = a.store.view.keyword.ids
+    whole = KeywordIndex.build(ids, a.store.rows.keyword_texts(ids))
+    found = a.store.view.keyword.search("canal reopened tram", 10)
     expected = whole.search("canal reopened tram", 10)
     assert len(found[0]) == len(subjects) and found[0][:2].tolist() == expected[0][:2].tolist()
     by_id = dict(zip(expected[0].tolist(), expected[1]))  # the other four tie on 'reopened'
     assert np.allclose(found[1], [by_id[i] for i in found[0].tolist()], rtol=1e-5)
     assert a.delete(["b0"]) == 1 and a.compact() == 1
-    assert a.stats()["keyword_segments"] == 1 and len(a.store.keyword) == len(subjects) - 1
+    assert a.stats()["keyword_segments"] == 1 and len(a.store.view.keyword) == len(subjects) - 1
     from assistant.check import check
 
     assert check(tmp_path / "idx", a.settings) == []

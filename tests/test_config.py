@@ -1,0 +1,89 @@
+"""`Settings` refuses values no field can mean, and reads an index's build settings from its
+database (manifest.json is only a readable copy)."""
+import json
+import sqlite3
+
+import numpy as np
+import pytest
+
+from assistant import Settings
+from assistant.errors import AssistantError, BadSettings, IndexDamaged
+from assistant.store import Store
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("fusion", "rff", "one of blend, rrf"),
+    ("embed_backend", "cuda", "one of"),
+    ("model", "  ", "package name or a folder"),
+    ("candidates", 0, "positive"),
+    ("rrf_k", -60, "positive"),
+    ("rerank_depth", 0, "positive"),
+    ("cross_depth", 0, "positive"),
+    ("max_k", 0, "positive"),
+    ("max_chars", 0, "positive"),
+    ("batch_articles", 0, "positive"),
+    ("embed_stall_s", 0.0, "positive"),
+    ("dense_weight", -0.5, "0 or more"),
+    ("keyword_weight", float("nan"), "0 or more"),
+    ("recency_boost", -1.0, "0 or more"),
+    ("cross_prior", -1.0, "0 or more"),
+    ("per_article", -1, "0 or more"),
+    ("abstain_below", 1.5, "probability"),
+    ("rrf_k", "60", "int"),
+    ("max_k", True, "int"),
+    ("title_context", "yes", "bool"),
+])
+def test_a_value_no_field_can_mean_is_refused_naming_the_field(field, value, message):
+    with pytest.raises(BadSettings, match=f"Settings.{field} must be.*{message}"):
+        Settings(**{field: value})
+    with pytest.raises(BadSettings, match=f"Settings.{field}"):
+        Settings().with_(**{field: value})  # a changed copy is checked too
+
+
+def test_the_defaults_and_what_eval_and_tune_vary_are_valid():
+    from assistant.evaluate import stages
+    from assistant.tune import GRID
+
+    assert isinstance(BadSettings("x"), AssistantError) and isinstance(BadSettings("x"), ValueError)
+    for variant in stages(Settings()).values():
+        assert variant.fusion in ("blend", "rrf")
+    for field, values in GRID.items():
+        for value in values:
+            Settings().with_(**{field: value})
+    assert Settings(rrf_k=np.int64(30), dense_weight=np.float32(0.5), recency_days=0,
+                    recency_boost=0, embed_batch=0, per_article=0).rrf_k == 30
+
+
+def test_build_settings_come_from_the_database_not_the_manifest(tmp_path):
+    built = Settings(max_chars=700, title_context=False)
+    Store(tmp_path / "idx", built).close()
+    manifest = tmp_path / "idx" / "manifest.json"
+    manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "max_chars": 123}))
+    assert Settings.for_index(tmp_path / "idx") == built
+    manifest.unlink()
+    assert Settings.for_index(tmp_path / "idx") == built
+
+
+def test_no_index_means_the_defaults_and_creates_nothing(tmp_path):
+    assert Settings.for_index(tmp_path / "nothing-here") == Settings()
+    assert not (tmp_path / "nothing-here").exists()
+
+
+@pytest.mark.parametrize("fingerprint", ["{not json", json.dumps({"format": 1}),
+                                         json.dumps({"format": 1, "model": "m",
+                                                     "embed_backend": "cuda", "max_chars": 1000,
+                                                     "title_context": True})])
+def test_an_index_that_cannot_say_how_it_was_built_is_an_error(tmp_path, fingerprint):
+    Store(tmp_path / "idx", Settings()).close()
+    with sqlite3.connect(tmp_path / "idx" / "assistant.sqlite") as db:
+        db.execute("UPDATE meta SET value=? WHERE key='fingerprint'", (fingerprint,))
+    with pytest.raises(IndexDamaged, match="assistant check") as raised:
+        Settings.for_index(tmp_path / "idx")
+    assert raised.value.http_status == 500
+
+
+def test_an_unreadable_database_is_an_error_not_the_defaults(tmp_path):
+    (tmp_path / "idx").mkdir()
+    (tmp_path / "idx" / "assistant.sqlite").write_bytes(b"this is no database" * 100)
+    with pytest.raises(IndexDamaged, match="cannot read the settings it was built with"):
+        Settings.for_index(tmp_path / "idx")
