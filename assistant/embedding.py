@@ -20,6 +20,7 @@ import queue
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from functools import lru_cache
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -162,7 +163,18 @@ def texts_count(n: int) -> str:
     return f"{n} text{'s' * (n != 1)}"
 
 
-class Embedder(_Embedder):
+@runtime_checkable
+class Embedder(Protocol):
+    """What the rest of the package needs of an embedder (the backends here; a test's small
+    stand-in): `embed(texts)` gives one unit-length float32 row of `dim` numbers a text, in
+    the texts' order ((0, dim) for none), and may be called from several threads at once."""
+
+    dim: int
+
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+
+
+class TorchEmbedder(_Embedder):
     """Sentence-transformers on the CPU; `embed` returns normalised rows for inner product.
     One worker: torch spreads a run over every core itself."""
 
@@ -320,7 +332,7 @@ class OpenVinoEmbedder(_CompiledEmbedder):
 
 
 def load_embedder(model: str, batch_size: int = 0, backend: str = "torch",
-                  stall_s: float = STALL_S):
+                  stall_s: float = STALL_S) -> Embedder:
     """One loaded model per process and setting: loading costs seconds, encoding is reentrant.
     batch_size 0 takes the backend's own best. One build at a time: a fresh server's first
     questions, arriving together, share one model instead of each loading its own."""
@@ -331,7 +343,7 @@ def load_embedder(model: str, batch_size: int = 0, backend: str = "torch",
 @lru_cache(maxsize=4)
 def _load(model: str, batch_size: int, backend: str, stall_s: float):
     if backend == "torch":
-        return Embedder(model, batch_size or TORCH_BATCH, stall_s)
+        return TorchEmbedder(model, batch_size or TORCH_BATCH, stall_s)
     if backend == "onnx-int8":
         return OnnxEmbedder(model, batch_size or COMPILED_BATCH, stall_s=stall_s)
     if backend == "openvino-int8":
