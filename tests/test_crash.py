@@ -14,7 +14,7 @@ import pytest
 from assistant import Assistant, Settings
 from assistant.check import check
 from assistant.errors import NoIndex
-from conftest import DEMO, ROOT, shared_path
+from helpers import DEMO, ROOT, shared_path
 
 BATCH = 3
 INGEST = """

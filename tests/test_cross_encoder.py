@@ -64,6 +64,7 @@ def test_shipped_cross_encoder_ranks_the_answering_passage_first():
 
 
 @needs_model
+@pytest.mark.slow
 def test_answer_through_the_cross_encoder_on_a_real_index(demo_assistant):
     answer = demo_assistant.answer("Who won the Northern Open chess championship?", k=3,
                                    as_of="2025-12-31")

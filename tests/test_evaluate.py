@@ -9,7 +9,7 @@ import numpy as np
 
 from assistant.evaluate import (AnswerHolders, first_hit, mc_correct, norm, paired_bootstrap,
                                 per_question, run_eval, score)
-from conftest import ROOT, make_eval_set, shared_path
+from helpers import ROOT, make_eval_set, shared_path, small_settings
 
 
 def test_norm_and_hits_match_whole_words_only():
@@ -47,6 +47,7 @@ def test_paired_bootstrap_interval_excludes_zero_only_for_a_real_difference():
     assert paired_bootstrap([], []) == (0.0, 0.0, 0.0)
 
 
+@pytest.mark.slow
 def test_run_eval_on_a_tiny_set(tmp_path):
     set_dir = make_eval_set(tmp_path / "tiny")
     result = run_eval(set_dir, index=tmp_path / "idx")
@@ -73,7 +74,7 @@ def test_answer_holders_find_every_passage_with_an_answer_and_the_copy_has_none(
     from assistant import Assistant
 
     set_dir = make_eval_set(tmp_path / "tiny")
-    a = Assistant(tmp_path / "idx")
+    a = Assistant(tmp_path / "idx", small_settings())
     a.ingest([set_dir / "corpus.jsonl.gz"])
     holders = AnswerHolders(a.store)
     found = holders(["Ada Lovell"])
@@ -84,6 +85,7 @@ def test_answer_holders_find_every_passage_with_an_answer_and_the_copy_has_none(
     assert copy.passages and all("Lovell" not in p.text for p in copy.passages)
 
 
+@pytest.mark.slow
 def test_independent_scorer_agrees(tmp_path):
     scorer = shared_path("eval", "score.py")
     set_dir = make_eval_set(tmp_path / "tiny")
@@ -102,7 +104,7 @@ def test_tune_ranks_every_grid_point(tmp_path):
     from assistant.tune import tune
 
     set_dir = make_eval_set(tmp_path / "tiny")
-    result = tune(set_dir, tmp_path / "idx", grid={"recency_boost": [0.0, 0.5],
-                                                    "recency_days": [3, 10]})
+    result = tune(set_dir, tmp_path / "idx", small_settings(),
+                  grid={"recency_boost": [0.0, 0.5], "recency_days": [3, 10]})
     assert len(result["rows"]) == 4 and result["best"] == result["rows"][0]
     assert result["rows"][0]["MRR@10"] >= result["rows"][-1]["MRR@10"]

@@ -9,8 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import small_settings
 
-from assistant import Assistant, Settings
+from assistant import Assistant
 from assistant.articles import MAX_LINE_BYTES, MAX_PROBLEMS_PER_FILE, read_articles
 from assistant.check import check
 from assistant.read_apart import read_apart
@@ -154,12 +155,12 @@ def test_unicode_oddities_and_html_are_stored_and_returned_verbatim(tmp_path):
     path.write_text("".join(json.dumps({"id": f"o{i}", "title": text[:40], "date": "2024-01-01",
                                         "source": "odd.example", "text": text}) + "\n"
                             for i, text in enumerate(ODD)))
-    a = Assistant(tmp_path / "idx")
+    a = Assistant(tmp_path / "idx", small_settings())
     assert a.ingest([path]).added == len(ODD)
     for text in ODD:
         returned = {p.text for p in a.ask(text, k=len(ODD))}
         assert text in returned
-    assert check(tmp_path / "idx", Settings()) == []
+    assert check(tmp_path / "idx", small_settings()) == []
 
 
 BAD = {
@@ -180,9 +181,9 @@ BAD = {
 
 
 @pytest.mark.parametrize("name", sorted(BAD))
-def test_bad_files_leave_the_index_unchanged(demo_copy, tmp_path, name):
+def test_bad_files_leave_the_index_unchanged(small_copy, tmp_path, name):
     (tmp_path / name).write_bytes(BAD[name])
-    a = Assistant(demo_copy)
+    a = Assistant(small_copy, small_settings())
     before = a.stats()
     report = a.ingest([tmp_path / name])
     assert report.read == 0 and len(report.skipped) == 1
@@ -190,7 +191,7 @@ def test_bad_files_leave_the_index_unchanged(demo_copy, tmp_path, name):
     after = a.stats()
     assert {k: after[k] for k in ("articles", "passages", "generation")} == \
            {k: before[k] for k in ("articles", "passages", "generation")}
-    assert check(demo_copy, Settings()) == []
+    assert check(small_copy, small_settings()) == []
 
 
 def test_a_reader_that_dies_is_a_clear_error(tmp_path):

@@ -10,7 +10,7 @@ from assistant.errors import BadQuery, IndexBusy, IndexMismatch
 from assistant.keyword import KeywordIndex
 from assistant.types import Article
 
-from conftest import DEMO
+from helpers import DEMO
 
 
 def article(id, date, text, title="Harbour news"):

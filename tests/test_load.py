@@ -1,23 +1,18 @@
 """The real server under a bounded load from other threads: every request is served or
 refused with 503, nothing crashes, memory stays bounded."""
 import os
-import socket
 import subprocess
 import sys
 import time
 
 import httpx
+import pytest
 
 from assistant.loadtest import rss_mb, run
-from conftest import ROOT
+from helpers import ROOT, free_port
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
+@pytest.mark.slow
 def test_server_under_load_serves_or_sheds_and_stays_up(demo_copy):
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -46,14 +41,12 @@ def test_server_under_load_serves_or_sheds_and_stays_up(demo_copy):
 
 
 def test_refuses_hosts_other_than_this_machine():
-    import pytest
-
     with pytest.raises(SystemExit, match="only servers on this machine"):
         run("http://10.0.0.1:7860", clients=1, seconds=1)
     assert rss_mb(os.getpid()) > 0
 
 
-def test_past_the_in_flight_limit_requests_get_503_with_retry_after(demo_index_dir):
+def test_past_the_in_flight_limit_requests_get_503_with_retry_after(small_index_dir):
     import threading
 
     import uvicorn
@@ -63,7 +56,7 @@ def test_past_the_in_flight_limit_requests_get_503_with_retry_after(demo_index_d
     from assistant.api import create_app
 
     # every request is one too many
-    app = create_app(Assistant(demo_index_dir), Access(None), max_in_flight=0)
+    app = create_app(Assistant(small_index_dir), Access(None), max_in_flight=0)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -4,9 +4,11 @@ import shutil
 import subprocess
 import sys
 
-from conftest import DEMO, ROOT
+import pytest
+from helpers import DEMO, ROOT
 
 
+@pytest.mark.slow
 def test_readme_python_quickstart_runs(tmp_path):
     readme = (ROOT / "README.md").read_text()
     code = re.search(r"```python\n(.*?)```", readme, re.S).group(1)

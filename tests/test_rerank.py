@@ -4,18 +4,18 @@ from pathlib import Path
 import lightgbm
 import numpy as np
 
-from assistant import Assistant, Settings
+from assistant import Assistant
 from assistant.rerank import FEATURES, MODEL_FILE, Ranker, features, load_ranker
 from assistant.retrieve import Query, candidates, search
 from assistant.train_ranker import train
-from conftest import make_eval_set
+from helpers import make_eval_set, small_settings
 
 
-def test_features_have_one_row_per_candidate(demo_assistant):
+def test_features_have_one_row_per_candidate(small_assistant):
     query = Query("Who won the chess championship on tiebreaks?", 5, "2026-03-01")
-    found = candidates(demo_assistant.store, demo_assistant.embedder.embed, query,
-                       demo_assistant.settings)
-    ids, matrix, rows = features(demo_assistant.store, query, found, depth=4)
+    found = candidates(small_assistant.store, small_assistant.embedder.embed, query,
+                       small_assistant.settings)
+    ids, matrix, rows = features(small_assistant.store, query, found, depth=4)
     assert len(ids) == 4 and matrix.shape == (4, len(FEATURES))
     best = FEATURES.index("term_cover")
     assert matrix[0, best] == matrix[:, best].max() > 0  # the chess story covers the terms
@@ -24,12 +24,13 @@ def test_features_have_one_row_per_candidate(demo_assistant):
 def test_train_saves_a_model_that_loads_and_reranks(tmp_path):
     set_dir = make_eval_set(tmp_path / "tiny")
     out = tmp_path / "ranker.txt"
-    report = train(set_dir, out, depth=5, rounds=5, index=tmp_path / "idx")
+    report = train(set_dir, out, depth=5, rounds=5, settings=small_settings(),
+                   index=tmp_path / "idx")
     assert out.is_file() and report["bytes"] == out.stat().st_size
     assert report["questions"] == 3 and report["with_answer_in_top"] >= 1
     assert set(report["held_out_metrics"]) == {"first_stage", "ranker"}
     ranker = Ranker(out, depth=5)
-    a = Assistant(tmp_path / "idx")
+    a = Assistant(tmp_path / "idx", small_settings())
     query = Query("Who is the new ferry captain?", 3, "2024-03-05")
     passages = search(a.store, a.embedder.embed, query, a.settings, [ranker])
     assert passages and all(p.date <= "2024-03-05" for p in passages)
@@ -46,8 +47,8 @@ def test_shipped_model_loads_offline_when_present():
     assert load_ranker(str(Path("/nonexistent/ranker.txt"))) is None
 
 
-def test_rerank_switch(demo_index_dir):
-    off = Assistant(demo_index_dir, Settings(rerank=False, cross_encoder=False))
+def test_rerank_switch(small_index_dir):
+    off = Assistant(small_index_dir, small_settings(rerank=False, cross_encoder=False))
     assert off.rerankers == []
     assert off.ask("marathon record", k=2)[0].title.startswith("Kenyan runner")
 

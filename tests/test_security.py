@@ -1,5 +1,6 @@
 """Who may reach and write to the server: the token, the Host header, cross-site writes, CORS,
-the catch-all error, and the chat's program API; real servers on 127.0.0.1, a real index."""
+the catch-all error, and the chat's program API; real servers on 127.0.0.1 over the small
+demo index, and one `assistant serve` process over the real one."""
 import json
 import os
 import subprocess
@@ -7,9 +8,7 @@ import sys
 
 import httpx
 import pytest
-from conftest import ROOT
-from test_api import AUTH, CHESS, TOKEN, start_server
-from test_api import index  # noqa: F401 (the fixture: a writable copy of the demo index)
+from helpers import AUTH, CHESS, ROOT, TOKEN, free_port, small_settings, start_server
 
 from assistant.access import Access, bearer, cross_site, host_name, without_token
 from assistant.server import home_url, server_token
@@ -90,17 +89,18 @@ def test_access_answers_to_local_names_the_host_given_and_those_allowed():
 # -- a live server with a token --------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def url(index):
-    url, stop = start_server(index, Access.for_server(TOKEN, allow_hosts=["news.lan"],
-                                                      allow_origins=[FRIEND]))
+def url(served_index):
+    url, stop = start_server(served_index, Access.for_server(TOKEN, allow_hosts=["news.lan"],
+                                                             allow_origins=[FRIEND]),
+                             small_settings())
     yield url
     stop()
 
 
 @pytest.fixture(scope="module")
-def open_url(index):
+def open_url(served_index):
     """The same index served with --no-token."""
-    url, stop = start_server(index, Access.for_server(None))
+    url, stop = start_server(served_index, Access.for_server(None), small_settings())
     yield url
     stop()
 
@@ -111,8 +111,6 @@ def articles(url) -> int:
 
 @pytest.mark.slow
 def test_serve_prints_a_url_with_a_fresh_token_that_writes_need_and_clears_uploads(demo_copy):
-    from test_load import free_port
-
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "ASSISTANT_TOKEN"}
     leftover = demo_copy / "uploads" / "0123456789abcdef"  # of a server killed mid-upload
@@ -137,7 +135,6 @@ def test_serve_prints_a_url_with_a_fresh_token_that_writes_need_and_clears_uploa
         server.wait(timeout=30)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("host", ["evil.example", "evil.example:7860", "127.0.0.1.nip.io"])
 def test_a_foreign_host_header_gets_403_json(url, host):
     for response in (httpx.get(f"{url}/api/ask", params={"q": CHESS}, headers={"Host": host}),
@@ -147,7 +144,6 @@ def test_a_foreign_host_header_gets_403_json(url, host):
         assert response.status_code == 403 and "--allow-host" in response.json()["error"]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("host", ["localhost", "LOCALHOST", "[::1]", "news.lan"])
 def test_local_names_and_allowed_hosts_are_answered(url, host):
     port = url.rsplit(":", 1)[1]
@@ -155,7 +151,6 @@ def test_local_names_and_allowed_hosts_are_answered(url, host):
     assert response.json() == {"status": "ok"}
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("query, cookie", [(f"?token={TOKEN}", None), ("", TOKEN)])
 def test_the_api_never_takes_the_token_from_a_query_or_a_cookie(url, query, cookie):
     from assistant.access import Access
@@ -166,7 +161,6 @@ def test_the_api_never_takes_the_token_from_a_query_or_a_cookie(url, query, cook
     assert response.status_code == 401
 
 
-@pytest.mark.slow
 def test_opening_the_printed_url_gives_the_page_a_cookie_and_drops_the_token(url):
     opened = httpx.get(f"{url}/?token={TOKEN}")
     assert opened.status_code == 303 and opened.headers["location"] == "/"
@@ -177,18 +171,16 @@ def test_opening_the_printed_url_gives_the_page_a_cookie_and_drops_the_token(url
     assert wrong.status_code == 303 and "set-cookie" not in wrong.headers
 
 
-@pytest.mark.slow
-def test_gradio_upload_needs_the_token_and_never_shows_a_path(url, index):
+def test_gradio_upload_needs_the_token_and_never_shows_a_path(url, served_index):
     files = {"files": ("big.txt", b"x" * 1000)}
     refused = httpx.post(f"{url}/gradio_api/upload", files=files)
-    assert refused.status_code == 401 and str(index.parent) not in refused.text
+    assert refused.status_code == 401 and str(served_index.parent) not in refused.text
     assert "token" in refused.json()["error"]
     cookie = {Access(TOKEN).cookie: TOKEN}
     assert httpx.post(f"{url}/gradio_api/upload", files=files, cookies=cookie).status_code == 200
     assert httpx.post(f"{url}/gradio_api/upload", files=files, headers=AUTH).status_code == 200
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("headers", [EVIL, {"Origin": "http://evil.example"},
                                      {"Sec-Fetch-Site": "cross-site"},
                                      {"Origin": "http://localhost:3000"}])
@@ -204,7 +196,6 @@ def test_cross_site_writes_are_refused_even_without_a_token(open_url, headers):
     assert read.status_code == 200  # reads stay open
 
 
-@pytest.mark.slow
 def test_same_origin_and_listed_origins_may_write(url, open_url):
     port = open_url.rsplit(":", 1)[1]
     own = {"Origin": f"http://127.0.0.1:{port}", "Sec-Fetch-Site": "same-origin"}
@@ -215,7 +206,6 @@ def test_same_origin_and_listed_origins_may_write(url, open_url):
         == FRIEND
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("path", ["/api/articles", "/gradio_api/upload", "/gradio_api/info"])
 def test_cors_answers_only_the_listed_origins(url, path):
     preflight = {"Access-Control-Request-Method": "POST",
@@ -232,8 +222,8 @@ def test_cors_answers_only_the_listed_origins(url, path):
 
 # -- errors ------------------------------------------------------------------------------------
 
-def failing_app(demo_index_dir, failure):
-    """The real app over the demo index, with an assistant whose questions fail as `failure`
+def failing_app(index_dir, failure):
+    """The real app over `index_dir`, with an assistant whose questions fail as `failure`
     (a bug of ours, or a stalled model): what the edge makes of it is under test."""
     from fastapi.testclient import TestClient
 
@@ -244,23 +234,23 @@ def failing_app(demo_index_dir, failure):
         def answer(self, *args, **kwargs):
             raise failure
 
-    app = create_app(Failing(demo_index_dir), Access(TOKEN))
+    app = create_app(Failing(index_dir), Access(TOKEN))
     return TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False)
 
 
-def test_an_unexpected_failure_is_a_json_500_without_a_traceback(demo_index_dir):
-    response = failing_app(demo_index_dir, OverflowError("date value out of range")).get(
+def test_an_unexpected_failure_is_a_json_500_without_a_traceback(small_index_dir):
+    response = failing_app(small_index_dir, OverflowError("date value out of range")).get(
         "/api/ask", params={"q": "What happened yesterday?", "as_of": "9999-12-31"})
     assert response.status_code == 500
     assert response.json() == {"error": "the server failed on this request (OverflowError); "
                                         "the server's log has the details"}
 
 
-def test_a_stalled_model_is_a_503_to_retry(demo_index_dir):
+def test_a_stalled_model_is_a_503_to_retry(small_index_dir):
     from assistant.errors import EmbeddingStalled
 
     failure = EmbeddingStalled("openvino-int8: batch of 8 stalled")
-    response = failing_app(demo_index_dir, failure).get("/api/ask", params={"q": CHESS})
+    response = failing_app(small_index_dir, failure).get("/api/ask", params={"q": CHESS})
     assert response.status_code == 503 and "stalled" in response.json()["error"]
     assert response.headers["Retry-After"]
 

@@ -14,8 +14,7 @@ import time
 import httpx
 import pytest
 
-from conftest import ROOT
-from test_load import free_port
+from helpers import ROOT, free_port
 
 pytestmark = pytest.mark.slow
 TRIES = 10

@@ -1,5 +1,6 @@
 """The web chat: its renderers (pure), its Gradio API through gradio_client, and a real browser."""
 import json
+import os
 import shutil
 import time
 from dataclasses import replace
@@ -7,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from test_api import TOKEN, start_server  # one way to serve, for all live test modules
+from helpers import TOKEN, start_server
 
 from assistant.answer import compose
 from assistant.types import IngestReport, Passage, Problem
@@ -17,6 +18,7 @@ SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshot.png"
 NEWEST = "2026-02-21"  # the demo archive's newest article: the as-of date a visitor starts at
 TIDAL = "What happened at the Harbourton tidal station?"
 HOSTILE = '<img src=x onerror="window.pwned=1">'
+CHROMIUM = ("/usr/bin/chromium", "chromium", "chromium-browser")
 
 
 def passage(**fields) -> Passage:
@@ -130,13 +132,26 @@ def test_programs_ask_the_chat_one_independent_question_at_a_time(live):
             client.predict(empty, NEWEST, None, [], 3, api_name="/ask")
 
 
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The Chromium the browser test drives. Missing, the test skips saying so, except in CI
+    (`CI` set), which must run it: `make test` installs Chromium where it may."""
+    found = next(filter(None, map(shutil.which, CHROMIUM)), None)
+    if found is None:
+        why = (f"no Chromium ({', '.join(CHROMIUM)}): the browser test needs one; "
+               "install it with `apt-get install chromium` (`make test` tries, as root)")
+        if os.environ.get("CI"):
+            pytest.fail(f"CI runs the browser test, but {why}")
+        pytest.skip(why)
+    return found
+
+
 @pytest.mark.slow
-def test_browser_chat_as_of_bad_input_and_upload(live, tmp_path):
+def test_browser_chat_as_of_bad_input_and_upload(chromium, live, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                    args=["--no-sandbox", "--headless"])
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--headless"])
         page = browser.new_page(viewport={"width": 1100, "height": 860})
         page.goto(f"{live}/?token={TOKEN}")  # the URL `assistant serve` prints
         assert page.url == f"{live}/"  # the token is not left in the address bar
