@@ -140,7 +140,7 @@ def chromium() -> str:
     if found is None:
         why = (f"no Chromium ({', '.join(CHROMIUM)}): the browser test needs one; "
                "install it with `apt-get install chromium` (`make test` tries, as root)")
-        if os.environ.get("CI"):
+        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
             pytest.fail(f"CI runs the browser test, but {why}")
         pytest.skip(why)
     return found
