@@ -33,14 +33,16 @@ class Assistant:
     """
 
     def __init__(self, index: str | Path | None = None, settings: Settings | None = None,
-                 create: bool = True):
+                 create: bool = True, embedder=None):
         """settings: by default, the defaults with the build settings `index` records.
         create: make an empty index if the folder holds none; else raise NoIndex (what a
-        reader wants: a mistyped folder is an error, not a new empty index)."""
+        reader wants: a mistyped folder is an error, not a new empty index).
+        embedder: an `embedding.Embedder` to use instead of loading the settings' model (the
+        scale benchmark's, which times the real model but answers with known vectors)."""
         self.folder = Path(index) if index is not None else default_index_dir()
         self.settings = settings or Settings.for_index(self.folder)
         self.store = Store(self.folder, self.settings, create)
-        self._embedder = None
+        self._embedder = embedder
 
     @property
     def embedder(self):

@@ -220,13 +220,13 @@ def scale(size: int, folder: Path, options: dict, queries: int = 100) -> None:
 
 def store_scale(size: int, folder: Path, questions: int = 200, batch: int = 10_000) -> None:
     """A whole index of `size` generated passages, written batch by batch as ingestion writes
-    (SQLite, FAISS, BM25 segments), then questions through the same search as `ask`, with
-    the real question embedder, as of a date after their story, with and without the ranker."""
+    (SQLite, FAISS, BM25 segments), then questions answered by `Assistant.answer` itself
+    (search, second stage, one card per article, lead), as of a date after their story, with
+    and without the cross-encoder."""
     from dataclasses import replace
 
+    from .assistant import Assistant
     from .embedding import load_embedder
-    from .rerank import second_stages
-    from .retrieve import Query, search
     from .store import Store, folder_bytes
 
     settings = Settings()
@@ -240,31 +240,40 @@ def store_scale(size: int, folder: Path, questions: int = 200, batch: int = 10_0
     writer.close()
     per_m, disk = 1e6 / size, folder_bytes(folder) / 2**20
     memory = open_memory_mb(folder)
-    store = Store(folder, settings)
     print(f"index of {size:,} generated passages ({collection.articles:,} articles, "
           f"{segments} BM25 segments): build {build.s:.0f} s ({build.s * per_m:.0f} s per million, "
           f"batches of {batch:,} articles, embedding excluded), disk {disk:,.0f} MB "
           f"({disk * per_m:,.0f} MB per million), memory to open {memory:,.0f} MB "
           f"({memory * per_m:,.0f} MB per million)")
-    embedder = load_embedder(settings.model, settings.embed_batch, settings.embed_backend)
-    rerankers = second_stages(settings)
+    story = StoryVectors(load_embedder(settings.model, settings.embed_batch,
+                                       settings.embed_backend))
     asked = collection.questions(questions)
     for label, variant in (("without ranker", replace(settings, rerank=False,
                                                       cross_encoder=False)),
                            ("with ranker", settings)):
+        assistant = Assistant(folder, variant, create=False, embedder=story)
         latencies, found = [], 0
-        for text, vector, as_of, story in bar(asked, f"questions {label}", " questions"):
-            def embed(texts, vector=vector):  # the real model's cost, the story's vector
-                embedder.embed(texts)
-                return vector[None]
-
+        for text, vector, as_of, number in bar(asked, f"questions {label}", " questions"):
+            story.vector = vector
             with timed() as t:
-                passages = search(store, embed, Query(text, 10, as_of), variant,
-                                  rerankers if variant is settings else ())
+                answer = assistant.answer(text, k=10, as_of=as_of)
             latencies.append(t.s)
-            found += any(p.title.startswith(f"Story {story} ") for p in passages)
+            found += any(p.title.startswith(f"Story {number} ") for p in answer.passages)
         print(f"  questions {label}: p50 / p95 / p99 {percentiles(latencies)} ms end to end, "
               f"story found in the top 10 for {found / len(asked):.0%}")
+
+
+class StoryVectors:
+    """An `Embedder` that costs what the real model costs on each question but answers with
+    the vector of the story asked about: generated passages carry generated vectors, which
+    the model's own would not find."""
+
+    def __init__(self, model):
+        self.model, self.dim, self.vector = model, model.dim, None
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.model.embed(texts)
+        return np.repeat(self.vector[None].astype(np.float32), len(texts), axis=0)
 
 
 def open_memory_mb(folder: Path) -> float:
