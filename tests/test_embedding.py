@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from assistant import Assistant, embedding, model_files
-from assistant.embedding import (OnnxEmbedder, OpenVinoEmbedder, UnknownBackend, bucket,
-                                 load_embedder, stall_message)
+from assistant.embedding import (Embedder, OnnxEmbedder, OpenVinoEmbedder, UnknownBackend,
+                                 bucket, load_embedder, stall_message)
 from assistant.errors import EmbeddingStalled
 from assistant.model_files import cache_dir, max_seq_length, model_path, onnx_int8
 
@@ -93,6 +93,7 @@ def test_length_sorted_batches_keep_input_order(onnx):
 @pytest.mark.slow
 def test_empty_input_gives_no_rows(onnx):
     assert onnx.embed([]).shape == (0, 384)
+    assert isinstance(onnx, Embedder)  # what the package asks of an embedder
 
 
 def test_truncation_follows_the_model():
