@@ -91,12 +91,7 @@ def _cached_export(model: str, backend: str, name: str, export) -> Path:
     """`export(model folder, work folder)` fills a work folder once; it becomes the cached
     folder in one rename, so a reader sees no export or a whole one."""
     folder = model_path(model)
-    # Which weights, recipe and calibration, not where they lie: checkouts share exports.
-    stamp = hashlib.sha1(json.dumps(
-        [RECIPE, sorted((p.name, p.stat().st_size) for p in folder.iterdir() if p.is_file()),
-         (folder / "config.json").read_text(), CALIBRATION.read_text()]).encode()
-    ).hexdigest()[:12]
-    target = cache_dir(model, backend) / f"model-{stamp}"
+    target = cache_dir(model, backend) / f"model-{weights_stamp(folder)}"
     if not (target / name).is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as work:
@@ -113,6 +108,18 @@ def _cached_export(model: str, backend: str, name: str, export) -> Path:
             else:
                 old.unlink(missing_ok=True)
     return target / name
+
+
+def weights_stamp(folder: Path) -> str:
+    """Which weights, recipe and calibration, not where they lie (checkouts share exports).
+    The files' contents, not their sizes: a model fine-tuned in place has the same sizes, and
+    an export of the old weights would silently answer for the new ones."""
+    digest = hashlib.sha1(json.dumps([RECIPE, CALIBRATION.read_text()]).encode())
+    for path in sorted(p for p in folder.iterdir() if p.is_file()):
+        digest.update(path.name.encode())
+        with open(path, "rb") as f:
+            digest.update(hashlib.file_digest(f, "sha1").digest())
+    return digest.hexdigest()[:12]
 
 
 def export_onnx(folder: Path, path: Path):
