@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import sys
 import threading
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from .access import Access, new_token
 from .api import MAX_UPLOAD_BYTES, UPLOADS, clear_uploads
+from .errors import AssistantError
 
 TOKEN_ENV = "ASSISTANT_TOKEN"
 
@@ -77,9 +79,25 @@ def home_url(host: str, port: int) -> str:
     return f"http://{shown}:{port}/"
 
 
+WEB_PACKAGES = ("fastapi", "gradio", "multipart", "uvicorn")  # the [web] extra
+
+
+def missing_web_packages(find=importlib.util.find_spec) -> list[str]:
+    """The [web] extra's packages this install lacks: a library user needs none of them.
+
+    Example: missing_web_packages(lambda name: None) -> ['fastapi', 'gradio', 'multipart',
+    'uvicorn']
+    """
+    return [name for name in WEB_PACKAGES if find(name) is None]
+
+
 def serve(assistant, host: str = "127.0.0.1", port: int = 7860, token: str | None = None,
           no_token: bool = False, allow_hosts=(), allow_origins=()) -> None:
     """Serve until interrupted, printing the URL to open (with the write token in it)."""
+    missing = missing_web_packages()
+    if missing:
+        raise AssistantError(f"the web chat needs {', '.join(missing)}: "
+                             "pip install 'news-assistant[web]' (or: make run)")
     import uvicorn
 
     token = server_token(token, os.environ, no_token)

@@ -5,6 +5,8 @@ other and on which is loaded first; a one-way graph can be read and tested from 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 PACKAGE = "assistant"
@@ -90,3 +92,20 @@ def test_the_package_has_no_import_cycle():
 def test_words_is_a_leaf():
     """Search, rankers and lead all read words through it; it must not reach back up."""
     assert import_graph()["assistant.words"] == set()
+
+
+def test_the_library_and_the_command_line_load_no_web_stack():
+    """A program that only retrieves installs and imports no Gradio, FastAPI or uvicorn."""
+    code = ("import sys, assistant, assistant.cli; from assistant import Assistant; "
+            "print(sorted(m for m in ('gradio', 'fastapi', 'uvicorn', 'starlette') "
+            "if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    assert loaded == "[]"
+
+
+def test_serving_without_the_web_extra_says_how_to_install_it():
+    from assistant.server import missing_web_packages
+
+    assert missing_web_packages() == []  # this install has the extra
+    assert missing_web_packages(lambda name: None if name == "gradio" else object()) == ["gradio"]
