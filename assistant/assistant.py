@@ -127,6 +127,15 @@ class Assistant:
                            max_article_chars=self.settings.max_article_chars)
         return self._ingest(items, progress)  # repeats are reported as read, by file:line
 
+    def add_files(self, files: list[tuple[str, bytes]], progress: bool = False
+                  ) -> IngestReport:
+        """Uploads as the chat and the API receive them, (name, content) pairs: written under
+        the index's uploads folder, read as files are, and deleted again; problems name each
+        file as the user did."""
+        from .uploads import add_files
+
+        return add_files(self, files, progress)
+
     def ingest_articles(self, items: Iterable[Article | Problem], progress: bool = False
                         ) -> IngestReport:
         """Store articles in atomic batches: a crash keeps every batch that completed. An id

@@ -1,7 +1,6 @@
 """One uvicorn process: the web chat at / and the JSON API at /api, over one index."""
 from __future__ import annotations
 
-import functools
 import importlib.util
 import os
 import sys
@@ -9,8 +8,9 @@ import threading
 from pathlib import Path
 
 from .access import Access, new_token
-from .api import MAX_UPLOAD_BYTES, UPLOADS, clear_uploads
+from .api import MAX_UPLOAD_BYTES
 from .errors import AssistantError
+from .uploads import UPLOADS, clear_uploads
 
 TOKEN_ENV = "ASSISTANT_TOKEN"
 
@@ -18,28 +18,49 @@ TOKEN_ENV = "ASSISTANT_TOKEN"
 class Shared:
     """The assistant as the chat and the API share it: questions go to a read handle that any
     number of threads may use, writes to a handle of their own, one at a time. A question is
-    never held up by an upload being embedded, and sees the index before or after it."""
-
-    WRITES = frozenset({"ingest", "ingest_articles", "delete"})
+    never held up by an upload being embedded, and sees the index before or after it. Each
+    method says which handle it takes: a new one must choose."""
 
     def __init__(self, assistant):
         from .assistant import Assistant
 
         self._reader = assistant
-        self._writer = Assistant(assistant.store.folder, assistant.settings)
+        self._writer = Assistant(assistant.folder, assistant.settings)
         self._lock = threading.Lock()
+        self.settings, self.folder = assistant.settings, assistant.folder
 
-    def __getattr__(self, name):
-        if name not in self.WRITES:
-            return getattr(self._reader, name)
-        method = getattr(self._writer, name)
+    # Reads: the shared read handle, from any thread.
+    def ask(self, *args, **kwargs):
+        return self._reader.ask(*args, **kwargs)
 
-        @functools.wraps(method)
-        def one_at_a_time(*args, **kwargs):
-            with self._lock:
-                return method(*args, **kwargs)
+    def answer(self, *args, **kwargs):
+        return self._reader.answer(*args, **kwargs)
 
-        return one_at_a_time
+    def query(self, *args, **kwargs):
+        return self._reader.query(*args, **kwargs)
+
+    def stats(self) -> dict:
+        return self._reader.stats()
+
+    def sources(self) -> list[str]:
+        return self._reader.sources()
+
+    # Writes: the write handle, one at a time.
+    def ingest(self, *args, **kwargs):
+        with self._lock:
+            return self._writer.ingest(*args, **kwargs)
+
+    def ingest_articles(self, *args, **kwargs):
+        with self._lock:
+            return self._writer.ingest_articles(*args, **kwargs)
+
+    def add_files(self, *args, **kwargs):
+        with self._lock:
+            return self._writer.add_files(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        with self._lock:
+            return self._writer.delete(*args, **kwargs)
 
 
 def build_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYTES):
@@ -102,9 +123,9 @@ def serve(assistant, host: str = "127.0.0.1", port: int = 7860, token: str | Non
 
     token = server_token(token, os.environ, no_token)
     access = Access.for_server(token, host, allow_hosts, allow_origins)
-    clear_uploads(assistant.store.folder)
+    clear_uploads(assistant.folder)
     # Gradio keeps its own copy of each file uploaded in the chat: inside the index folder too.
-    os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(assistant.store.folder).resolve()
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(assistant.folder).resolve()
                                                  / UPLOADS / ".gradio"))
     app = build_app(assistant, access)
     assistant.embedder  # load the model now, so that the first question is answered at once

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from .answer import Answer, best_sentence, highlight
 from .access import Access
-from .api import ingest_files
 from .conversation import Turn, with_context
 from .errors import AssistantError
 from .types import IngestReport, Passage
@@ -91,8 +90,8 @@ def build_ui(assistant, access: Access):
         else:
             progress(0, desc="reading files")
             try:
-                report = ingest_files(assistant, [(Path(f).name, Path(f).read_bytes())
-                                                  for f in files], progress=True)  # a tqdm bar
+                report = assistant.add_files([(Path(f).name, Path(f).read_bytes())
+                                              for f in files], progress=True)  # a tqdm bar
                 summary = render_report(report)
             except AssistantError as e:
                 summary = f"⚠️ {escape(str(e))}"

@@ -8,7 +8,7 @@ import pytest
 from helpers import (AUTH, CHESS, SMALL_MODEL, TOKEN, UPLOAD_LIMIT, small_settings,
                      start_server)
 
-from assistant.api import shown_name, upload_name
+from assistant.uploads import shown_name, upload_name
 
 
 @pytest.fixture(scope="module")
