@@ -28,7 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", help="only articles dated on or before YYYY-MM-DD")
     p.add_argument("--since", help="only articles dated on or after YYYY-MM-DD")
     p.add_argument("--source", action="append", default=[], help="only this outlet (repeatable)")
-    p.add_argument("--json", action="store_true", help="print the whole answer (lead, passages, citations) as JSON")
+    p.add_argument("--json", action="store_true",
+                   help="print the whole answer (lead, passages, citations) as JSON")
 
     p = sub.add_parser("delete", parents=[common], help="remove articles by id")
     p.add_argument("ids", nargs="+")
@@ -129,13 +130,18 @@ def cmd_ask(args) -> int:
     assistant = _open(args, create=False)
     if args.question is None:
         return _prompt(assistant, args)
-    answer = assistant.answer(args.question, k=args.k, as_of=args.as_of, since=args.since,
+    _print_answer(assistant, args.question, args)
+    return 0
+
+
+def _print_answer(assistant, question: str, args) -> None:
+    """One question with every filter the command line was given, printed as asked."""
+    answer = assistant.answer(question, k=args.k, as_of=args.as_of, since=args.since,
                               sources=args.source)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
         print(format_answer(answer))
-    return 0
 
 
 def _prompt(assistant, args) -> int:
@@ -148,7 +154,7 @@ def _prompt(assistant, args) -> int:
         if not question:
             return 0
         try:
-            print(format_answer(assistant.answer(question, k=args.k, as_of=args.as_of)))
+            _print_answer(assistant, question, args)
         except AssistantError as e:
             print(f"assistant: {e}", file=sys.stderr)
 

@@ -81,6 +81,12 @@ def test_interactive_prompt(tmp_path):
                             input="Who won the chess championship?\n\n", capture_output=True,
                             text=True, env=env, timeout=300)
     assert result.returncode == 0 and "Amara Osei" in result.stdout
+    filtered = subprocess.run([sys.executable, "-m", "assistant", "ask", "--index", str(index),
+                               "--source", "Nowhere Gazette", "--json"],
+                              input="Who won the chess championship?\n\n", capture_output=True,
+                              text=True, env=env, timeout=300)
+    assert filtered.returncode == 0 and '"passages": []' in filtered.stdout
+    assert "Amara Osei" not in filtered.stdout  # the prompt keeps the command line's filters
 
 
 @pytest.mark.parametrize("command", [["stats"], ["ask", "Who won the marathon?"], ["check"],
