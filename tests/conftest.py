@@ -44,12 +44,15 @@ def demo_index_dir(tmp_path_factory) -> Path:
     return build_demo(tmp_path_factory.mktemp("demo-index"))
 
 
+def private_copy(folder: Path, tmp_path: Path) -> Path:
+    """A writable copy of a session's index, this test's alone."""
+    return Path(shutil.copytree(folder, tmp_path / "index"))
+
+
 @pytest.fixture()
 def demo_copy(demo_index_dir, tmp_path) -> Path:
     """A private, writable copy of the demo index."""
-    target = tmp_path / "index"
-    shutil.copytree(demo_index_dir, target)
-    return target
+    return private_copy(demo_index_dir, tmp_path)
 
 
 @pytest.fixture()
@@ -68,9 +71,7 @@ def small_index_dir(tmp_path_factory) -> Path:
 @pytest.fixture()
 def small_copy(small_index_dir, tmp_path) -> Path:
     """A private, writable copy of the small demo index."""
-    target = tmp_path / "index"
-    shutil.copytree(small_index_dir, target)
-    return target
+    return private_copy(small_index_dir, tmp_path)
 
 
 @pytest.fixture()
