@@ -8,56 +8,57 @@ from assistant import Assistant, Settings
 from assistant.check import Kind, check, repair
 from assistant.errors import NoIndex
 from assistant.store import MANIFEST, Store
+from helpers import SMALL_MODEL, small_settings
 
 
-def test_a_fresh_index_is_healthy(demo_copy):
-    assert check(demo_copy, Settings()) == []
+def test_a_fresh_index_is_healthy(small_copy):
+    assert check(small_copy, small_settings()) == []
 
 
-def test_stale_manifest_is_found_and_rewritten(demo_copy):
-    manifest = json.loads((demo_copy / MANIFEST).read_text())
-    (demo_copy / MANIFEST).write_text(json.dumps({**manifest, "articles": 99}))
-    [problem] = check(demo_copy, Settings())
+def test_stale_manifest_is_found_and_rewritten(small_copy):
+    manifest = json.loads((small_copy / MANIFEST).read_text())
+    (small_copy / MANIFEST).write_text(json.dumps({**manifest, "articles": 99}))
+    [problem] = check(small_copy, small_settings())
     assert problem.kind is Kind.MANIFEST and "stale" in problem.message
-    assert repair(demo_copy, Settings()) == ["rewrote the manifest"]
-    assert check(demo_copy, Settings()) == []
+    assert repair(small_copy, small_settings()) == ["rewrote the manifest"]
+    assert check(small_copy, small_settings()) == []
 
 
-def test_a_manifest_behind_the_last_commit_is_no_damage(demo_copy):
+def test_a_manifest_behind_the_last_commit_is_no_damage(small_copy):
     """What a crash between a commit and the manifest's rewrite leaves: the next write
     rewrites it; `check` after the crash passes."""
-    manifest = json.loads((demo_copy / MANIFEST).read_text())
-    (demo_copy / MANIFEST).write_text(json.dumps({**manifest, "articles": 5,
-                                                  "generation": manifest["generation"] - 1}))
-    assert check(demo_copy, Settings()) == []
+    manifest = json.loads((small_copy / MANIFEST).read_text())
+    (small_copy / MANIFEST).write_text(json.dumps({**manifest, "articles": 5,
+                                                   "generation": manifest["generation"] - 1}))
+    assert check(small_copy, small_settings()) == []
 
 
 def test_an_index_never_committed_is_healthy_and_records_its_settings(tmp_path):
     """What an ingest killed before its first commit leaves: an empty index, healthy as it
     stands, whose manifest already gives the next opener its build settings."""
-    built = Settings(max_chars=500)
+    built = Settings(model=SMALL_MODEL, max_chars=500)
     Store(tmp_path / "idx", built).close()
     assert check(tmp_path / "idx", built) == []
     assert Settings.for_index(tmp_path / "idx") == built
     assert Assistant(tmp_path / "idx", create=False).stats()["articles"] == 0
 
 
-def test_missing_search_files_are_rebuilt_from_the_articles(demo_copy):
-    for folder in demo_copy.glob("gen-*"):
+def test_missing_search_files_are_rebuilt_from_the_articles(small_copy):
+    for folder in small_copy.glob("gen-*"):
         shutil.rmtree(folder)
-    problems = check(demo_copy, Settings())
+    problems = check(small_copy, small_settings())
     assert problems[0].kind is Kind.SEARCH_FILES and "check --repair" in problems[0].message
-    [action] = repair(demo_copy, Settings())
+    [action] = repair(small_copy, small_settings())
     assert "rebuilt the index from 8 stored articles" in action
-    assert check(demo_copy, Settings()) == []
-    assert Assistant(demo_copy).ask("chess championship", k=1)[0].title.startswith("Amara")
+    assert check(small_copy, small_settings()) == []
+    assert Assistant(small_copy).ask("chess championship", k=1)[0].title.startswith("Amara")
 
 
-def test_vectors_out_of_step_with_passages_are_found(demo_copy):
-    view = Assistant(demo_copy).store.view
+def test_vectors_out_of_step_with_passages_are_found(small_copy):
+    view = Assistant(small_copy).store.view
     view.dense.remove([int(view.dense.ids()[0])])
-    view.dense.save(demo_copy / f"gen-{view.generation:06d}")
-    assert "1 passages missing" in " ".join(map(str, check(demo_copy, Settings())))
+    view.dense.save(small_copy / f"gen-{view.generation:06d}")
+    assert "1 passages missing" in " ".join(map(str, check(small_copy, small_settings())))
 
 
 def test_a_folder_that_is_no_index(tmp_path):
@@ -72,7 +73,7 @@ def test_repair_rebuilds_with_the_index_s_own_settings(tmp_path):
     """Asked with other settings (or none), repair keeps what the index was built with."""
     from assistant.types import Article
 
-    built = Settings(max_chars=500, title_context=False)
+    built = Settings(model=SMALL_MODEL, max_chars=500, title_context=False)
     Assistant(tmp_path / "idx", built).ingest_articles([Article(
         "r1", "Tide tables", "2024-01-01", "The tide turns at noon. " * 40, "https://ex/1",
         "ex.com")])
@@ -86,32 +87,32 @@ def test_repair_rebuilds_with_the_index_s_own_settings(tmp_path):
     assert check(tmp_path / "idx") == []
 
 
-def test_damaged_articles_or_settings_are_reported_by_kind_and_not_rebuilt(demo_copy):
+def test_damaged_articles_or_settings_are_reported_by_kind_and_not_rebuilt(small_copy):
     import sqlite3
 
     from assistant.errors import IndexDamaged
 
-    with sqlite3.connect(demo_copy / "assistant.sqlite") as db:
+    with sqlite3.connect(small_copy / "assistant.sqlite") as db:
         db.execute("UPDATE meta SET value='{broken' WHERE key='fingerprint'")
-    [problem] = check(demo_copy)
+    [problem] = check(small_copy)
     assert problem.kind is Kind.SETTINGS and "built with" in problem.message
     with pytest.raises(IndexDamaged, match="nothing here can rebuild them"):
-        repair(demo_copy)
-    (demo_copy / "assistant.sqlite").write_bytes(b"\0garbage" * 4096)
+        repair(small_copy)
+    (small_copy / "assistant.sqlite").write_bytes(b"\0garbage" * 4096)
     for name in ("assistant.sqlite-wal", "assistant.sqlite-shm"):
-        (demo_copy / name).unlink(missing_ok=True)
-    assert [p.kind for p in check(demo_copy)] == [Kind.DATABASE]
+        (small_copy / name).unlink(missing_ok=True)
+    assert [p.kind for p in check(small_copy)] == [Kind.DATABASE]
     with pytest.raises(IndexDamaged, match="restore it from a backup"):
-        repair(demo_copy)
-    assert not list(demo_copy.parent.glob("*.repairing"))
+        repair(small_copy)
+    assert not list(small_copy.parent.glob("*.repairing"))
 
 
-def test_the_cli_reports_problems_and_repairs_with_the_index_s_settings(demo_copy, capsys):
+def test_the_cli_reports_problems_and_repairs_with_the_index_s_settings(small_copy, capsys):
     from assistant.cli import main
 
-    (demo_copy / MANIFEST).unlink()
-    assert main(["check", "--index", str(demo_copy)]) == 1
+    (small_copy / MANIFEST).unlink()
+    assert main(["check", "--index", str(small_copy)]) == 1
     assert "problem:" in capsys.readouterr().out and "missing or unreadable" in str(
-        check(demo_copy)[0])
-    assert main(["check", "--repair", "--index", str(demo_copy)]) == 0
+        check(small_copy)[0])
+    assert main(["check", "--repair", "--index", str(small_copy)]) == 0
     assert "rewrote the manifest" in capsys.readouterr().out

@@ -14,7 +14,7 @@ import pytest
 from assistant import Assistant, Settings
 from assistant.check import check
 from assistant.errors import NoIndex
-from helpers import DEMO, ROOT, shared_path
+from helpers import DEMO, ROOT, shared_path, small_settings
 
 BATCH = 3
 INGEST = """
@@ -50,6 +50,7 @@ def ingest_killed_at(index, paths, point, occurrence):
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("point, occurrence, batches", POINTS)
 def test_sigkill_at_each_point_keeps_whole_batches(tmp_path, extra, point, occurrence, batches):
     """The first ingest into a new folder, killed at each point of its first and second batch:
@@ -85,8 +86,8 @@ def test_sigkill_while_the_index_is_created_leaves_none(tmp_path, extra):
     with pytest.raises(NoIndex):
         Assistant(index, create=False)
 
-    assert Assistant(index, Settings(batch_articles=BATCH)).ingest([DEMO, extra]).added == 15
-    assert check(index, Settings()) == []
+    assert Assistant(index, small_settings(batch_articles=BATCH)).ingest([DEMO, extra]).added == 15
+    assert check(index, small_settings()) == []
     assert not list(index.glob("*.new"))  # the database the killed process built aside
 
 

