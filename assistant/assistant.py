@@ -15,6 +15,7 @@ from .articles import BadArticle, article_hash, check_date, first_copies
 from .boilerplate import is_boilerplate
 from .chunking import chunk
 from .config import Settings, default_index_dir
+from .conversation import Turn, with_context
 from .errors import BadQuery
 from .faults import crash_point
 from .read_apart import read_apart
@@ -67,13 +68,17 @@ class Assistant:
         return search(self.store, self.embedder.embed, query, self.settings, self.rerankers)
 
     def answer(self, question: str, k: int = 5, as_of: str | None = None,
-               since: str | None = None, sources: Iterable[str] = (), read_as: str = "",
-               exclude: frozenset[int] = frozenset()) -> Answer:
-        """What every edge shows: the passages for `read_as` (the question as a conversation
-        reads it; else `question`), their lead sentence, and whether anything in the
-        collection answers at all (the cross-encoder's calibrated confidence against
-        `Settings.abstain_below`). `exclude`: passage ids never to return (the eval's
-        unanswerable copies)."""
+               since: str | None = None, sources: Iterable[str] = (),
+               previous: Answer | None = None, exclude: frozenset[int] = frozenset()
+               ) -> Answer:
+        """What every edge shows: the passages for the question, their lead sentence, and
+        whether anything in the collection answers at all (the cross-encoder's calibrated
+        confidence against `Settings.abstain_below`). `previous`: the conversation's last
+        answer; a follow-up ("what about Ukraine?", "who is he?") is read with its key words
+        (conversation.py) and `read_as` says how. `exclude`: passage ids never to return
+        (the eval's unanswerable copies)."""
+        read_as = with_context(question, Turn.after(previous))
+        read_as = "" if read_as == question else read_as
         query = replace(self.query(read_as or question, k, as_of, since, sources),
                         exclude=frozenset(exclude))
         passages = self._search(query)

@@ -25,6 +25,13 @@ class Turn:
     question: str
     lead: str = ""
 
+    @classmethod
+    def after(cls, answer) -> "Turn | None":
+        """The turn an `Answer` leaves for the next question; None when there is none."""
+        if answer is None:
+            return None
+        return cls(answer.read_as or answer.question, answer.lead.text if answer.lead else "")
+
 
 def with_context(question: str, previous: Turn | None) -> str:
     """The question to retrieve with: `question` itself, or, for a follow-up, `question`

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from .answer import Answer, best_sentence, highlight
 from .access import Access
-from .conversation import Turn, with_context
 from .errors import AssistantError
 from .types import IngestReport, Passage
 
@@ -52,22 +51,21 @@ def build_ui(assistant, access: Access):
         names = [name for name in assistant.sources() if name]
         return gr.Dropdown(choices=names, visible=bool(names))
 
-    def respond(question, as_of, since, sources, k, history, turn):
-        """Answer one chat message; returns the chat, the answer as JSON, and the turn."""
+    def respond(question, as_of, since, sources, k, history, previous):
+        """Answer one chat message, read with the conversation's last answer; returns the
+        chat, this answer (the next message's `previous`) and the answer as JSON."""
         history, k, question = list(history or []), int(k or 5), question or ""
         if question.strip():
             history.append({"role": "user", "content": escape(shorten(question))})
         try:
             assistant.query(question, k, as_of, since, sources)  # says what to fix, if anything
-            read_as = with_context(question.strip(), turn)
             answer = assistant.answer(question.strip(), k, as_of, since, sources,
-                                      read_as=read_as)
+                                      previous=previous)
         except AssistantError as e:
             history.append({"role": "assistant", "content": f"⚠️ {escape(str(e))}"})
-            return history, history, turn, {"error": str(e)}, question
+            return history, history, previous, {"error": str(e)}, question
         history.append({"role": "assistant", "content": render_answer(answer)})
-        next_turn = Turn(read_as, answer.lead.text if answer.lead else "")
-        return history, history, next_turn, answer.to_dict(), ""
+        return history, history, answer, answer.to_dict(), ""
 
     def ask_api(question: str, as_of: str | None = None, since: str | None = None,
                 sources: list[str] | None = None, k: int = 5) -> dict:

@@ -33,3 +33,14 @@ def test_with_context(question, previous, expected):
 def test_carried_words_are_capped():
     long_turn = Turn(" ".join(f"word{i}" for i in range(40)))
     assert len(with_context("Why?", long_turn).split()) == 1 + 12
+
+
+def test_answer_reads_a_follow_up_with_the_previous_answer(small_assistant):
+    first = small_assistant.answer("Who won the chess championship?", k=3)
+    assert first.read_as == ""  # nothing before it: read as typed
+    follow = small_assistant.answer("Who is he?", k=3, previous=first)
+    assert follow.question == "Who is he?"
+    assert follow.read_as.startswith("Who is he? ") and "chess" in follow.read_as
+    assert follow.to_dict()["read_as"] == follow.read_as
+    alone = small_assistant.answer("Who is he?", k=3)
+    assert alone.read_as == "" and alone.to_dict()["read_as"] == "Who is he?"
