@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import os
 import re
 import zlib
 from datetime import date as Date
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .config import Settings
+from .folders import JSONL_SUFFIXES, TEXT_SUFFIXES, files_under
 from .types import Article, Problem
 
 MAX_LINE_BYTES = 20_000_000  # one article a line; longer lines are refused, not loaded
@@ -29,8 +29,6 @@ MAX_PROBLEMS_PER_FILE = 1000  # past this a file is not news but noise (or a bom
 # arithmetic overflows. Fixed, not "today plus a margin": a date valid today stays valid, and
 # an index never holds an article that a later check would refuse.
 FIRST_YEAR, LAST_YEAR = 1600, 2100
-JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".json.gz", ".gz")
-TEXT_SUFFIXES = (".txt",)
 BOM = b"\xef\xbb\xbf"
 HEADER = re.compile(r"^\s?date\s+(\S+)\s+(.*\S)\s*$")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -107,69 +105,6 @@ def _first_copy(item: Article | Problem, path: str, number: int, seen: dict
     seen[item.id] = (path, number, digest)
     return [Problem(path, number, f"id {item.id!r} repeated (first at {where}), the later "
                     "copy kept"), item]
-
-
-def files_under(paths: Iterable[str | Path]) -> Iterator[Path | Problem]:
-    """The readable files of `paths`, each once, folders walked recursively in name order.
-
-    A path given is read even through a symbolic link (its owner named it); inside a folder a
-    link is followed only to somewhere inside that folder, each place once (no loops): a link
-    out of an uploaded or shared folder (to /etc/passwd, to a home folder) is not what was
-    given. Each link not followed is a Problem saying why."""
-    done: set[Path] = set()
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            files, problems = _walk(path)
-            yield from problems
-            if not files and not problems:
-                yield Problem(str(path), 0, "folder holds no .txt, .jsonl or .jsonl.gz files")
-        elif path.is_file():
-            files = [path]
-        else:
-            yield Problem(str(path), 0, "not a regular file (a device, a pipe)" if path.exists()
-                          else "no such file or folder")
-            continue
-        for file in files:
-            if (real := file.resolve()) not in done:
-                done.add(real)
-                yield file
-
-
-def _walk(root: Path) -> tuple[list[Path], list[Problem]]:
-    """The readable files under `root`, sorted, and a Problem for each link not followed."""
-    top = root.resolve()
-    files, problems, folders, walked = [], [], [root], {top}
-    while folders:
-        folder = folders.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError as e:
-            problems.append(Problem(str(folder), 0, f"cannot list: {e.strerror}"))
-            continue
-        for entry in entries:
-            path = Path(entry.path)
-            if entry.is_symlink():
-                target = path.resolve()
-                if not target.exists():
-                    problems.append(Problem(str(path), 0, "broken symbolic link: skipped"))
-                    continue
-                if not target.is_relative_to(top):
-                    problems.append(Problem(str(path), 0, f"symbolic link to a place outside "
-                                            f"{root}: not followed"))
-                    continue
-            if path.is_dir():
-                if (real := path.resolve()) not in walked:
-                    walked.add(real)
-                    folders.append(path)
-            elif path.is_file() and _readable_kind(path):
-                files.append(path)
-    return sorted(files), problems
-
-
-def _readable_kind(path: Path) -> bool:
-    name = path.name.lower()
-    return not name.startswith(".") and name.endswith(TEXT_SUFFIXES + JSONL_SUFFIXES)
 
 
 def read_file(path: Path, max_file_bytes: int = Settings.max_file_bytes,

@@ -9,7 +9,7 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-from .articles import JSONL_SUFFIXES, TEXT_SUFFIXES
+from .folders import JSONL_SUFFIXES, TEXT_SUFFIXES
 from .types import IngestReport, Problem
 
 UPLOADS = "uploads"  # under the index folder
