@@ -47,20 +47,20 @@ class Shared:
 
     # Writes: the write handle, one at a time.
     def ingest(self, *args, **kwargs):
-        with self._lock:
-            return self._writer.ingest(*args, **kwargs)
+        return self._one_at_a_time(self._writer.ingest, *args, **kwargs)
 
     def ingest_articles(self, *args, **kwargs):
-        with self._lock:
-            return self._writer.ingest_articles(*args, **kwargs)
+        return self._one_at_a_time(self._writer.ingest_articles, *args, **kwargs)
 
     def add_files(self, *args, **kwargs):
-        with self._lock:
-            return self._writer.add_files(*args, **kwargs)
+        return self._one_at_a_time(self._writer.add_files, *args, **kwargs)
 
     def delete(self, *args, **kwargs):
+        return self._one_at_a_time(self._writer.delete, *args, **kwargs)
+
+    def _one_at_a_time(self, write, *args, **kwargs):
         with self._lock:
-            return self._writer.delete(*args, **kwargs)
+            return write(*args, **kwargs)
 
 
 def build_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYTES):
