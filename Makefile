@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[web,live,mcp,dev]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[web,live,mcp,ray,dev]'
 	touch $(STAMP)
 
 # An index's manifest exists from its creation; it counts articles once a batch is committed.
