@@ -69,6 +69,14 @@ class Settings:
     embed_stall_s: float = 60.0
     max_question_chars: int = 2000
     max_k: int = 100
+    # Fetching feeds and pages (fetching.py): seconds between two requests to one host (a
+    # robots.txt Crawl-delay may ask for more), to connect and between reads (four times
+    # this in all), bytes a page (news pages run 0.1-2 MB), and whether private, loopback and
+    # link-local addresses may be fetched (a server on a LAN, or the tests' 127.0.0.1).
+    fetch_delay_s: float = 1.0
+    fetch_timeout_s: float = 10.0
+    max_page_bytes: int = 5_000_000
+    allow_private: bool = False
 
     def __post_init__(self):
         """Refuse a value no field can mean, naming the field; `with_` checks again."""
@@ -115,6 +123,6 @@ TYPES = {"int": Integral, "float": Real, "bool": bool, "str": str}  # numpy's nu
 FUSIONS = ("blend", "rrf")
 POSITIVE = ("max_chars", "candidates", "rrf_k", "rerank_depth", "cross_depth", "batch_articles",
             "max_file_bytes", "max_article_chars", "embed_stall_s", "max_question_chars",
-            "max_k")
+            "max_k", "fetch_timeout_s", "max_page_bytes")
 NOT_NEGATIVE = ("dense_weight", "keyword_weight", "recency_days", "recency_boost",
-                "cross_prior", "per_article", "embed_batch")
+                "cross_prior", "per_article", "embed_batch", "fetch_delay_s")
