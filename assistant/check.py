@@ -29,6 +29,7 @@ class Kind(Enum):
     SEARCH_FILES = "search files"  # FAISS or BM25 missing or out of step: rebuilt from articles
     PASSAGES = "passages"  # spans outside their article, articles without passages: rebuilt
     MANIFEST = "manifest"  # missing or stale: rewritten from the database
+    TOKEN_COUNTS = "token counts"  # BM25 files of format 1, without them: BM25 rebuilt
 
 
 REBUILT = {Kind.SEARCH_FILES, Kind.PASSAGES}
@@ -82,6 +83,10 @@ def _check_files(store: Store) -> list[Problem]:
         problems.append(Problem(Kind.SEARCH_FILES, (
             f"dense index: {len(passage_ids - dense_ids)} passages missing, "
             f"{len(dense_ids - passage_ids)} vectors of no passage")))
+    if not view.keyword.exact:
+        problems.append(Problem(Kind.TOKEN_COUNTS, "keyword index keeps no token counts "
+                                "(written before format 2): BM25 cannot use the collection's "
+                                "average length; run: assistant check --repair"))
     missing = passage_ids - set(view.keyword.ids.tolist())
     if missing:  # ids in it but not in the database are tombstones: `assistant compact`
         problems.append(Problem(Kind.SEARCH_FILES, f"keyword index misses {len(missing)} of "
@@ -141,11 +146,16 @@ def repair(folder: Path, settings: Settings | None = None, progress: bool = Fals
         raise IndexDamaged("; ".join(map(str, problems)) + " (the articles or the settings "
                            "they were built with are damaged: nothing here can rebuild them)")
     settings = own_settings(folder, settings)
-    if not kinds & REBUILT:  # the manifest alone
+    if not kinds & REBUILT:  # the manifest or the BM25 files alone: no re-embedding
         store = Store(folder, settings, create=False)
+        done = ["rewrote the manifest"]
+        if Kind.TOKEN_COUNTS in kinds:
+            with store.lock():
+                store.compact(progress, force=True)
+            done = ["rebuilt the keyword index with its passages' token counts"]
         store.write_manifest()
         store.close()
-        return ["rewrote the manifest"]
+        return done
     fresh = folder.with_name(folder.name + ".repairing")
     shutil.rmtree(fresh, ignore_errors=True)
     report = Assistant(fresh, settings).ingest_articles(stored_articles(folder), progress)

@@ -86,8 +86,9 @@ class DenseIndex:
                                              min(k, len(self)), params=params)
         finally:
             faiss.omp_set_num_threads(threads)
-        keep = ids[0] >= 0
-        return ids[0][keep], scores[0][keep]
+        ids, scores = ids[0][ids[0] >= 0], scores[0][ids[0] >= 0]
+        order = np.lexsort((ids, -scores))  # ties by id: the same order however sharded
+        return ids[order], scores[order]
 
     def _params(self, allowed: np.ndarray | None, bits: np.ndarray | None):
         import faiss

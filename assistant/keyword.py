@@ -11,6 +11,7 @@ import logging
 import math
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from .words import stemmer, stopwords, tokenize
 
 FOLDER = "keyword"
 IDS_FILE = "ids.npy"
+LENGTHS_FILE = "lengths.npy"  # tokens per passage, for collection-wide BM25 (format 2)
 LIST_FILE = "segments.json"
 MERGE_FACTOR = 4  # this many segments of one size tier are merged into one
 TIER_BASE = 1000  # passages; segments up to this size share the lowest tier
@@ -31,11 +33,14 @@ class Segment:
     rewriting them, so an ingest costs the BM25 work of its own passages only.
     """
 
-    def __init__(self, name: str, ids: np.ndarray, bm25, path: Path | None = None):
+    def __init__(self, name: str, ids: np.ndarray, bm25, path: Path | None = None,
+                 lengths: np.ndarray | None = None):
         self.name = name
         self.ids = np.asarray(ids, dtype=np.int64)  # position in bm25 -> passage id
         self.bm25 = bm25
         self.path = path  # where its files lie once saved or loaded
+        # Tokens per passage (by position); None in a segment written before they were kept.
+        self.lengths = None if lengths is None else np.asarray(lengths, dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -49,7 +54,7 @@ class Segment:
         tokens = bm25s.tokenize(texts, stopwords=stopwords(), stemmer=stemmer(),
                                 show_progress=progress)
         bm25.index(tokens, show_progress=progress)
-        return cls(name, ids, bm25)
+        return cls(name, ids, bm25, lengths=[len(doc) for doc in tokens.ids])
 
     def token_ids(self, tokens: list[str]) -> np.ndarray:
         """Column of each token in this segment's matrix; -1 where it never occurs here."""
@@ -81,6 +86,33 @@ class Segment:
         found = np.flatnonzero(summed > 0)
         return found, summed[found]
 
+    def exact_scores(self, columns: np.ndarray, idf: np.ndarray, average: float
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """As `scores`, but BM25 under the collection's idf and average length: each stored
+        score is idf * tf / (tf + k1 * (1 - b + b * length / segment average)), so with the
+        passage's length and the segment's own idf it gives back tf (a whole number), which
+        is scored again with the collection's figures. Scores so made do not depend on how
+        the passages are split between segments or shards."""
+        matrix, k1, b = self.bm25.scores, self.bm25.k1, self.bm25.b
+        data, indices, indptr = matrix["data"], matrix["indices"], matrix["indptr"]
+        own_idf = _idf(self.doc_freqs(columns), len(self))
+        own_average = self.lengths.mean()
+        rows, values = [], []
+        for column, weight, own in zip(columns, idf, own_idf):
+            if column >= 0:
+                start, end = indptr[column], indptr[column + 1]
+                at = np.asarray(indices[start:end])
+                share = np.asarray(data[start:end], dtype=np.float64) / own
+                lengths = self.lengths[at]
+                tf = np.rint(share * k1 * (1 - b + b * lengths / own_average) / (1 - share))
+                rows.append(at)
+                values.append(weight * tf / (tf + k1 * (1 - b + b * lengths / average)))
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        summed = np.bincount(np.concatenate(rows), np.concatenate(values), minlength=len(self))
+        found = np.flatnonzero(summed > 0)
+        return found, summed[found]
+
     def save(self, folder: Path) -> None:
         """Write (or hard-link, when already on disk) this segment's files into `folder`."""
         target = folder / self.name
@@ -90,6 +122,8 @@ class Segment:
                 _link_or_copy(source, target / source.name)
             return
         np.save(target / IDS_FILE, self.ids)
+        if self.lengths is not None:
+            np.save(target / LENGTHS_FILE, self.lengths)
         self.bm25.save(str(target), show_progress=False)
 
     @classmethod
@@ -97,8 +131,23 @@ class Segment:
         import bm25s
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)
+        lengths = np.load(path / LENGTHS_FILE) if (path / LENGTHS_FILE).is_file() else None
         return cls(name, np.load(path / IDS_FILE),
-                   bm25s.BM25.load(str(path), mmap=True, show_progress=False), path)
+                   bm25s.BM25.load(str(path), mmap=True, show_progress=False), path, lengths)
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Collection figures for one question: passages (tombstones counted), their tokens,
+    and each question token's document frequency. Totals of shards add up."""
+
+    docs: int
+    length: int
+    freqs: np.ndarray
+
+    def __add__(self, other: "Totals") -> "Totals":
+        return Totals(self.docs + other.docs, self.length + other.length,
+                      self.freqs + other.freqs)
 
 
 class KeywordIndex:
@@ -125,36 +174,57 @@ class KeywordIndex:
     def build(cls, ids, texts: list[str], name: str = "s000000") -> "KeywordIndex":
         return cls([Segment.build(name, ids, texts)] if len(texts) else [])
 
-    def search(self, question: str, k: int, allowed: np.ndarray | None = None
-               ) -> tuple[np.ndarray, np.ndarray]:
+    @property
+    def exact(self) -> bool:
+        """Whether every segment keeps its passages' token counts (format 2; `check
+        --repair` rebuilds an older BM25 index so that it does)."""
+        return all(s.lengths is not None for s in self.segments)
+
+    def totals(self, question: str) -> Totals:
+        """What collection-wide BM25 needs from this index for `question`: summed over
+        indexes (shards), the figures score each of them as one index of all passages."""
+        tokens = tokenize([question])[0]
+        freqs = [s.doc_freqs(s.token_ids(tokens)) for s in self.segments]
+        return Totals(len(self), sum(int(s.lengths.sum()) for s in self.segments if
+                                     s.lengths is not None),
+                      sum(freqs, np.zeros(len(tokens))))
+
+    def search(self, question: str, k: int, allowed: np.ndarray | None = None,
+               totals: Totals | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (ids, scores) with a positive score, among ids `allowed` (a mask by id).
 
-        The scores are BM25 with the IDF of the whole collection, tombstones counted as in
-        Lucene: the same as one index over all passages, up to each segment's own average
-        passage length.
+        The scores are BM25 with the IDF and average passage length of the whole collection
+        (`totals`: by default this index's own), tombstones counted as in Lucene: the same as
+        one index over all passages. An index without token counts (format 1) keeps each
+        segment's own average length.
         """
         tokens = tokenize([question])[0]
         empty = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         if not tokens or not self.segments or k <= 0:
             return empty
-        columns = [s.token_ids(tokens) for s in self.segments]
-        freqs = [s.doc_freqs(c) for s, c in zip(self.segments, columns)]
-        idf = _idf(sum(freqs), len(self))
+        totals = totals or self.totals(question)
+        idf = _idf(totals.freqs, totals.docs)
         found_ids, found_scores = [], []
-        for segment, column, freq in zip(self.segments, columns, freqs):
-            weights = np.where(freq > 0, idf / _idf(freq, len(segment)), 0.0)
-            positions, scores = segment.scores(column, weights)
+        for segment in self.segments:
+            column = segment.token_ids(tokens)
+            if self.exact:
+                positions, scores = segment.exact_scores(column, idf,
+                                                         totals.length / totals.docs)
+            else:
+                freq = segment.doc_freqs(column)
+                weights = np.where(freq > 0, idf / _idf(freq, len(segment)), 0.0)
+                positions, scores = segment.scores(column, weights)
             ids = segment.ids[positions]
             if allowed is not None:
                 keep = by_id(allowed, ids, False)
                 ids, scores = ids[keep], scores[keep]
             found_ids.append(ids)
-            found_scores.append(scores)
+            found_scores.append(scores.astype(np.float32))
         ids, scores = np.concatenate(found_ids), np.concatenate(found_scores)
         if not len(ids):
             return empty
         top = np.lexsort((ids, -scores))[:k]  # ties by id: the same order however split
-        return ids[top], scores[top].astype(np.float32)
+        return ids[top], scores[top]
 
     def added(self, segment: Segment) -> "KeywordIndex":
         return KeywordIndex(self.segments + [segment])

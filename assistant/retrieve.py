@@ -54,10 +54,13 @@ class Candidates:
 
 
 def search(store: Store, embed: Callable[[list[str]], np.ndarray], query: Query,
-           settings: Settings, rerankers: Sequence[Callable] = ()) -> list[Passage]:
+           settings: Settings, rerankers: Sequence[Callable] = (), first_stage=None
+           ) -> list[Passage]:
     """The top `query.k` passages, best first; none dated after `query.as_of`. Each of
-    `rerankers` reorders what the one before it left (see `rerank.second_stages`)."""
-    found = candidates(store, embed, query, settings)
+    `rerankers` reorders what the one before it left (see `rerank.second_stages`).
+    first_stage: what finds the candidates, `candidates` by default (a sharded collection
+    gives its fan-out, cluster/fanout.py)."""
+    found = (first_stage or candidates)(store, embed, query, settings)
     if not found.scores:
         return []
     for rerank in rerankers:

@@ -43,6 +43,9 @@ class Put:
     hash: str
     spans: list[tuple[int, int]]
     vectors: np.ndarray
+    # Passage ids to store the spans under (a sharded collection numbers passages across
+    # its shards); None: the database numbers them.
+    ids: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -220,8 +223,8 @@ class Rows:
                        (a.id, a.url, a.title, a.date, a.source, a.text, put.hash))
             for seq, (start, end) in enumerate(put.spans):
                 added.append(db.execute(
-                    'INSERT INTO passages (article_id, seq, start, "end") VALUES (?,?,?,?)',
-                    (a.id, seq, start, end)).lastrowid)
+                    'INSERT INTO passages (id, article_id, seq, start, "end") VALUES (?,?,?,?,?)',
+                    (put.ids and put.ids[seq], a.id, seq, start, end)).lastrowid)
             vectors.append(put.vectors)
         stacked = np.vstack(vectors) if vectors and sum(len(v) for v in vectors) else None
         return Change(tuple(removed), tuple(added), stacked, deleted)

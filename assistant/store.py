@@ -125,12 +125,13 @@ class Store:
         self._published(generation, dense)
         return change.deleted
 
-    def compact(self, progress: bool = False) -> int:
+    def compact(self, progress: bool = False, force: bool = False) -> int:
         """Rebuild the BM25 index without tombstones, as a new generation; returns how many
-        were dropped. Call it with the lock held."""
+        were dropped. Call it with the lock held. force: rebuild even without tombstones
+        (BM25 files written before passages' token counts were kept)."""
         self.refresh()
         dropped = self.tombstones()
-        if dropped:
+        if dropped or force:
             with self._transaction():
                 generation, dense = self._write(Change(compact=True), progress)
             self._published(generation, dense)
