@@ -52,3 +52,15 @@ class EmbeddingStalled(AssistantError):
 class BadSettings(AssistantError, ValueError):
     """A `Settings` field holds a value it cannot mean (the message names the field); the
     settings are the operator's, not the HTTP caller's, so it stays a 500."""
+
+
+class ShardUnavailable(AssistantError):
+    """A shard of a sharded collection did not answer (its actor or node is down, or it is
+    behind the catalog): the question fails whole rather than answer from the other shards."""
+
+    http_status = 503
+
+    def __init__(self, shard: int, why: str = ""):
+        self.shard = shard
+        super().__init__(f"shard {shard} unavailable{': ' + why if why else ''}; "
+                         "try again in a moment")
