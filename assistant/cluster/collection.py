@@ -1,0 +1,106 @@
+"""A sharded collection as the search reads it: the catalog's epoch in force, one view merged
+from the shards' layouts (dates and outlets by global passage id), and calls fanned out to
+every shard at that epoch. Shards are reached through a caller: `LocalShards` (in this
+process) or `ray_shards.RayShards` (Ray actors); both raise ShardUnavailable, never answer
+from fewer shards than the catalog names.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ShardUnavailable
+from ..types import Passage
+from ..view import View
+from . import catalog as catalogs
+from .shard import Behind, Shard
+
+
+class LocalShards:
+    """Every shard opened in this process: a collection without Ray (tests, one machine)."""
+
+    def __init__(self, root: str | Path, shards: int):
+        self.shards = [Shard(str(root), i) for i in range(shards)]
+
+    def call(self, method: str, args_of) -> list:
+        """`method` on each shard with `args_of(shard)`; results in shard order."""
+        out = []
+        for i, shard in enumerate(self.shards):
+            try:
+                out.append(getattr(shard, method)(*args_of(i)))
+            except Behind as e:
+                raise ShardUnavailable(i, str(e)) from None
+        return out
+
+    def close(self) -> None:
+        for shard in self.shards:
+            shard.close()
+
+
+def merged_view(epoch: int, layouts: list[tuple[np.ndarray, np.ndarray, list[str]]]) -> View:
+    """One view of the collection from the shards' (days, source codes, names) by global
+    id: shards hold disjoint ids, so each id takes the one shard's entry that has it."""
+    size = max((len(days) for days, _, _ in layouts), default=0)
+    names = sorted({n for _, _, shard_names in layouts for n in shard_names})
+    position = {n: i for i, n in enumerate(names)}
+    days = np.full(size, -1, dtype=np.int32)
+    codes = np.full(size, -1, dtype=np.int32)
+    for shard_days, shard_codes, shard_names in layouts:
+        held = np.flatnonzero(shard_days >= 0)
+        days[held] = shard_days[held]
+        remap = np.array([position[n] for n in shard_names] + [-1], dtype=np.int32)
+        codes[held] = remap[shard_codes[held]]
+    return View(epoch, None, None, days, codes, names)
+
+
+class Collection:
+    """Reads the collection at `root` through `shards` (a caller); `refresh` follows the
+    catalog to its newest epoch. `view` and `passages` are what retrieve.search reads."""
+
+    def __init__(self, root: str | Path, shards):
+        self.root = Path(root)
+        self.shards = shards
+        self.catalog = catalogs.read(self.root)
+        self.view = None
+        self._load(self.catalog)
+
+    @property
+    def generations(self) -> tuple[int, ...]:
+        return self.catalog.epoch.generations
+
+    def refresh(self) -> None:
+        """Move to the newest committed epoch, if another one was committed."""
+        catalog = catalogs.read(self.root)
+        if catalog.epoch != self.catalog.epoch:
+            self._load(catalog)
+
+    def _load(self, catalog) -> None:
+        generations = catalog.epoch.generations
+        layouts = self.shards.call("layout", lambda i: (generations[i],))
+        self.view, self.catalog = merged_view(catalog.epoch.number, layouts), catalog
+
+    def call(self, method: str, *args) -> list:
+        """`method(generation, *args)` on every shard, at this epoch's generations."""
+        generations = self.generations
+        return self.shards.call(method, lambda i: (generations[i], *args))
+
+    def passages(self, ids: list[int]) -> dict[int, Passage]:
+        out: dict[int, Passage] = {}
+        for found in self.shards.call("passages", lambda i: (ids,)):
+            out.update(found)
+        return out
+
+    def stats(self) -> dict:
+        """The collection's counts, summed over shards, with each shard's own."""
+        shards = self.call("stats")
+        dates = [s[k] for s in shards for k in ("oldest", "newest") if s[k]]
+        return {"articles": sum(s["articles"] for s in shards),
+                "passages": sum(s["passages"] for s in shards),
+                "oldest": min(dates, default=None), "newest": max(dates, default=None),
+                "sources": len(self.view.source_names), "epoch": self.catalog.epoch.number,
+                "model": shards[0]["model"], "dim": max(s["dim"] for s in shards),
+                "index_bytes": sum(s["index_bytes"] for s in shards),
+                "index": str(self.root.resolve()),
+                "shards": [{k: s[k] for k in ("shard", "articles", "passages", "generation",
+                                              "index_bytes")} for s in shards]}

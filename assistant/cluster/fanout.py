@@ -1,0 +1,58 @@
+"""The first stage over shards: the question embedded once, sent to every shard, their
+candidates merged on (-score, global id), then fused and boosted by retrieve.py's own
+functions, so a sharded collection ranks as one index of the same articles.
+
+Two rounds: each shard's dense top-k with its BM25 figures for the question, then BM25 top-k
+scored with the figures summed over shards (collection-wide idf and average length).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from ..fusion import boost_window
+from ..retrieve import Candidates, Query, core_question, favoured_days, fuse
+from .shard import Filters
+
+
+def merge(found: list[tuple[np.ndarray, np.ndarray]], k: int) -> dict[int, tuple[int, float]]:
+    """Shards' (ids, scores) as one ranking: best first, ties by id, top k.
+
+    Example: merge([([4, 9], [.75, .5]), ([2], [.75])], 2) -> {2: (0, .75), 4: (1, .75)}
+    """
+    if not found:
+        return {}
+    ids = np.concatenate([np.asarray(i, dtype=np.int64) for i, _ in found])
+    scores = np.concatenate([np.asarray(s, dtype=np.float32) for _, s in found])
+    top = np.lexsort((ids, -scores))[:k]
+    return {int(ids[j]): (rank, float(scores[j])) for rank, j in enumerate(top)}
+
+
+def candidates(collection, embed: Callable[[list[str]], np.ndarray], query: Query,
+               settings) -> Candidates:
+    """`retrieve.candidates` for a collection (collection.Collection): same contract."""
+    view = collection.view
+    allowed = view.allowed(query.as_of, query.since, list(query.sources))
+    if query.exclude:
+        allowed[[i for i in query.exclude if i < len(allowed)]] = False
+    found = Candidates({}, allowed=allowed, view=view)
+    if not allowed.any():
+        return found
+    text = core_question(query.question)
+    vector = embed([text])[0] if settings.dense_weight > 0 else None
+    filters = Filters(query.as_of, query.since, query.sources, query.exclude)
+    first = collection.call("probe", text, vector, settings.candidates, filters)
+    if vector is not None:
+        found.dense = merge([(ids, sims) for ids, sims, _ in first], settings.candidates)
+    if settings.keyword_weight > 0:
+        totals = first[0][2]
+        for _, _, more in first[1:]:
+            totals = totals + more
+        found.keyword = merge(collection.call("keyword", text, settings.candidates, filters,
+                                              totals), settings.candidates)
+    found.favoured = favoured_days(view, query, settings)
+    found.scores = boost_window(fuse(found, settings),
+                                {i: int(view.days[i]) for i in found.dense | found.keyword},
+                                *found.favoured, settings.recency_boost)
+    return found

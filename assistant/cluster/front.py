@@ -1,0 +1,65 @@
+"""The front door to a sharded collection: an `Assistant` whose searches fan out to shards.
+
+Everything an edge calls (`answer`, `ask`, `query`, `stats`, `sources`) keeps the
+single-machine code: only the first stage and the passage fetch read shards, so a question
+is validated, read in context, reranked and composed exactly as on one machine.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..assistant import Assistant
+from ..config import Settings
+from ..retrieve import Query, search
+from ..types import Passage
+from . import catalog as catalogs
+from .collection import Collection, LocalShards
+from .fanout import candidates
+
+
+class ClusterAssistant(Assistant):
+    """Questions over the collection at `root`. `ray`: None to open the shards in this
+    process, "local" to start Ray here, or a Ray address ("auto", "ray://host:10001")."""
+
+    def __init__(self, root: str | Path, settings: Settings | None = None, ray: str | None = None,
+                 embedder=None, **ray_options):
+        self.folder = Path(root)
+        catalog = catalogs.read(self.folder)
+        built = {k: v for k, v in catalog.fingerprint.items() if k != "format"}
+        self.settings = (settings or Settings()).with_(**built)
+        self._embedder = embedder
+        self._writer = None
+        if ray is None:
+            shards = LocalShards(self.folder, catalog.shards)
+        else:
+            from .ray_shards import RayShards
+
+            shards = RayShards.start(self.folder, catalog.shards, ray, **ray_options)
+        self.collection = Collection(self.folder, shards)
+
+    def _search(self, query: Query) -> list[Passage]:
+        self.collection.refresh()
+        return search(self.collection, self.embedder.embed, query, self.settings,
+                      self.rerankers, first_stage=candidates)
+
+    @property
+    def store(self):
+        """The collection's writer, opened at the first write: `Assistant`'s ingest, delete
+        and compact run on it as on one index's Store."""
+        if self._writer is None:
+            from .ingest import Writer
+
+            self._writer = Writer(self.folder, self.settings)
+        return self._writer
+
+    def stats(self) -> dict:
+        self.collection.refresh()
+        return self.collection.stats()
+
+    def sources(self) -> list[str]:
+        return list(self.collection.view.source_names)
+
+    def close(self) -> None:
+        self.collection.shards.close()
+        if self._writer is not None:
+            self._writer.close()

@@ -1,0 +1,145 @@
+"""A sharded collection answers as one index of the same articles: dense, keyword, fused and
+final passages identical for 1, 2 and 4 shards, none after the as-of date; one writer makes
+each batch visible in one step. Shards run in this process here (no Ray); test_ray.py runs
+them as Ray actors."""
+import json
+
+import pytest
+
+from assistant import Assistant
+from assistant.cluster import catalog as catalogs
+from assistant.cluster.fanout import candidates as fanned_out, merge
+from assistant.cluster.front import ClusterAssistant
+from assistant.errors import IndexBusy, NoIndex, ShardUnavailable
+from assistant.retrieve import candidates
+from helpers import DEMO, shared_path, small_settings
+
+# Wire copies (the same title and text from two outlets) tie in both retrievers: ties must
+# break the same way however the articles are split.
+WIRE = "The port authority said the night ferry to Valmora resumes on Monday after repairs."
+WRITTEN = [
+    {"id": f"wire-{n}", "title": "Night ferry to Valmora resumes", "date": f"2025-0{n}-10",
+     "source": f"outlet{n}.example", "url": f"https://outlet{n}.example/ferry", "text": WIRE}
+    for n in range(1, 5)
+] + [
+    {"id": "budget-1", "title": "Council passes harbour budget", "date": "2025-04-02",
+     "source": "outlet1.example", "url": "https://outlet1.example/budget",
+     "text": "The council passed the harbour budget by nine votes to four. " * 3},
+    {"id": "budget-2", "title": "Harbour budget vote", "date": "2025-05-20",
+     "source": "outlet2.example", "url": "https://outlet2.example/budget",
+     "text": "A second harbour budget vote is planned for the ferry terminal."},
+]
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    path = tmp_path_factory.mktemp("written") / "written.jsonl"
+    path.write_text("".join(json.dumps(a) + "\n" for a in WRITTEN))
+    return path
+
+
+def corpora(written) -> dict:
+    """name -> (paths, [(question, as_of)]): the repo's articles, and ../shared's sample."""
+    own = [DEMO, written]
+    titles = [(a["title"], a["date"]) for a in WRITTEN] + [
+        ("Who won the Northern Open chess championship?", "2025-07-01"),
+        ("rail strike union deal", None), ("flood warning river", "2026-01-31"),
+        ("tidal power station fault", "2025-03-10"), ("marathon record", None)]
+    out = {"repo": (own, titles)}
+    sample = shared_path("samples", "wikinews-2019-2020.jsonl").parent.joinpath(
+        "wikinews-2019-2020.jsonl") if (DEMO.parent.parent / "shared").exists() else None
+    if sample is not None and sample.exists():
+        rows = [json.loads(line) for line in sample.read_text().splitlines()[:120]]
+        out["shared"] = (own + [sample], titles + [
+            (r["title"], r["date"] if n % 3 else None) for n, r in enumerate(rows[::4])])
+    return out
+
+
+def build_single(folder, paths, settings):
+    a = Assistant(folder, settings)
+    report = a.ingest(paths)
+    return a, report
+
+
+def build_sharded(folder, shards, paths, settings):
+    catalogs.create(folder, shards, settings)
+    a = ClusterAssistant(folder, settings)
+    report = a.ingest(paths)
+    return a, report
+
+
+@pytest.mark.parametrize("shards", [1, 2, 4])
+@pytest.mark.parametrize("corpus", ["repo", pytest.param("shared", marks=pytest.mark.slow)])
+def test_sharded_answers_as_one_index(corpus, shards, written, tmp_path):
+    found = corpora(written)
+    if corpus not in found:
+        pytest.skip("../shared/samples is not here")
+    paths, questions = found[corpus]
+    settings = small_settings(batch_articles=7)  # several batches: several epochs, segments
+    single, one = build_single(tmp_path / "single", paths, settings)
+    sharded, many = build_sharded(tmp_path / "sharded", shards, paths, settings)
+    assert (many.added, many.passages, many.skipped) == (one.added, one.passages, one.skipped)
+    assert sharded.stats()["passages"] == single.stats()["passages"]
+    for question, as_of in questions:
+        query = single.query(question, k=10, as_of=as_of)
+        a = candidates(single.store, single.embedder.embed, query, settings)
+        b = fanned_out(sharded.collection, sharded.embedder.embed, query, settings)
+        assert a.dense and b.dense == a.dense and b.keyword == a.keyword, question
+        assert list(b.scores.items()) == list(a.scores.items()), question
+        assert b.favoured == a.favoured
+        final = sharded.ask(question, k=10, as_of=as_of)
+        assert final == single.ask(question, k=10, as_of=as_of), question
+        assert all(p.date <= as_of for p in final) if as_of else final
+    single.close()
+    sharded.close()
+
+
+def test_articles_land_in_their_hash_shard_and_the_epoch_counts_batches(tmp_path, written):
+    settings = small_settings(batch_articles=5)
+    a, report = build_sharded(tmp_path / "c", 3, [DEMO, written], settings)
+    catalog = catalogs.read(tmp_path / "c")
+    assert catalog.epoch.number == -(-report.read // 5)  # one epoch a batch
+    assert catalog.epoch.next_id == report.passages + 1
+    held = {s["shard"]: s["articles"] for s in a.stats()["shards"]}
+    expected = [0, 0, 0]
+    for article_id in a.store.hashes([w["id"] for w in WRITTEN]):
+        expected[catalogs.shard_of(article_id, 3)] += 1
+    assert sum(held.values()) == report.read and sum(expected) == len(WRITTEN)
+    again = a.ingest([DEMO, written])
+    assert (again.unchanged, again.added, again.passages) == (report.read, 0, 0)
+    assert a.delete(["wire-1", "nothing-such"]) == 1
+    assert a.stats()["articles"] == report.read - 1
+    a.close()
+
+
+def test_one_writer_for_the_whole_collection(tmp_path):
+    catalogs.create(tmp_path / "c", 2, small_settings())
+    with catalogs.lock(tmp_path / "c"), pytest.raises(IndexBusy):
+        ClusterAssistant(tmp_path / "c", small_settings()).ingest([DEMO])
+
+
+def test_no_collection_and_bad_shard_counts_are_clear(tmp_path):
+    with pytest.raises(NoIndex):
+        ClusterAssistant(tmp_path / "none", small_settings())
+    with pytest.raises(Exception, match="--shards"):
+        catalogs.create(tmp_path / "c", 0, small_settings())
+
+
+def test_a_shard_behind_its_epoch_fails_the_question_with_503(tmp_path, monkeypatch):
+    from assistant.cluster import shard
+
+    a, _ = build_sharded(tmp_path / "c", 2, [DEMO], small_settings())
+    catalog = catalogs.read(tmp_path / "c")
+    ahead = list(catalog.epoch.generations)
+    ahead[1] += 5  # an epoch naming a generation shard 1 never reached
+    catalogs.commit(tmp_path / "c", catalog.with_epoch(ahead, catalog.epoch.next_id))
+    monkeypatch.setattr(shard, "CATCH_UP_S", 0.1)
+    with pytest.raises(ShardUnavailable, match="shard 1 unavailable") as caught:
+        a.ask("chess championship")
+    assert caught.value.http_status == 503
+    a.close()
+
+
+def test_merge_orders_by_score_then_global_id():
+    assert merge([([4, 9], [0.75, 0.5]), ([2], [0.75])], 2) == {2: (0, 0.75), 4: (1, 0.75)}
+    assert merge([], 3) == {}
