@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from functools import partial
 from pathlib import Path
 
 from .config import INDEX_ENV, default_index_dir
@@ -16,7 +17,14 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--index", type=Path, default=None,
                         help=f"index folder (default: ${INDEX_ENV} or ./index)")
+    common.add_argument("--ray", metavar="ADDRESS", default=None,
+                        help="a sharded collection's shards as Ray actors at ADDRESS ('local' "
+                             "starts Ray here); without it they open in this process")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("cluster", parents=[common], help="make a sharded collection")
+    p.add_argument("action", choices=["init"])
+    p.add_argument("--shards", type=int, required=True, help="how many shard folders")
 
     p = sub.add_parser("ingest", parents=[common], help="add articles (files, folders, .jsonl[.gz])")
     p.add_argument("paths", nargs="+")
@@ -111,9 +119,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _open(args, create: bool = True):
-    """The index `--index` names; only writers that add articles create one (create=True)."""
+    """The index `--index` names; only writers that add articles create one (create=True).
+    A sharded collection (or --ray) opens through its shards (assistant.cluster)."""
     from .assistant import Assistant
+    from .cluster.catalog import is_collection
 
+    folder = args.index if args.index is not None else default_index_dir()
+    if args.ray or is_collection(folder):
+        from .cluster import connect
+
+        return connect(folder, args.ray)
     return Assistant(args.index if args.index is not None else default_index_dir(),
                      create=create)
 
@@ -191,10 +206,23 @@ def cmd_stats(args) -> int:
     return 0
 
 
-def cmd_check(args) -> int:
-    from .check import check, repair
+def cmd_cluster(args) -> int:
+    from .cluster.catalog import create
+    from .config import Settings
 
     folder = args.index if args.index is not None else default_index_dir()
+    create(folder, args.shards, Settings())
+    print(f"made a collection of {args.shards} shards at {folder}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from .check import check, repair
+    from .cluster import health
+
+    folder = args.index if args.index is not None else default_index_dir()
+    if health.is_collection(folder):  # its shards, its catalog, and with --ray its actors
+        check, repair = partial(health.check, ray=args.ray), health.repair
     if args.repair:  # both read the index with the settings it was built with
         for action in repair(folder, progress=True) or ["nothing to repair"]:
             print(action)
@@ -257,7 +285,7 @@ def cmd_serve(args) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "delete": cmd_delete, "compact": cmd_compact,
+COMMANDS = {"cluster": cmd_cluster, "ingest": cmd_ingest, "ask": cmd_ask, "delete": cmd_delete, "compact": cmd_compact,
             "stats": cmd_stats, "check": cmd_check, "eval": cmd_eval,
             "train-ranker": cmd_train_ranker, "train-reranker": cmd_train_reranker,
             "tune": cmd_tune, "serve": cmd_serve}
