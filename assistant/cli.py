@@ -149,18 +149,21 @@ def cmd_ask(args) -> int:
     return 0
 
 
-def _print_answer(assistant, question: str, args) -> None:
-    """One question with every filter the command line was given, printed as asked."""
+def _print_answer(assistant, question: str, args, previous=None):
+    """One question with every filter the command line was given, printed as asked; read
+    with `previous`, the prompt's last answer (a follow-up), which it returns the new one for."""
     answer = assistant.answer(question, k=args.k, as_of=args.as_of, since=args.since,
-                              sources=args.source)
+                              sources=args.source, previous=previous)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
         print(format_answer(answer))
+    return answer
 
 
 def _prompt(assistant, args) -> int:
     print(f"Ask a question (as of {args.as_of or 'today'}); an empty line quits.")
+    previous = None  # the last answer: "who is he?" is read with it
     while True:
         try:
             question = input("? ").strip()
@@ -169,7 +172,7 @@ def _prompt(assistant, args) -> int:
         if not question:
             return 0
         try:
-            _print_answer(assistant, question, args)
+            previous = _print_answer(assistant, question, args, previous)
         except AssistantError as e:
             print(f"assistant: {e}", file=sys.stderr)
 
