@@ -7,6 +7,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
+from .cli_live import LIVE_COMMANDS, add_ingest_options, add_live_commands, ingest_urls, is_url
 from .config import INDEX_ENV, default_index_dir
 from .errors import AssistantError
 
@@ -27,8 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shards", type=int, required=True, help="how many shard folders")
 
     p = sub.add_parser("ingest", parents=[common], help="add articles (files, folders, .jsonl[.gz])")
-    p.add_argument("paths", nargs="+")
+    p.add_argument("paths", nargs="+", help="files, folders, or article URLs (http, https)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_ingest_options(p)
 
     p = sub.add_parser("ask", parents=[common], help="the passages that answer a question")
     p.add_argument("question", nargs="?", help="omit it for an interactive prompt")
@@ -97,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                    help="a web origin (https://example.org) whose pages may call the API; "
                         "repeatable")
+    add_live_commands(sub, common)
     return parser
 
 
@@ -134,7 +137,11 @@ def _open(args, create: bool = True):
 
 
 def cmd_ingest(args) -> int:
-    report = _open(args).ingest(args.paths, progress=not args.quiet)
+    assistant, paths = _open(args), [p for p in args.paths if not is_url(p)]
+    status = ingest_urls(assistant, [p for p in args.paths if is_url(p)], args)
+    if not paths:
+        return status
+    report = assistant.ingest(paths, progress=not args.quiet)
     for problem in report.skipped:
         print(f"skipped {problem}", file=sys.stderr)
     print(report.summary())
@@ -291,4 +298,4 @@ def cmd_serve(args) -> int:
 COMMANDS = {"cluster": cmd_cluster, "ingest": cmd_ingest, "ask": cmd_ask, "delete": cmd_delete, "compact": cmd_compact,
             "stats": cmd_stats, "check": cmd_check, "eval": cmd_eval,
             "train-ranker": cmd_train_ranker, "train-reranker": cmd_train_reranker,
-            "tune": cmd_tune, "serve": cmd_serve}
+            "tune": cmd_tune, "serve": cmd_serve, **LIVE_COMMANDS}

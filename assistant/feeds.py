@@ -204,10 +204,10 @@ class Follower:
 
 
 def keep_following(follower: Follower, urls: Iterable[str], every_s: float | None,
-                   stopped, log: Callable[[str], None]) -> None:
+                   stopped, log: Callable[[str], None]) -> PassReport:
     """Passes every `every_s` seconds (once if None) until the `stopped` event is set; a pass
-    under way stops at its next batch."""
-    urls = list(urls)
+    under way stops at its next batch. Returns the last pass's report."""
+    urls, report = list(urls), PassReport()
     while not stopped.is_set():
         started = time.monotonic()
         report = follower.follow(urls, stop=stopped.is_set)
@@ -215,5 +215,6 @@ def keep_following(follower: Follower, urls: Iterable[str], every_s: float | Non
         for url, detail in report.failed:
             log(f"  failed {url}: {detail}")
         if every_s is None:
-            return
+            break
         stopped.wait(max(0.0, every_s - (time.monotonic() - started)))
+    return report

@@ -6,6 +6,7 @@ it feeds, and `assistant follow --index DIR` needs nothing else.
 and last error. `feed_entries`: the entries already handled, by the version they had, so an
 entry is fetched once and again only when its feed says it changed. `web_articles`: where each
 fetched article's date came from and its text key, so a wire copy is stored once.
+`watched_files`: the files `assistant watch` ingested, as they were (size, mtime).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .errors import AssistantError
+from .errors import AssistantError, NoIndex
 from .rows import DB_FILE
 
 SCHEMA = """
@@ -31,6 +32,9 @@ CREATE TABLE IF NOT EXISTS web_articles (
     article_id TEXT PRIMARY KEY, url TEXT NOT NULL, text_key TEXT NOT NULL,
     date_source TEXT NOT NULL, fetched TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS web_articles_text ON web_articles(text_key);
+CREATE TABLE IF NOT EXISTS watched_files (
+    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    ingested TEXT NOT NULL);
 """
 
 
@@ -70,8 +74,6 @@ class FeedStore:
     def __init__(self, folder: str | Path):
         path = Path(folder) / DB_FILE
         if not path.is_file():
-            from .errors import NoIndex
-
             raise NoIndex(folder)
         self.db = sqlite3.connect(path, isolation_level=None, timeout=30,
                                   check_same_thread=False)
@@ -148,6 +150,18 @@ class FeedStore:
         row = self.db.execute("SELECT date_source FROM web_articles WHERE article_id = ?",
                               (article_id,)).fetchone()
         return row[0] if row else None
+
+    # -- watched files ---------------------------------------------------------------------
+
+    def ingested_as(self, path: str) -> tuple[int, int] | None:
+        """(size, mtime_ns) of `path` when `watch` last ingested it."""
+        row = self.db.execute("SELECT size, mtime_ns FROM watched_files WHERE path = ?",
+                              (path,)).fetchone()
+        return tuple(row) if row else None
+
+    def ingested_file(self, path: str, size: int, mtime_ns: int) -> None:
+        self.db.execute("INSERT OR REPLACE INTO watched_files VALUES (?, ?, ?, ?)",
+                        (path, size, mtime_ns, now()))
 
     @contextmanager
     def _transaction(self):

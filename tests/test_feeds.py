@@ -179,3 +179,25 @@ def test_feeds_are_added_listed_and_removed(assistant):
     with pytest.raises(NoFeed):
         feeds.remove(one.id)
     assert [f.url for f in feeds.list()] == ["http://b.example/feed"]
+
+
+def test_the_commands_follow_list_remove_and_ingest_urls(site, assistant, capsys):
+    from assistant.cli import main
+
+    index = ["--index", str(assistant.folder)]
+    feed = site.put("/feed", Page(rss([story(site, "/ferry", "Ferry resumes", FERRY)]),
+                                  type="application/rss+xml"))
+    assert main(["follow", feed, *index, "--delay", "0"]) == 1  # 127.0.0.1 needs leave
+    assert "private, loopback or link-local" in capsys.readouterr().out
+    assert main(["follow", *index, "--allow-private", "--delay", "0"]) == 0
+    assert "fetched 2, added 1" in capsys.readouterr().out
+    assert main(["feeds", "list", *index]) == 0
+    assert "Port News; last fetch 20" in capsys.readouterr().out
+    url = site.put("/bakery", article_html("Bakery wins prize", BAKERY))
+    assert main(["ingest", url, *index, "--allow-private", "--delay", "0"]) == 0
+    assert "added 1" in capsys.readouterr().out
+    assert main(["feeds", "remove", "1", *index]) == 0
+    assert main(["feeds", "list", "--json", *index]) == 0
+    assert capsys.readouterr().out.endswith("[]\n")
+    assert main(["follow", *index]) == 2
+    assert "no feeds are followed" in capsys.readouterr().err
