@@ -201,3 +201,51 @@ def test_the_commands_follow_list_remove_and_ingest_urls(site, assistant, capsys
     assert capsys.readouterr().out.endswith("[]\n")
     assert main(["follow", *index]) == 2
     assert "no feeds are followed" in capsys.readouterr().err
+
+
+FOLLOW = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from helpers import WordHashEmbedder
+from assistant import embedding
+embedding.load_embedder = lambda *args, **kwargs: WordHashEmbedder()
+from assistant.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point, batches_kept", [("commit:2", 1), ("after-commit:2", 2)])
+def test_a_pass_killed_then_run_again_loses_nothing_and_adds_nothing_twice(
+        site, tmp_path, point, batches_kept):
+    """SIGKILL at the second batch's commit (or just after it, before its entries are marked
+    handled), then the same command again: every entry stored once, the index healthy."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+
+    from assistant.check import check
+
+    Assistant(tmp_path / "index", small_settings()).close()
+    items = [story(site, f"/s{i}", f"Notice {i} from the harbour",
+                   f"The harbour master posted notice {i} about the spring tides.") for i in
+             range(45)]
+    feed = site.put("/feed", Page(rss(items), type="application/rss+xml", etag='"1"'))
+    command = [sys.executable, "-c", FOLLOW, str(ROOT / "tests"), "follow", feed, "--index",
+               str(tmp_path / "index"), "--allow-private", "--delay", "0"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ASSISTANT_CRASH_AT": point}
+    killed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assistant = Assistant(tmp_path / "index", small_settings())
+    assert assistant.stats()["articles"] == 20 * batches_kept
+    again = subprocess.run(command, env={**env, "ASSISTANT_CRASH_AT": ""}, capture_output=True,
+                           text=True, timeout=120)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert f"added {45 - 20 * batches_kept}" in again.stdout
+    assert len(stored(assistant)) == 45 and assistant.stats()["articles"] == 45
+    assert check(tmp_path / "index") == []
+    assert max(site.asked(f"/s{i}") for i in range(45)) == 2
+    assert FeedStore(tmp_path / "index").get(feed).etag == '"1"'
