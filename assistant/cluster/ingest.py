@@ -10,8 +10,8 @@ A batch is written in three steps:
 3. apply: each shard stores its part (an ordinary `Store.apply`), and drops the file.
 A crash before 2 leaves readers on the previous epoch; the next writer removes the staged
 files of no epoch and a re-run redoes the batch with the same ids. A crash after 2 leaves
-shards behind the catalog (readers get 503 for a few seconds at most while a writer lives);
-the next writer applies what was committed before anything else.
+shards behind the catalog: the first shard to notice applies what was committed (`settle`),
+as does the next writer before anything else.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..config import Settings
+from ..errors import IndexBusy
 from ..faults import crash_point
 from ..rows import Put, indexed_text
 from ..store import Store
@@ -141,6 +142,19 @@ class Writer:
     def close(self) -> None:
         for store in self._stores.values():
             store.close()
+
+
+def settle(root: Path, settings: Settings) -> bool:
+    """Apply what a killed writer committed but left unapplied, unless a writer is at work
+    (then it applies it itself); False while one is."""
+    writer = Writer(root, settings)
+    try:
+        with writer.lock():
+            return True
+    except IndexBusy:
+        return False
+    finally:
+        writer.close()
 
 
 def _write_whole(path: Path, data: bytes) -> None:

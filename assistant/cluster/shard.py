@@ -16,6 +16,7 @@ from ..keyword import Totals
 from ..store import Store
 from ..view import View
 from .catalog import shard_folder
+from .ingest import settle
 
 CATCH_UP_S = 5.0  # how long a shard waits for the writer to apply a committed epoch
 
@@ -40,6 +41,7 @@ class Shard:
 
     def __init__(self, root: str, number: int):
         self.number = number
+        self.root = Path(root)
         self.folder = shard_folder(Path(root), number)
         self.store = Store(self.folder, Settings.for_index(self.folder), create=False)
         self.views: dict[int, View] = {}
@@ -52,12 +54,16 @@ class Shard:
         reaches it (the writer applies a committed epoch shard by shard, in seconds)."""
         if generation in self.views:
             return self.views[generation]
-        deadline = time.monotonic() + CATCH_UP_S
+        deadline, tried = time.monotonic() + CATCH_UP_S, False
         while True:
             self.store.refresh()
             current = self.store.view
             if current.generation >= generation:
                 break
+            if not tried:  # a writer killed after its commit: apply what it committed
+                settle(self.root, self.store.settings)
+                tried = True
+                continue
             if time.monotonic() > deadline:
                 raise Behind(f"at generation {current.generation}, catalog names {generation}")
             time.sleep(0.05)
