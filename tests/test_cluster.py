@@ -246,3 +246,29 @@ def health_check(root):
     from assistant.cluster import health
 
     return health.check(root)
+
+
+NO_RAY = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from helpers import WordHashEmbedder, small_settings
+from assistant.cli import build_parser
+from assistant.cluster import catalog, connect
+catalog.create(sys.argv[2], 2, small_settings())
+a = connect(sys.argv[2], settings=small_settings(), embedder=WordHashEmbedder())
+a.ingest([sys.argv[3]])
+assert a.ask("chess championship") and a.stats()["articles"] == 8
+assert "ray" not in sys.modules, "ray imported without a Ray option"
+"""
+
+
+def test_nothing_imports_ray_without_a_ray_option(tmp_path):
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+
+    done = subprocess.run([sys.executable, "-c", NO_RAY, str(ROOT / "tests"),
+                           str(tmp_path / "c"), str(DEMO)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -22,19 +22,26 @@ class ClusterAssistant(Assistant):
     process, "local" to start Ray here, or a Ray address ("auto", "ray://host:10001")."""
 
     def __init__(self, root: str | Path, settings: Settings | None = None, ray: str | None = None,
-                 embedder=None, **ray_options):
+                 embedder=None, make_embedder=None, embed_pool: int = 2, **ray_options):
+        """make_embedder: with Ray, what each ingest actor calls for its embedder (by default
+        the settings' model); embed_pool: how many such actors. ray_options: for
+        `RayShards.start` (pin, cpus, timeout_s)."""
         self.folder = Path(root)
         catalog = catalogs.read(self.folder)
         built = {k: v for k, v in catalog.fingerprint.items() if k != "format"}
         self.settings = (settings or Settings()).with_(**built)
         self._embedder = embedder
         self._writer = None
+        self.ray_embedding = None
         if ray is None:
             shards = LocalShards(self.folder, catalog.shards)
         else:
+            from .ray_ingest import RayEmbedding, model_loader
             from .ray_shards import RayShards
 
             shards = RayShards.start(self.folder, catalog.shards, ray, **ray_options)
+            self.ray_embedding = RayEmbedding(make_embedder or model_loader(self.settings),
+                                              embed_pool)
         self.collection = Collection(self.folder, shards)
 
     def _search(self, query: Query) -> list[Passage]:
@@ -51,6 +58,15 @@ class ClusterAssistant(Assistant):
 
             self._writer = Writer(self.folder, self.settings)
         return self._writer
+
+    def _embed_with_progress(self, texts: list[str], bar, step: int = 512):
+        """With Ray, an ingest batch's passages are embedded by Ray Data's actor pool."""
+        if self.ray_embedding is None:
+            return super()._embed_with_progress(texts, bar, step)
+        vectors = self.ray_embedding.embed(texts)
+        if bar is not None:
+            bar.update(len(vectors))
+        return vectors
 
     def stats(self) -> dict:
         self.collection.refresh()

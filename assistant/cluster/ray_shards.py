@@ -82,10 +82,9 @@ class RayShards:
         return out
 
     def close(self) -> None:
-        """Stop the shard actors (a restart re-creates them), and Ray if this handle began it."""
+        """Stop Ray if this handle started it; on a cluster the shard actors stay up for the
+        next caller, who finds them by name."""
         import ray
 
-        for actor in self.actors:
-            ray.kill(actor, no_restart=True)
         if self.started_ray:
             ray.shutdown()

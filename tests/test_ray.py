@@ -1,0 +1,149 @@
+"""The collection on a real Ray cluster (ray.cluster_utils.Cluster, everything on 127.0.0.1):
+a 0-CPU head and 3 nodes of 1 CPU and 100 MB of object store, one shard a node. Ray starts
+once for the module; every test here is slow (the cluster alone takes seconds and a GB)."""
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from assistant.cluster import catalog as catalogs
+from assistant.cluster import connect
+from assistant.errors import ShardUnavailable
+from helpers import DEMO, WordHashEmbedder, small_settings
+
+pytestmark = pytest.mark.slow
+MB = 1024 ** 2
+SHARDS = 3
+QUESTIONS = [("Who won the Northern Open chess championship?", "2025-07-01"),
+             ("rail strike union deal", None), ("flood warning river", "2026-01-31"),
+             ("council budget", None)]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """(cluster, nodes): node i offers the custom resource `shard-i`, so shard i runs there."""
+    ray = pytest.importorskip("ray")
+    import ray.cloudpickle
+    from ray.cluster_utils import Cluster
+
+    import helpers
+
+    ray.cloudpickle.register_pickle_by_value(helpers)  # WordHashEmbedder in Ray's workers
+    started = time.perf_counter()
+    c = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 0, "object_store_memory": 100 * MB, "include_dashboard": False})
+    nodes = [c.add_node(num_cpus=1, object_store_memory=100 * MB, resources={f"shard-{i}": 1})
+             for i in range(SHARDS)]
+    ray.init(address=c.address, namespace="news-assistant", log_to_driver=False)
+    c.started_s = time.perf_counter() - started
+    yield c, nodes
+    ray.shutdown()
+    c.shutdown()
+
+
+@pytest.fixture(scope="module")
+def articles(tmp_path_factory):
+    path = tmp_path_factory.mktemp("more") / "more.jsonl"
+    path.write_text("".join(json.dumps({
+        "id": f"council-{i}", "title": f"Council budget notice {i}", "date": f"2025-04-{i + 10}",
+        "source": f"town{i % 2}.example", "url": f"https://town.example/{i}",
+        "text": f"The council budget notice {i} names road works on Mill Lane."}) + "\n"
+        for i in range(9)))
+    return [DEMO, path]
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory, articles):
+    """The same articles ingested serially, shards in this process: what Ray must equal."""
+    root = tmp_path_factory.mktemp("serial") / "c"
+    catalogs.create(root, SHARDS, small_settings())
+    a = connect(root, settings=small_settings())
+    a.ingest(articles)
+    return a
+
+
+def kill_shards(a) -> None:
+    import ray
+
+    for actor in a.collection.shards.actors:
+        ray.kill(actor, no_restart=True)
+
+
+def test_ray_data_ingest_equals_serial_and_shards_sit_one_a_node(cluster, serial, articles,
+                                                                  tmp_path):
+    import ray
+
+    c, _ = cluster
+    root = tmp_path / "c"
+    catalogs.create(root, SHARDS, small_settings())
+    a = connect(root, ray=c.address, settings=small_settings(), pin=True,
+                make_embedder=WordHashEmbedder)
+    report = a.ingest(articles)
+    assert report.added == serial.stats()["articles"] and report.passages >= 17
+    assert catalogs.read(root).epoch.next_id == catalogs.read(serial.folder).epoch.next_id
+    for shard in range(SHARDS):  # same ids and vectors in every shard
+        ours, theirs = a.store.store(shard).view.dense, serial.store.store(shard).view.dense
+        ids = np.sort(ours.ids())
+        np.testing.assert_array_equal(ids, np.sort(theirs.ids()))
+        np.testing.assert_array_equal(ours._index.reconstruct_batch(ids),
+                                      theirs._index.reconstruct_batch(ids))
+        assert ray.available_resources()[f"shard-{shard}"] == pytest.approx(0.99)
+    for question, as_of in QUESTIONS:
+        assert a.ask(question, k=5, as_of=as_of) == serial.ask(question, k=5, as_of=as_of)
+    kill_shards(a)
+
+
+def test_a_shard_killed_under_load_gives_identical_answers_or_503(cluster, serial):
+    c, _ = cluster
+    a = connect(serial.folder, ray=c.address, settings=small_settings(), pin=True,
+                timeout_s=10)
+    expected = {q: serial.ask(q, k=5, as_of=d) for q, d in QUESTIONS}
+    outcomes, stop = [], threading.Event()
+
+    def load():
+        while not stop.is_set():
+            for q, d in QUESTIONS:
+                try:
+                    outcomes.append(a.ask(q, k=5, as_of=d) == expected[q])
+                except ShardUnavailable as e:
+                    outcomes.append(e.http_status)
+
+    threads = [threading.Thread(target=load) for _ in range(2)]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)
+    import ray
+
+    ray.kill(a.collection.shards.actors[1], no_restart=False)  # Ray restarts it
+    time.sleep(4.0)
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
+    assert outcomes and set(outcomes) <= {True, 503}
+    assert True in outcomes[-4:]  # answering again after the restart
+    kill_shards(a)
+
+
+def test_a_node_removed_with_a_spare_present_recovers(cluster, serial):
+    c, nodes = cluster
+    a = connect(serial.folder, ray=c.address, settings=small_settings(), pin=True,
+                timeout_s=5)
+    question, as_of = QUESTIONS[0]
+    expected = serial.ask(question, k=5, as_of=as_of)
+    spare = c.add_node(num_cpus=1, object_store_memory=100 * MB, resources={"shard-1": 1})
+    c.wait_for_nodes()
+    removed = time.perf_counter()
+    c.remove_node(nodes[1])
+    while True:
+        try:
+            answer = a.ask(question, k=5, as_of=as_of)
+            break
+        except ShardUnavailable:
+            assert time.perf_counter() - removed < 60, "shard 1 never came back"
+            time.sleep(0.1)
+    print(f"recovered in {time.perf_counter() - removed:.2f} s")
+    assert answer == expected
+    nodes[1] = spare
+    kill_shards(a)
