@@ -68,7 +68,8 @@ def build_sharded(folder, shards, paths, settings):
     return a, report
 
 
-@pytest.mark.parametrize("shards", [1, 2, 4])
+@pytest.mark.parametrize("shards", [pytest.param(1, marks=pytest.mark.slow), 2,
+                                    pytest.param(4, marks=pytest.mark.slow)])
 @pytest.mark.parametrize("corpus", ["repo", pytest.param("shared", marks=pytest.mark.slow)])
 def test_sharded_answers_as_one_index(corpus, shards, written, tmp_path):
     found = corpora(written)
@@ -262,6 +263,7 @@ assert "ray" not in sys.modules, "ray imported without a Ray option"
 """
 
 
+@pytest.mark.slow
 def test_nothing_imports_ray_without_a_ray_option(tmp_path):
     import subprocess
     import sys
