@@ -99,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                    help="a web origin (https://example.org) whose pages may call the API; "
                         "repeatable")
+    p.add_argument("--replicas", type=int, default=1,
+                   help="with --ray: this many Ray Serve replicas of the server")
     add_live_commands(sub, common)
     return parser
 
@@ -290,12 +292,18 @@ def cmd_tune(args) -> int:
 def cmd_serve(args) -> int:
     from .server import serve
 
+    if args.ray:  # a collection behind Ray Serve
+        from .cluster.serving import serve_forever
+
+        serve_forever(args.index or default_index_dir(), args.ray, args.replicas, args.host,
+                      args.port, args.token, args.no_token, args.allow_host, args.allow_origin)
+        return 0
     serve(_open(args), host=args.host, port=args.port, token=args.token,
           no_token=args.no_token, allow_hosts=args.allow_host, allow_origins=args.allow_origin)
     return 0
 
 
-COMMANDS = {"cluster": cmd_cluster, "ingest": cmd_ingest, "ask": cmd_ask, "delete": cmd_delete, "compact": cmd_compact,
-            "stats": cmd_stats, "check": cmd_check, "eval": cmd_eval,
+COMMANDS = {"cluster": cmd_cluster, "ingest": cmd_ingest, "ask": cmd_ask, "delete": cmd_delete,
+            "compact": cmd_compact, "stats": cmd_stats, "check": cmd_check, "eval": cmd_eval,
             "train-ranker": cmd_train_ranker, "train-reranker": cmd_train_reranker,
             "tune": cmd_tune, "serve": cmd_serve, **LIVE_COMMANDS}

@@ -147,3 +147,35 @@ def test_a_node_removed_with_a_spare_present_recovers(cluster, serial):
     assert answer == expected
     nodes[1] = spare
     kill_shards(a)
+
+
+def test_serve_with_two_replicas_answers_like_the_single_server(cluster, serial):
+    """Ray Serve at the HTTP front only: 2 replicas of the server's app, each asking the
+    shard actors; answers as the collection answers in one process; rescaled to 1 replica
+    without a restart."""
+    import httpx
+    from ray import serve
+
+    from assistant.access import Access
+    from assistant.cluster import serving
+    from helpers import TOKEN, free_port
+
+    c, _ = cluster
+    port = free_port()
+    url = serving.run(serial.folder, c.address, 2, port=port, access=Access(TOKEN),
+                      settings=small_settings(), embedder=WordHashEmbedder())
+    try:
+        assert serve.status().applications[serving.APP].deployments["front"] \
+            .replica_states.get("RUNNING") == 2
+        for question, as_of in QUESTIONS:
+            params = {"q": question, "k": 5, **({"as_of": as_of} if as_of else {})}
+            got = httpx.get(url + "api/ask", params=params, timeout=30)
+            assert got.status_code == 200, got.text
+            want = serial.answer(question, k=5, as_of=as_of).to_dict()
+            assert got.json()["passages"] == want["passages"]
+        serving.run(serial.folder, c.address, 1, port=port, access=Access(TOKEN),
+                    settings=small_settings(), embedder=WordHashEmbedder())
+        assert httpx.get(url + "api/stats", timeout=30).json()["articles"] == \
+            serial.stats()["articles"]
+    finally:
+        serve.shutdown()
