@@ -108,7 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["bench"]:  # the benchmark parses its own arguments, --help included
-        from .bench import main as bench
+        if "--ray" in argv:  # single index against sharded collections on Ray
+            from .cluster.bench import main as bench
+        else:
+            from .bench import main as bench
 
         return bench(argv[1:])
     args = build_parser().parse_args(argv)

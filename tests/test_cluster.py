@@ -274,3 +274,15 @@ def test_nothing_imports_ray_without_a_ray_option(tmp_path):
                            str(tmp_path / "c"), str(DEMO)], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_benchmark_compares_single_and_sharded_question_by_question(tmp_path, capsys):
+    from assistant.cluster.bench import compare
+
+    single, _ = build_single(tmp_path / "single", [DEMO], small_settings())
+    sharded, _ = build_sharded(tmp_path / "sharded", 2, [DEMO], small_settings())
+    questions = [{"question": "chess championship", "date": "2025-07-01"},
+                 {"question": "rail strike", "date": "2026-01-01"}] * 2
+    compare(single, sharded, questions)
+    line = capsys.readouterr().out
+    assert "identical answers 4/4" in line and line.count(" / ") == 4

@@ -1,0 +1,132 @@
+"""`assistant bench --ray ADDRESS --shards 1,2,4 [SET_DIR]`: one index against collections of
+S shards on Ray, built from the same articles: shard sizes, start time and memory, latency
+(single and sharded asked in turn, question by question) and the share of identical answers.
+
+The question embedding is cached, so single and sharded pay the same for it and the figures
+compare what differs: one index against a fan-out to shard actors. The cross-encoder is off
+(it costs both the same ~80 ms on 2 cores and would hide the difference).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..bench import percentiles, timed
+from ..config import Settings
+
+DEFAULT_SET = Path(__file__).resolve().parents[3] / "shared" / "eval" / "rtqa-2023-spring"
+
+
+class Cached:
+    """An embedder that computes each text once: the collections reuse the single index's
+    vectors (the same vectors, as their ingest would compute them again)."""
+
+    def __init__(self, embedder):
+        self.embedder, self.seen = embedder, {}
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        todo = [t for t in dict.fromkeys(texts) if t not in self.seen]
+        if todo:
+            self.seen.update(zip(todo, self.embedder.embed(todo)))
+        return np.stack([self.seen[t] for t in texts]).astype(np.float32)
+
+
+def ray_memory_mb() -> dict[str, float]:
+    """PSS (MB) of this machine's Ray processes, by kind: Ray's own, shard actors, others."""
+    import psutil
+
+    out = {"ray": 0.0, "shards": 0.0}
+    for p in psutil.process_iter(["name", "cmdline"]):
+        line = " ".join(p.info["cmdline"] or [])
+        if "ray" not in line or p.pid == os.getpid():
+            continue
+        try:
+            pss = p.memory_full_info().pss / 2 ** 20
+        except (psutil.Error, AttributeError):
+            continue
+        out["shards" if "Shard" in (p.info["name"] or "") + line else "ray"] += pss
+    return {k: round(v) for k, v in out.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="assistant bench --ray", description=__doc__)
+    parser.add_argument("set_dir", nargs="?", type=Path, default=DEFAULT_SET,
+                        help="corpus.jsonl.gz and questions.jsonl (RealTime-QA layout)")
+    parser.add_argument("--ray", default="local", help="Ray address ('local': start it here)")
+    parser.add_argument("--shards", default="1,2,4")
+    parser.add_argument("--work", type=Path, default=None, help="where to build (a temp dir)")
+    args = parser.parse_args(argv)
+    work = args.work or Path(tempfile.mkdtemp(prefix="cluster-bench-"))
+    try:
+        run(args.set_dir, args.ray, [int(s) for s in args.shards.split(",")], work)
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def run(set_dir: Path, address: str, shard_counts: list[int], work: Path) -> None:
+    from ..assistant import Assistant
+    from ..embedding import load_embedder
+    from . import catalog as catalogs
+    from . import connect
+    from .ray_shards import init
+
+    settings = Settings(cross_encoder=False)
+    embedder = Cached(load_embedder(settings.model, settings.embed_batch,
+                                    settings.embed_backend))
+    corpus = set_dir / "corpus.jsonl.gz"
+    questions = [json.loads(line) for line in (set_dir / "questions.jsonl").open()]
+    started = time.perf_counter()
+    single = Assistant(work / "single", settings, embedder=embedder)
+    report = single.ingest([corpus])
+    print(f"single index: {report.summary()} ({time.perf_counter() - started:.0f} s)")
+    with timed() as up:
+        init(address)
+    print(f"Ray up: {up.s:.1f} s")
+    print(f"memory, Ray alone: {ray_memory_mb()} MB PSS")
+    for shards in shard_counts:
+        root = work / f"sharded-{shards}"
+        catalogs.create(root, shards, settings)
+        connect(root, settings=settings, embedder=embedder).ingest([corpus])
+        with timed() as up:
+            sharded = connect(root, ray="auto", settings=settings, embedder=embedder)
+        print(f"S={shards}: shard actors up and loaded in {up.s:.1f} s")
+        sizes = [(s["passages"], round(s["index_bytes"] / 2 ** 20, 1))
+                 for s in sharded.stats()["shards"]]
+        print(f"S={shards}: shards (passages, MB): {sizes}; memory: {ray_memory_mb()} MB PSS")
+        compare(single, sharded, questions)
+        sharded.close()
+    single.close()
+
+
+def compare(single, sharded, questions: list[dict]) -> None:
+    """Each question to the single index then to the collection, in turn; percentiles of
+    each and the share of questions whose passages are identical."""
+    for q in questions[:3]:  # warm both
+        single.ask(q["question"], k=5, as_of=q["date"])
+        sharded.ask(q["question"], k=5, as_of=q["date"])
+    one, many, same = [], [], 0
+    for q in questions:
+        t0 = time.perf_counter()
+        a = single.ask(q["question"], k=5, as_of=q["date"])
+        t1 = time.perf_counter()
+        b = sharded.ask(q["question"], k=5, as_of=q["date"])
+        t2 = time.perf_counter()
+        one.append(t1 - t0)
+        many.append(t2 - t1)
+        same += a == b
+    print(f"  latency ms p50/p95/p99: single {percentiles(one)}, sharded {percentiles(many)}; "
+          f"identical answers {same}/{len(questions)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
