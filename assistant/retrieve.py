@@ -81,19 +81,30 @@ def candidates(store: Store, embed: Callable[[list[str]], np.ndarray], query: Qu
                settings: Settings) -> Candidates:
     """Dense and keyword candidates among the allowed passages, fused, recent ones boosted."""
     view = store.view
-    allowed = view.allowed(query.as_of, query.since, list(query.sources))
-    if query.exclude:
-        allowed[[i for i in query.exclude if i < len(allowed)]] = False
-    found = Candidates({}, allowed=allowed, view=view)
-    if not allowed.any():
+    found = Candidates({}, allowed=allowed_for(view, query), view=view)
+    if not found.allowed.any():
         return found
-    text = core_question(query.question)
+    allowed, text = found.allowed, core_question(query.question)
     if settings.dense_weight > 0 and view.dense is not None and len(view.dense):
         ids, sims = view.dense.search(embed([text])[0], settings.candidates, allowed)
         found.dense = {int(i): (r, float(s)) for r, (i, s) in enumerate(zip(ids, sims))}
     if settings.keyword_weight > 0:
         ids, bm25 = view.keyword.search(text, settings.candidates, allowed)
         found.keyword = {int(i): (r, float(s)) for r, (i, s) in enumerate(zip(ids, bm25))}
+    return ranked(found, query, settings)
+
+
+def allowed_for(view: View, query: Query) -> np.ndarray:
+    """A mask by passage id: what `query` may show (its dates, outlets and exclusions)."""
+    allowed = view.allowed(query.as_of, query.since, list(query.sources))
+    if query.exclude:
+        allowed[[i for i in query.exclude if i < len(allowed)]] = False
+    return allowed
+
+
+def ranked(found: Candidates, query: Query, settings: Settings) -> Candidates:
+    """`found` with its dense and keyword hits fused, and the favoured days boosted."""
+    view = found.view
     found.favoured = favoured_days(view, query, settings)
     found.scores = boost_window(fuse(found, settings),
                                 {i: int(view.days[i]) for i in found.dense | found.keyword},

@@ -92,7 +92,9 @@ class Collection:
         return out
 
     def stats(self) -> dict:
-        """The collection's counts, summed over shards, with each shard's own."""
+        """The collection's counts at the newest epoch, summed over shards, with each
+        shard's own."""
+        self.refresh()
         shards = self.call("stats")
         dates = [s[k] for s in shards for k in ("oldest", "newest") if s[k]]
         return {"articles": sum(s["articles"] for s in shards),

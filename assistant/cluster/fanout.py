@@ -11,8 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..fusion import boost_window
-from ..retrieve import Candidates, Query, core_question, favoured_days, fuse
+from ..retrieve import Candidates, Query, allowed_for, core_question, ranked
 from .shard import Filters
 
 
@@ -33,11 +32,8 @@ def candidates(collection, embed: Callable[[list[str]], np.ndarray], query: Quer
                settings) -> Candidates:
     """`retrieve.candidates` for a collection (collection.Collection): same contract."""
     view = collection.view
-    allowed = view.allowed(query.as_of, query.since, list(query.sources))
-    if query.exclude:
-        allowed[[i for i in query.exclude if i < len(allowed)]] = False
-    found = Candidates({}, allowed=allowed, view=view)
-    if not allowed.any():
+    found = Candidates({}, allowed=allowed_for(view, query), view=view)
+    if not found.allowed.any():
         return found
     text = core_question(query.question)
     vector = embed([text])[0] if settings.dense_weight > 0 else None
@@ -51,8 +47,4 @@ def candidates(collection, embed: Callable[[list[str]], np.ndarray], query: Quer
             totals = totals + more
         found.keyword = merge(collection.call("keyword", text, settings.candidates, filters,
                                               totals), settings.candidates)
-    found.favoured = favoured_days(view, query, settings)
-    found.scores = boost_window(fuse(found, settings),
-                                {i: int(view.days[i]) for i in found.dense | found.keyword},
-                                *found.favoured, settings.recency_boost)
-    return found
+    return ranked(found, query, settings)

@@ -63,16 +63,13 @@ class ClusterAssistant(Assistant):
         """With Ray, an ingest batch's passages are embedded by Ray Data's actor pool."""
         if self.ray_embedding is None:
             return super()._embed_with_progress(texts, bar, step)
-        vectors = self.ray_embedding.embed(texts)
-        if bar is not None:
-            bar.update(len(vectors))
-        return vectors
+        return self.ray_embedding.embed(texts, bar)
 
     def stats(self) -> dict:
-        self.collection.refresh()
-        return self.collection.stats()
+        return self.collection.stats()  # at the newest epoch
 
     def sources(self) -> list[str]:
+        """The outlets of the stored articles, at the epoch last read."""
         return list(self.collection.view.source_names)
 
     def close(self) -> None:

@@ -37,7 +37,8 @@ class RayEmbedding:
     make_embedder: object  # a picklable callable giving an Embedder, run in each actor
     pool: int = POOL
 
-    def embed(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: list[str], bar=None) -> np.ndarray:
+        """bar: a progress bar, ticked as the pool's batches come back."""
         import ray.data
 
         if not texts:
@@ -52,6 +53,8 @@ class RayEmbedding:
         for batch in ds.iter_batches(batch_format="numpy", batch_size=None):
             order.append(batch["i"])
             rows.append(batch["vector"])
+            if bar is not None:
+                bar.update(len(batch["i"]))
         return np.vstack(rows)[np.argsort(np.concatenate(order), kind="stable")]
 
 
