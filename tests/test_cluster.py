@@ -286,3 +286,17 @@ def test_the_benchmark_compares_single_and_sharded_question_by_question(tmp_path
     compare(single, sharded, questions)
     line = capsys.readouterr().out
     assert "identical answers 4/4" in line and line.count(" / ") == 4
+
+
+def test_an_index_split_into_shards_answers_as_it_did(small_index_dir, tmp_path):
+    from assistant.cluster.split import split
+
+    single = Assistant(small_index_dir, small_settings())
+    catalogs.create(tmp_path / "c", 3, small_settings())
+    assert split(small_index_dir, tmp_path / "c", small_settings()) == \
+        single.stats()["passages"]
+    sharded = ClusterAssistant(tmp_path / "c", small_settings())
+    for question, as_of in [("chess championship", "2025-07-01"), ("rail strike", None)]:
+        assert sharded.ask(question, k=5, as_of=as_of) == single.ask(question, k=5, as_of=as_of)
+    single.close()
+    sharded.close()

@@ -2,8 +2,9 @@
 S shards on Ray, built from the same articles: shard sizes, start time and memory, latency
 (single and sharded asked in turn, question by question) and the share of identical answers.
 
-The question embedding is cached, so single and sharded pay the same for it and the figures
-compare what differs: one index against a fan-out to shard actors. The cross-encoder is off
+Collections are split from the single index (split.py: the same ids and vectors, no second
+embedding). The question embedding is cached, so single and sharded pay the same for it and
+the figures compare what differs: one index against a fan-out to shard actors. The cross-encoder is off
 (it costs both the same ~80 ms on 2 cores and would hide the difference).
 """
 from __future__ import annotations
@@ -26,8 +27,8 @@ DEFAULT_SET = Path(__file__).resolve().parents[3] / "shared" / "eval" / "rtqa-20
 
 
 class Cached:
-    """An embedder that computes each text once: the collections reuse the single index's
-    vectors (the same vectors, as their ingest would compute them again)."""
+    """An embedder that computes each text once: a question costs single and sharded the
+    same."""
 
     def __init__(self, embedder):
         self.embedder, self.seen = embedder, {}
@@ -79,24 +80,27 @@ def run(set_dir: Path, address: str, shard_counts: list[int], work: Path) -> Non
     from . import catalog as catalogs
     from . import connect
     from .ray_shards import init
+    from .split import split
 
     settings = Settings(cross_encoder=False)
     embedder = Cached(load_embedder(settings.model, settings.embed_batch,
                                     settings.embed_backend))
     corpus = set_dir / "corpus.jsonl.gz"
     questions = [json.loads(line) for line in (set_dir / "questions.jsonl").open()]
-    started = time.perf_counter()
     single = Assistant(work / "single", settings, embedder=embedder)
-    report = single.ingest([corpus])
-    print(f"single index: {report.summary()} ({time.perf_counter() - started:.0f} s)")
+    if not single.stats()["articles"]:  # kept from an earlier run with the same --work
+        print(f"single index: {single.ingest([corpus]).summary()}")
     with timed() as up:
         init(address)
     print(f"Ray up: {up.s:.1f} s")
     print(f"memory, Ray alone: {ray_memory_mb()} MB PSS")
     for shards in shard_counts:
         root = work / f"sharded-{shards}"
+        shutil.rmtree(root, ignore_errors=True)  # left by an earlier run
         catalogs.create(root, shards, settings)
-        connect(root, settings=settings, embedder=embedder).ingest([corpus])
+        with timed() as built:
+            split(work / "single", root, settings)
+        print(f"S={shards}: split from the single index in {built.s:.1f} s")
         with timed() as up:
             sharded = connect(root, ray="auto", settings=settings, embedder=embedder)
         print(f"S={shards}: shard actors up and loaded in {up.s:.1f} s")
