@@ -65,10 +65,7 @@ def serial(tmp_path_factory, articles):
 
 
 def kill_shards(a) -> None:
-    import ray
-
-    for actor in a.collection.shards.actors:
-        ray.kill(actor, no_restart=True)
+    a.collection.shards.stop()
 
 
 def test_ray_data_ingest_equals_serial_and_shards_sit_one_a_node(cluster, serial, articles,

@@ -91,7 +91,7 @@ def run(set_dir: Path, address: str, shard_counts: list[int], work: Path) -> Non
     if not single.stats()["articles"]:  # kept from an earlier run with the same --work
         print(f"single index: {single.ingest([corpus]).summary()}")
     with timed() as up:
-        init(address)
+        started = init(address)
     print(f"Ray up: {up.s:.1f} s")
     print(f"memory, Ray alone: {ray_memory_mb()} MB PSS")
     for shards in shard_counts:
@@ -108,8 +108,12 @@ def run(set_dir: Path, address: str, shard_counts: list[int], work: Path) -> Non
                  for s in sharded.stats()["shards"]]
         print(f"S={shards}: shards (passages, MB): {sizes}; memory: {ray_memory_mb()} MB PSS")
         compare(single, sharded, questions)
-        sharded.close()
+        sharded.collection.shards.stop()
     single.close()
+    if started:
+        import ray
+
+        ray.shutdown()
 
 
 def compare(single, sharded, questions: list[dict]) -> None:

@@ -81,6 +81,13 @@ class RayShards:
                 raise ShardUnavailable(i, type(e).__name__) from None
         return out
 
+    def stop(self) -> None:
+        """End the shard actors for good (the benchmark, between collections)."""
+        import ray
+
+        for actor in self.actors:
+            ray.kill(actor, no_restart=True)
+
     def close(self) -> None:
         """Stop Ray if this handle started it; on a cluster the shard actors stay up for the
         next caller, who finds them by name."""
