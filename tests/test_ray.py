@@ -89,6 +89,9 @@ def test_ray_data_ingest_equals_serial_and_shards_sit_one_a_node(cluster, serial
         assert ray.available_resources()[f"shard-{shard}"] == pytest.approx(0.99)
     for question, as_of in QUESTIONS:
         assert a.ask(question, k=5, as_of=as_of) == serial.ask(question, k=5, as_of=as_of)
+    from assistant.cluster import health
+
+    assert health.check(root, ray=c.address) == []  # check --ray: the actors answer too
     kill_shards(a)
 
 
