@@ -26,6 +26,30 @@ from ..config import Settings
 DEFAULT_SET = Path(__file__).resolve().parents[3] / "shared" / "eval" / "rtqa-2023-spring"
 
 
+def compare_ingest(corpus: Path, articles: int, shards: int, settings, work: Path) -> None:
+    """Passages/s of the first `articles` into a fresh collection: serial, then with Ray
+    Data's pool (its model loads included), on the same machine."""
+    import gzip
+
+    from . import catalog as catalogs
+    from . import connect
+
+    part = work / "part.jsonl"
+    with gzip.open(corpus, "rt") as source:
+        part.write_text("".join(line for _, line in zip(range(articles), source)))
+    for name, ray in (("serial", None), ("Ray Data", "auto")):
+        root = work / f"ingest-{name.split()[0].lower()}"
+        shutil.rmtree(root, ignore_errors=True)
+        catalogs.create(root, shards, settings)
+        a = connect(root, ray=ray, settings=settings)
+        report = a.ingest([part])
+        print(f"ingest {name}: {report.passages / report.seconds:.1f} passages/s "
+              f"({report.passages} passages, {report.seconds:.1f} s)")
+        if ray:
+            a.collection.shards.stop()
+        a.close()
+
+
 class Cached:
     """An embedder that computes each text once: a question costs single and sharded the
     same."""
@@ -64,17 +88,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ray", default="local", help="Ray address ('local': start it here)")
     parser.add_argument("--shards", default="1,2,4")
     parser.add_argument("--work", type=Path, default=None, help="where to build (a temp dir)")
+    parser.add_argument("--ingest", type=int, default=0, metavar="N",
+                        help="also time ingesting the first N articles, serial and with Ray Data")
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="cluster-bench-"))
     try:
-        run(args.set_dir, args.ray, [int(s) for s in args.shards.split(",")], work)
+        run(args.set_dir, args.ray, [int(s) for s in args.shards.split(",")], work, args.ingest)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
-def run(set_dir: Path, address: str, shard_counts: list[int], work: Path) -> None:
+def run(set_dir: Path, address: str, shard_counts: list[int], work: Path, ingest: int = 0
+        ) -> None:
     from ..assistant import Assistant
     from ..embedding import load_embedder
     from . import catalog as catalogs
@@ -110,6 +137,8 @@ def run(set_dir: Path, address: str, shard_counts: list[int], work: Path) -> Non
         compare(single, sharded, questions)
         sharded.collection.shards.stop()
     single.close()
+    if ingest:
+        compare_ingest(corpus, ingest, max(shard_counts), settings, work)
     if started:
         import ray
 
