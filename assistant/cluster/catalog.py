@@ -107,6 +107,7 @@ def create(root: str | Path, shards: int, settings) -> Catalog:
     """An empty collection of `shards` empty shard folders, built with `settings`; the
     catalog is written last, so a folder without it is no collection yet."""
     from ..errors import BadQuery
+    from ..rows import FORMAT as ROWS_FORMAT
     from ..store import Store
 
     root = Path(root)
@@ -118,7 +119,7 @@ def create(root: str | Path, shards: int, settings) -> Catalog:
     with lock(root):
         for shard in range(shards):
             Store(shard_folder(root, shard), settings).close()
-        catalog = Catalog(shards, {"format": 1, **settings.index_fingerprint()},
+        catalog = Catalog(shards, {"format": ROWS_FORMAT, **settings.index_fingerprint()},
                           (Epoch(0, (0,) * shards, 1),))
         commit(root, catalog)
     return catalog
