@@ -107,13 +107,13 @@ def create(root: str | Path, shards: int, settings) -> Catalog:
     """An empty collection of `shards` empty shard folders, built with `settings`; the
     catalog is written last, so a folder without it is no collection yet."""
     from ..errors import BadQuery
-    from ..rows import FORMAT as ROWS_FORMAT
+    from ..rows import DB_FILE, FORMAT as ROWS_FORMAT
     from ..store import Store
 
     root = Path(root)
     if isinstance(shards, bool) or not isinstance(shards, int) or not 1 <= shards <= 4096:
         raise BadQuery(f"--shards must be a whole number from 1 to 4096, got {shards!r}")
-    if is_collection(root) or (root / "assistant.sqlite").exists():
+    if is_collection(root) or (root / DB_FILE).exists():
         raise IndexMismatch(f"{root} already holds an index or a collection")
     root.mkdir(parents=True, exist_ok=True)
     with lock(root):
