@@ -7,7 +7,8 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from .cli_live import LIVE_COMMANDS, add_ingest_options, add_live_commands, ingest_urls, is_url
+from .cli_live import (LIVE_COMMANDS, add_ingest_options, add_live_commands, add_serve_options,
+                       ingest_urls, is_url)
 from .config import INDEX_ENV, default_index_dir
 from .errors import AssistantError
 
@@ -85,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="speed and scale benchmark (python -m assistant.bench --help)")
     p.add_argument("args", nargs=argparse.REMAINDER)
 
+    p = sub.add_parser("mcp", parents=[common],
+                       help="the search as tools for LLM agents (MCP over stdio)")
+    p.add_argument("--allow-writes", action="store_true",
+                   help="offer the add_articles tool (default: read-only)")
+
     p = sub.add_parser("serve", parents=[common], help="the web chat and HTTP API")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)
@@ -101,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "repeatable")
     p.add_argument("--replicas", type=int, default=1,
                    help="with --ray: this many Ray Serve replicas of the server")
+    add_serve_options(p)
     add_live_commands(sub, common)
     return parser
 
@@ -292,6 +299,13 @@ def cmd_tune(args) -> int:
     return 0
 
 
+def cmd_mcp(args) -> int:
+    from .agent_tools import run_stdio
+
+    run_stdio(_open(args, create=False), allow_writes=args.allow_writes)
+    return 0
+
+
 def cmd_serve(args) -> int:
     from .server import serve
 
@@ -302,11 +316,12 @@ def cmd_serve(args) -> int:
                       args.port, args.token, args.no_token, args.allow_host, args.allow_origin)
         return 0
     serve(_open(args), host=args.host, port=args.port, token=args.token,
-          no_token=args.no_token, allow_hosts=args.allow_host, allow_origins=args.allow_origin)
+          no_token=args.no_token, allow_hosts=args.allow_host, allow_origins=args.allow_origin,
+          follow_every=args.follow, allow_private=args.allow_private)
     return 0
 
 
 COMMANDS = {"cluster": cmd_cluster, "ingest": cmd_ingest, "ask": cmd_ask, "delete": cmd_delete,
             "compact": cmd_compact, "stats": cmd_stats, "check": cmd_check, "eval": cmd_eval,
             "train-ranker": cmd_train_ranker, "train-reranker": cmd_train_reranker,
-            "tune": cmd_tune, "serve": cmd_serve, **LIVE_COMMANDS}
+            "tune": cmd_tune, "mcp": cmd_mcp, "serve": cmd_serve, **LIVE_COMMANDS}

@@ -49,12 +49,29 @@ def add_ingest_options(parser: argparse.ArgumentParser) -> None:
                         help="URLs: between two requests to one host (default: 1)")
 
 
+def add_serve_options(parser: argparse.ArgumentParser) -> None:
+    """`serve --follow`: the stored feeds, kept fresh in the background."""
+    parser.add_argument("--follow", type=every_seconds, nargs="?", const=900.0, default=None,
+                        metavar="INTERVAL", help="follow the stored feeds in the background, "
+                        "a pass every INTERVAL (default 15m)")
+    parser.add_argument("--allow-private", action="store_true", default=None,
+                        help="--follow: fetch private, loopback and link-local addresses too")
+
+
 def every_seconds(text: str) -> float:
     """Example: '15m' -> 900.0; '30s' -> 30.0; '1h' -> 3600.0; '90' -> 90.0."""
     match = EVERY.fullmatch(text.strip().lower())
     if not match or float(match[1]) <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not an interval like 30s, 15m or 1h")
     return float(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match[2]]
+
+
+def open_index(args):
+    """The index `--index` names, created if missing (every command here may write)."""
+    from .assistant import Assistant
+    from .config import default_index_dir
+
+    return Assistant(args.index if args.index is not None else default_index_dir())
 
 
 def is_url(text: str) -> bool:
@@ -89,10 +106,9 @@ def print_report(report) -> None:
 
 
 def cmd_follow(args) -> int:
-    from .cli import _open
     from .feeds import keep_following
 
-    assistant = _open(args)
+    assistant = open_index(args)
     follower = follower_for(assistant, args)
     if not args.feeds and not follower.feeds.list():
         raise BadQuery("no feeds are followed: assistant follow FEED_URL (or: assistant feeds "
@@ -131,12 +147,11 @@ class stop_signals:
 
 
 def cmd_feeds(args) -> int:
-    from .cli import _open
-    from .feedstore import FeedStore
     from .config import default_index_dir
+    from .feedstore import FeedStore
 
     if args.action == "add":
-        feeds = FeedStore(_open(args).folder)  # adding a feed creates the index
+        feeds = FeedStore(open_index(args).folder)  # adding a feed creates the index
         for url in args.targets:
             print(f"following {feeds.add(url).url}")
         return 0
@@ -157,12 +172,11 @@ def cmd_feeds(args) -> int:
 
 
 def cmd_watch(args) -> int:
-    from .cli import _open
     from .watching import watch
 
     stopped = threading.Event()
     with stop_signals(stopped):
-        watch(_open(args), args.folder, stopped, settle_s=args.settle,
+        watch(open_index(args), args.folder, stopped, settle_s=args.settle,
               log=lambda line: print(line, flush=True))
     return 0
 

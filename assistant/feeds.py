@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from .config import Settings
+from .errors import AssistantError
 from .feedstore import Feed, FeedStore
 from .fetching import Fetched, FetchFailed, Fetcher
 from .pages import Extracted, Hint, extract, plain
@@ -210,7 +211,10 @@ def keep_following(follower: Follower, urls: Iterable[str], every_s: float | Non
     urls, report = list(urls), PassReport()
     while not stopped.is_set():
         started = time.monotonic()
-        report = follower.follow(urls, stop=stopped.is_set)
+        try:
+            report = follower.follow(urls, stop=stopped.is_set)
+        except AssistantError as e:  # the index busy, a disk full: the next pass may do
+            report = PassReport(failed=[("(pass)", str(e))])
         log(f"{time.strftime('%H:%M:%S')} {report.summary()}")
         for url, detail in report.failed:
             log(f"  failed {url}: {detail}")

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .errors import AssistantError, NoIndex
 from .rows import DB_FILE
@@ -42,6 +43,12 @@ class NoFeed(AssistantError):
     """A feed id or URL that is not followed."""
 
     http_status = 404
+
+
+class BadFeedUrl(AssistantError):
+    """A feed address that is not an http(s) URL."""
+
+    http_status = 400
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,10 @@ class FeedStore:
 
     def add(self, url: str) -> Feed:
         """Follow `url` (again: a no-op); returns its row."""
+        parts = urlsplit(url.strip() if isinstance(url, str) else "")
+        if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
+            raise BadFeedUrl(f"a feed is an http:// or https:// URL, not {str(url)[:80]!r}")
+        url = url.strip()
         self.db.execute("INSERT OR IGNORE INTO feeds (url, added) VALUES (?, ?)", (url, now()))
         return self.get(url)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from .access import Access, new_token
 from .api import MAX_UPLOAD_BYTES
 from .errors import AssistantError
+from .feeds_api import feeds_router, start_following
 from .uploads import UPLOADS, clear_uploads
 
 TOKEN_ENV = "ASSISTANT_TOKEN"
@@ -45,6 +46,12 @@ class Shared:
     def sources(self) -> list[str]:
         return self._reader.sources()
 
+    def article(self, article_id: str):
+        return self._reader.article(article_id)
+
+    def outlets(self) -> list[dict]:
+        return self._reader.outlets()
+
     # Writes: the write handle, one at a time.
     def ingest(self, *args, **kwargs):
         return self._one_at_a_time(self._writer.ingest, *args, **kwargs)
@@ -73,6 +80,12 @@ def build_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYTE
 
     shared = Shared(assistant)
     app = create_app(shared, access, max_upload_bytes)
+    if importlib.util.find_spec("mcp"):  # the [mcp] extra: agents' tools at /mcp
+        from .agent_tools import mount_mcp
+
+        mount_mcp(app, shared, access)
+    app.include_router(feeds_router(shared, access))  # /api/feeds, from feeds_api.py
+    app.state.shared = shared  # for serve's --follow thread
     system_fonts = ["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "sans-serif"]
     theme = gr.themes.Soft(font=system_fonts, font_mono=["ui-monospace", "monospace"])
     return gr.mount_gradio_app(app, build_ui(shared, access), path="/", css=CSS, theme=theme,
@@ -113,7 +126,8 @@ def missing_web_packages(find=importlib.util.find_spec) -> list[str]:
 
 
 def serve(assistant, host: str = "127.0.0.1", port: int = 7860, token: str | None = None,
-          no_token: bool = False, allow_hosts=(), allow_origins=()) -> None:
+          no_token: bool = False, allow_hosts=(), allow_origins=(),
+          follow_every: float | None = None, allow_private: bool | None = None) -> None:
     """Serve until interrupted, printing the URL to open (with the write token in it)."""
     missing = missing_web_packages()
     if missing:
@@ -128,6 +142,8 @@ def serve(assistant, host: str = "127.0.0.1", port: int = 7860, token: str | Non
     os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(assistant.folder).resolve()
                                                  / UPLOADS / ".gradio"))
     app = build_app(assistant, access)
+    if follow_every:  # stored feeds, fetched in the background through Shared's one writer
+        start_following(app.state.shared, follow_every, allow_private)
     assistant.embedder  # load the model now, so that the first question is answered at once
     url = home_url(host, port)
     if token:

@@ -3,6 +3,7 @@ embedder): formats, passes that pick up what is new once, changes, failures, dup
 from __future__ import annotations
 
 import sqlite3
+import time
 
 import pytest
 from helpers import small_settings
@@ -249,3 +250,50 @@ def test_a_pass_killed_then_run_again_loses_nothing_and_adds_nothing_twice(
     assert check(tmp_path / "index") == []
     assert max(site.asked(f"/s{i}") for i in range(45)) == 2
     assert FeedStore(tmp_path / "index").get(feed).etag == '"1"'
+
+
+@pytest.mark.slow
+def test_the_api_lists_adds_and_removes_feeds(small_copy):
+    import httpx
+    from helpers import AUTH, start_server
+
+    url, stop = start_server(small_copy, settings=small_settings())
+    try:
+        feed = {"url": "http://news.example/feed.xml"}
+        assert httpx.post(f"{url}/api/feeds", json=feed).status_code == 401
+        added = httpx.post(f"{url}/api/feeds", json=feed, headers=AUTH)
+        assert added.status_code == 201 and added.json()["url"] == feed["url"]
+        bad = httpx.post(f"{url}/api/feeds", json={"url": "file:///etc/passwd"}, headers=AUTH)
+        assert bad.status_code == 400 and "http:// or https://" in bad.json()["error"]
+        listed = httpx.get(f"{url}/api/feeds").json()["feeds"]
+        assert [(f["url"], f["last_fetch"], f["articles"]) for f in listed] == [
+            (feed["url"], None, 0)]
+        gone = f"{url}/api/feeds/{added.json()['id']}"
+        assert httpx.delete(gone).status_code == 401
+        assert httpx.delete(gone, headers=AUTH).json()["removed"]["url"] == feed["url"]
+        assert httpx.delete(gone, headers=AUTH).status_code == 404
+    finally:
+        stop()
+
+
+@pytest.mark.slow
+def test_following_in_the_background_never_holds_up_questions(site, small_copy):
+    from assistant.feeds_api import start_following
+    from assistant.server import Shared
+
+    items = [{"title": f"Slow {i}", "link": site.put(f"/slow{i}", Page(
+        article_html(f"Harbour notice {i}", f"The harbour master posted notice {i}.").encode(),
+        delay_s=0.4))} for i in range(4)]
+    FeedStore(small_copy).add(site.put("/feed", Page(rss(items), type="application/rss+xml")))
+    shared = Shared(Assistant(small_copy, small_settings(**FAST)))
+    before = shared.stats()["articles"]
+    stopped = start_following(shared, every_s=60, log=lambda line: None)
+    slowest = 0.0
+    deadline = time.monotonic() + 15
+    while shared.stats()["articles"] < before + 4 and time.monotonic() < deadline:
+        started = time.monotonic()
+        shared.answer("Who won the chess championship?", k=3)
+        slowest = max(slowest, time.monotonic() - started)
+    stopped.set()
+    assert shared.stats()["articles"] == before + 4
+    assert slowest < 0.3
