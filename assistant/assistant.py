@@ -224,6 +224,14 @@ class Assistant:
         """The outlets of the stored articles, as of the last refresh (`stats`, `ask`)."""
         return list(self.store.view.source_names)
 
+    def article(self, article_id: str) -> Article | None:
+        """The stored article with this id, or None."""
+        return self.store.rows.article(article_id)
+
+    def outlets(self) -> list[dict]:
+        """What the collection covers: each outlet's article count, oldest and newest date."""
+        return self.store.rows.outlets()
+
     def close(self) -> None:
         self.store.close()
 

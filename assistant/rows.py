@@ -189,6 +189,18 @@ class Rows:
         passages = self.db.execute("SELECT count(*) FROM passages").fetchone()[0]
         return {"articles": articles, "passages": passages, "oldest": oldest, "newest": newest}
 
+    def article(self, article_id: str) -> Article | None:
+        """The stored article with this id, whole (what an agent reads after a search)."""
+        row = self.db.execute("SELECT id, title, date, text, url, source FROM articles "
+                              "WHERE id=?", (article_id,)).fetchone()
+        return Article(*row) if row else None
+
+    def outlets(self) -> list[dict]:
+        """Each outlet with its article count and date range, most articles first."""
+        return [{"outlet": r[0], "articles": r[1], "oldest": r[2], "newest": r[3]}
+                for r in self.db.execute("SELECT source, count(*), min(date), max(date) FROM "
+                                         "articles GROUP BY source ORDER BY 2 DESC, 1")]
+
     # -- what `check` asks -----------------------------------------------------------------
 
     def passage_ids(self) -> set[int]:

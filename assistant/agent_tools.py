@@ -1,0 +1,238 @@
+"""The assistant as tools for LLM agents, over the Model Context Protocol (MCP).
+
+Agents get what people get: dated, cited passages with the as-of rule intact (no passage from
+after `as_of`, which defaults to today and is echoed back), and the stored articles to read.
+Every tool goes through `Assistant` (or server.Shared, the same methods); what a caller gets
+wrong comes back as a tool error naming the fix, never as a crash of the server; whatever is
+cut to keep a result small says so and says how to get the rest.
+"""
+# No `from __future__ import annotations`: the SDK reads the tools' annotations, which name
+# ArticleIn, defined here.
+from contextlib import contextmanager
+from datetime import date as Date
+from typing import Annotated, Callable, Mapping
+
+from pydantic import BaseModel, Field
+
+from .api import articles_from
+from .errors import AssistantError
+
+TEXT_CHARS = 20_000  # get_article's slice: a long article is read in parts
+MAX_OUTLETS = 200  # list_sources' list; the rest are counted, never dropped silently
+# Whether a call may add articles, from its HTTP headers (None over stdio).
+WriteRule = Callable[[Mapping[str, str] | None], bool]
+
+INSTRUCTIONS = (
+    "A news archive you can search. Call collection_stats or list_sources first to learn which "
+    "outlets and dates it covers. search_news returns cited passages dated on or before as_of "
+    "(today unless you say otherwise): set as_of to the date a question is asked from, quote "
+    "the passages' citations, and read a whole article with get_article(article_id).")
+
+
+class ArticleIn(BaseModel):
+    """One article to add; validated as `POST /api/articles` validates it (api.articles_from)."""
+
+    title: str = Field("", description="the headline (required)")
+    date: str = Field("", description="publication date, YYYY-MM-DD (required): the as-of rule "
+                                      "reads it")
+    text: str = Field("", description="the article's full text (required)")
+    id: str = Field("", description="your id for it; default: a hash of title, date and text; "
+                                    "adding the same id again replaces the article")
+    url: str = Field("", description="where it was published (shown in citations)")
+    source: str = Field("", description="the outlet, e.g. 'bbc.co.uk'")
+
+
+@contextmanager
+def tool_errors():
+    """The assistant's errors (bad date, k out of range, ...) as tool errors the agent reads."""
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    try:
+        yield
+    except AssistantError as e:
+        raise ToolError(str(e)) from None
+
+
+def build_mcp(assistant, may_write: WriteRule | None = None):
+    """An MCPServer over `assistant`. `may_write`: None, no add_articles tool; else the rule
+    each add_articles call must pass (stdio: always; HTTP: the server's bearer token)."""
+    from mcp.server.mcpserver import Context, MCPServer
+
+    server = MCPServer("news-assistant", instructions=INSTRUCTIONS)
+    max_k = assistant.settings.max_k
+
+    @server.tool(description=(
+        "Search the news archive; returns the passages that best answer `query`, best first, "
+        "each with title, outlet, date, url, a ready-made citation and a score, plus `lead`: "
+        "the one sentence that most directly answers (null when nothing answers). Only "
+        "articles dated on or before `as_of` are searched, so that a question about the past "
+        "is not answered with later news. Quote `citation` when you use a passage."))
+    def search_news(
+        query: Annotated[str, Field(description="the question, in plain words")],
+        k: Annotated[int, Field(description=f"how many passages, 1 to {max_k}")] = 5,
+        as_of: Annotated[str | None, Field(description=(
+            "YYYY-MM-DD: only articles dated on or before it; default today. Set it to the "
+            "date the question is asked from ('who leads the league?' as of 2024-03-01)"))] = None,
+        since: Annotated[str | None, Field(description=(
+            "YYYY-MM-DD: only articles dated on or after it"))] = None,
+        sources: Annotated[list[str] | None, Field(description=(
+            "only these outlets, as list_sources names them; default all"))] = None,
+    ) -> dict:
+        as_of = as_of or Date.today().isoformat()
+        with tool_errors():
+            check_sources(assistant, sources or [])
+            answer = assistant.answer(query, k=k, as_of=as_of, since=since,
+                                      sources=sources or ())
+        return search_result(answer, since, sources or [])
+
+    @server.tool(description=(
+        "Read one stored article whole: title, outlet, date, url and text. `article_id` is "
+        f"the article_id of a search_news passage. Texts longer than {TEXT_CHARS:,} characters "
+        "come in parts: a cut one says so in `note` and gives `next_offset` to call again with."))
+    def get_article(
+        article_id: Annotated[str, Field(description="a passage's article_id from search_news")],
+        offset: Annotated[int, Field(description="character to start at (from next_offset)")] = 0,
+    ) -> dict:
+        from mcp.server.mcpserver.exceptions import ToolError
+
+        article = assistant.article(article_id)
+        if article is None:
+            raise ToolError(f"no article has the id {article_id!r}; ids are the article_id "
+                            "of search_news passages")
+        return article_part(article, offset)
+
+    @server.tool(description=(
+        "The outlets in the archive, each with its article count and its oldest and newest "
+        "article date: which `sources` search_news can filter on."))
+    def list_sources() -> dict:
+        outlets = assistant.outlets()
+        out = {"sources": outlets[:MAX_OUTLETS], "total": len(outlets)}
+        if len(outlets) > MAX_OUTLETS:
+            out["note"] = (f"cut: the {MAX_OUTLETS} outlets with most articles of "
+                           f"{len(outlets)}; search_news accepts any of them")
+        return out
+
+    @server.tool(description=(
+        "What the archive holds: articles, passages, outlets and the date range it covers, "
+        "and today's date (search_news's default as_of). Call it before searching."))
+    def collection_stats() -> dict:
+        stats = assistant.stats()
+        return {"articles": stats["articles"], "passages": stats["passages"],
+                "outlets": len(assistant.outlets()), "oldest": stats["oldest"],
+                "newest": stats["newest"], "today": Date.today().isoformat()}
+
+    @server.resource("article://{article_id}", name="article", mime_type="text/plain",
+                     description="A stored article, whole: title, outlet, date, url, text")
+    def article_resource(article_id: str) -> str:
+        article = assistant.article(article_id)
+        if article is None:
+            raise ValueError(f"no article has the id {article_id!r}")
+        where = ", ".join(x for x in (article.source, article.date) if x)
+        return f"{article.title}\n{where}\n{article.url}\n\n{article.text}"
+
+    if may_write is not None:
+        add_write_tool(server, assistant, may_write, Context)
+    return server
+
+
+def add_write_tool(server, assistant, may_write: WriteRule, context_type) -> None:
+    """add_articles, for a server started with writes enabled."""
+
+    def add_articles(
+        articles: Annotated[list[ArticleIn], Field(description="the articles to add")],
+        ctx: context_type,
+    ) -> dict:
+        from mcp.server.mcpserver.exceptions import ToolError
+
+        if not may_write(request_headers(ctx)):
+            raise ToolError("adding articles needs the server's token: send the header "
+                            "'Authorization: Bearer <token>' that 'assistant serve' printed")
+        with tool_errors():
+            report = assistant.ingest_articles(
+                articles_from(articles, assistant.settings.max_article_chars))
+        if report.read == 0 and report.skipped:
+            raise ToolError("no article could be read: " + "; ".join(
+                str(p) for p in report.skipped[:3]))
+        return report.to_dict()
+
+    server.add_tool(add_articles, description=(
+        "Add articles to the archive (or replace those with the same id), each with title, "
+        "date (YYYY-MM-DD) and text; returns how many were added, updated, unchanged and "
+        "skipped, with the reason for each skipped one."))
+
+
+def request_headers(ctx) -> Mapping[str, str] | None:
+    """The HTTP headers of the call that `ctx` serves; None over stdio."""
+    request = getattr(ctx.request_context, "request", None)
+    return getattr(request, "headers", None)
+
+
+def check_sources(assistant, sources: list[str]) -> None:
+    """A misspelt outlet would silently match nothing: refuse it, naming the known ones."""
+    from .errors import BadQuery
+
+    known = {o["outlet"] for o in assistant.outlets()}
+    unknown = [s for s in sources if s not in known]
+    if unknown:
+        raise BadQuery(f"unknown source(s) {', '.join(map(repr, unknown))}; list_sources names "
+                       f"the {len(known)} outlets, e.g. {', '.join(sorted(known)[:5])}")
+
+
+def search_result(answer, since: str | None, sources: list[str]) -> dict:
+    """An `Answer` as an agent reads it: the passages with their citations, and the lead."""
+    return {
+        "query": answer.question, "as_of": answer.as_of, "since": since, "sources": sources,
+        "answered": answer.answered, "heading": answer.heading,
+        "lead": answer.lead.to_dict() if answer.lead else None,
+        "passages": [{"number": n, "title": p.title, "outlet": p.source, "date": p.date,
+                      "url": p.url, "citation": p.citation, "score": round(p.score, 4),
+                      "article_id": p.article_id, "text": p.text}
+                     for n, p in enumerate(answer.passages, 1)]}
+
+
+def article_part(article, offset: int) -> dict:
+    """The article with TEXT_CHARS of its text from `offset`, and a note where it is cut."""
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    total = len(article.text)
+    if isinstance(offset, bool) or not 0 <= offset < max(total, 1):
+        raise ToolError(f"offset must be from 0 to {max(total - 1, 0)} (the text is {total:,} "
+                        f"characters long), got {offset!r}")
+    end = min(offset + TEXT_CHARS, total)
+    out = {"article_id": article.id, "title": article.title, "outlet": article.source,
+           "date": article.date, "url": article.url, "text": article.text[offset:end],
+           "offset": offset, "total_chars": total, "next_offset": end if end < total else None}
+    if end < total:
+        out["note"] = (f"cut at character {end:,} of {total:,}: call get_article with "
+                       f"offset={end} for the rest")
+    return out
+
+
+def run_stdio(assistant, allow_writes: bool = False) -> None:
+    """Serve over stdin/stdout until the client closes them (`assistant mcp`)."""
+    build_mcp(assistant, (lambda headers: True) if allow_writes else None).run("stdio")
+
+
+def mount_mcp(app, shared, access) -> None:
+    """The same server at /mcp (streamable HTTP) on the FastAPI `app` of `assistant serve`:
+    add_articles passes the API's rule (the bearer token, none with --no-token); the Host and
+    cross-site rules are access.Guard's, in front of the whole app."""
+    from contextlib import asynccontextmanager
+
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    server = build_mcp(shared, lambda headers: access.may_write(
+        (headers or {}).get("authorization"), None))
+    # Guard already checks Host against --host/--allow-host; the SDK's own check knows only
+    # loopback names and would refuse what Guard allows.
+    mcp_app = server.streamable_http_app(transport_security=TransportSecuritySettings(
+        enable_dns_rebinding_protection=False))
+    app.router.routes.extend(mcp_app.routes)  # the route at /mcp
+    outer = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(asgi_app):
+        async with server.session_manager.run(), outer(asgi_app) as state:
+            yield state
+
+    app.router.lifespan_context = lifespan

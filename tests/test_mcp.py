@@ -1,0 +1,264 @@
+"""The MCP server (agent_tools.py) through the SDK's own client: `assistant mcp` over stdio and
+/mcp of `assistant serve` over streamable HTTP, each a real subprocess, over a small index of
+articles written here (the stand-in embedder, no model), so no ../shared is needed."""
+import json
+import os
+import subprocess
+import sys
+import time
+from contextlib import asynccontextmanager
+from datetime import date
+
+import anyio
+import httpx
+import pytest
+
+from helpers import ROOT, free_port, small_settings
+
+TESTS = os.path.dirname(os.path.abspath(__file__))
+TOKEN = "mcp-test-token"
+AS_OF = "2024-03-15"
+QUESTION = "Who is the new ferry captain?"
+LONG_TEXT = " ".join(f"Paragraph {i} of the harbour history tells of boats and tides."
+                     for i in range(700))  # ~45,000 characters: three parts of get_article
+ARTICLES = [
+    dict(id="ferry-1", title="Harbour ferry returns", date="2024-03-01", source="coast.example",
+         url="https://coast.example/1", text="The harbour ferry returned on Friday after the "
+         "storm. Its captain thanked the crew."),
+    dict(id="ferry-2", title="Ferry operator names new captain", date="2024-03-08",
+         source="coast.example", url="https://coast.example/2",
+         text="The ferry operator named Ada Lovell as the new ferry captain."),
+    dict(id="ferry-3", title="New ferry captain resigns", date="2024-04-02",
+         source="news.example", url="https://news.example/3",
+         text="Ada Lovell resigned as ferry captain; Bob Ray is the new ferry captain."),
+    dict(id="history", title="A history of the harbour", date="2024-02-01",
+         source="archive.example", url="https://archive.example/h", text=LONG_TEXT),
+]
+# Runs the CLI with the stand-in embedder and no second stage, as conftest.py does in-process.
+LAUNCH = f"""
+import sys
+sys.path[:0] = [{TESTS!r}, {str(ROOT)!r}]
+from helpers import WordHashEmbedder, small_settings
+from assistant import config, embedding
+small = WordHashEmbedder()
+embedding.load_embedder = lambda model, *args, **kwargs: small
+config.Settings.for_index = classmethod(lambda cls, folder: small_settings())
+from assistant.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory):
+    from assistant import Assistant
+    from assistant.articles import make_article
+
+    folder = tmp_path_factory.mktemp("mcp") / "index"
+    assistant = Assistant(folder, small_settings())
+    assert assistant.ingest_articles([make_article(**a) for a in ARTICLES]).added == 4
+    assistant.close()
+    return folder
+
+
+def test_the_assistant_reads_an_article_and_its_outlets(index):
+    from assistant import Assistant
+
+    assistant = Assistant(index, small_settings(), create=False)
+    assert assistant.article("ferry-2").title == "Ferry operator names new captain"
+    assert assistant.article("nope") is None
+    assert assistant.outlets() == [
+        {"outlet": "coast.example", "articles": 2, "oldest": "2024-03-01", "newest": "2024-03-08"},
+        {"outlet": "archive.example", "articles": 1, "oldest": "2024-02-01",
+         "newest": "2024-02-01"},
+        {"outlet": "news.example", "articles": 1, "oldest": "2024-04-02", "newest": "2024-04-02"}]
+
+
+# -- the client side ----------------------------------------------------------------------------
+
+@asynccontextmanager
+async def stdio_session(index, *flags):
+    from mcp import ClientSession, StdioServerParameters, stdio_client
+
+    params = StdioServerParameters(command=sys.executable, args=[
+        "-c", LAUNCH, "mcp", "--index", str(index), *flags], env=dict(os.environ))
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        yield session
+
+
+@asynccontextmanager
+async def http_session(url, token=None):
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    async with create_mcp_http_client(headers=headers) as http, \
+            streamable_http_client(f"{url}/mcp", http_client=http) as (read, write), \
+            ClientSession(read, write) as session:
+        await session.initialize()
+        yield session
+
+
+async def call(session, tool, **arguments) -> tuple[bool, object]:
+    """(is_error, the JSON result or the error's text)."""
+    result = await session.call_tool(tool, arguments)
+    text = result.content[0].text
+    return result.is_error, (text if result.is_error else json.loads(text))
+
+
+async def tool_names(session) -> set[str]:
+    return {t.name for t in (await session.list_tools()).tools}
+
+
+def expected_answer(index, **kwargs) -> dict:
+    """What Assistant.answer gives for QUESTION, in search_news's terms."""
+    from assistant import Assistant
+    from assistant.agent_tools import search_result
+
+    assistant = Assistant(index, small_settings(), create=False)
+    return search_result(assistant.answer(QUESTION, **kwargs), None, [])
+
+
+# -- stdio --------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_stdio_tools_answer_as_the_assistant_does_and_refuse_bad_calls(index):
+    async def run():
+        async with stdio_session(index) as s:
+            tools = (await s.list_tools()).tools
+            assert {t.name for t in tools} == {"search_news", "get_article", "list_sources",
+                                               "collection_stats"}  # read-only: no writes
+            search = next(t for t in tools if t.name == "search_news")
+            assert "as_of" in search.input_schema["properties"]
+            assert "on or before" in search.description
+
+            error, found = await call(s, "search_news", query=QUESTION, k=4, as_of=AS_OF)
+            assert not error and found["as_of"] == AS_OF
+            assert found["passages"] and all(p["date"] <= AS_OF for p in found["passages"])
+            assert found == expected_answer(index, k=4, as_of=AS_OF)
+            assert found["lead"]["text"] == "The ferry operator named Ada Lovell as the new " \
+                                            "ferry captain."
+            error, today = await call(s, "search_news", query=QUESTION)
+            assert today["as_of"] == date.today().isoformat()
+            assert "ferry-3" in {p["article_id"] for p in today["passages"]}
+
+            for bad, words in [(dict(as_of="2024-02-30"), "as_of"), (dict(since="March"), "since"),
+                               (dict(k=0), "k must be"), (dict(k=101), "k must be"),
+                               (dict(sources=["nowhere.example"]), "unknown source")]:
+                error, message = await call(s, "search_news", query=QUESTION, **bad)
+                assert error and words in message, (bad, message)
+
+            error, article = await call(s, "get_article", article_id="ferry-2")
+            assert article["text"] == ARTICLES[1]["text"] and article["next_offset"] is None
+            assert article["outlet"] == "coast.example" and "note" not in article
+            error, part = await call(s, "get_article", article_id="history")
+            assert part["next_offset"] == 20_000 and "offset=20000" in part["note"]
+            error, rest = await call(s, "get_article", article_id="history", offset=40_000)
+            assert part["text"] + rest["text"] != LONG_TEXT and rest["next_offset"] is None
+            assert LONG_TEXT.endswith(rest["text"])
+            error, message = await call(s, "get_article", article_id="nope")
+            assert error and "no article has the id 'nope'" in message
+            error, message = await call(s, "get_article", article_id="ferry-1", offset=10_000)
+            assert error and "offset must be from 0 to" in message
+
+            error, sources = await call(s, "list_sources")
+            assert sources["total"] == 3 and sources["sources"][0]["articles"] == 2
+            error, stats = await call(s, "collection_stats")
+            assert (stats["articles"], stats["outlets"]) == (4, 3)
+            assert (stats["oldest"], stats["newest"]) == ("2024-02-01", "2024-04-02")
+
+            templates = (await s.list_resource_templates()).resource_templates
+            assert [t.uri_template for t in templates] == ["article://{article_id}"]
+            resource = await s.read_resource("article://ferry-2")
+            assert ARTICLES[1]["text"] in resource.contents[0].text
+
+            error, message = await call(s, "add_articles", articles=[ARTICLES[0]])
+            assert error  # not offered read-only
+            assert not (await call(s, "list_sources"))[0]  # still serving after every error
+
+    anyio.run(run)
+
+
+@pytest.mark.slow
+def test_stdio_adds_articles_only_with_allow_writes(index, tmp_path):
+    import shutil
+
+    copy = shutil.copytree(index, tmp_path / "index")
+    new = dict(id="ferry-4", title="Ferry fares fall", date="2024-03-10", source="coast.example",
+               text="Ferry fares fall by a tenth from Monday.")
+
+    async def run():
+        async with stdio_session(copy, "--allow-writes") as s:
+            assert "add_articles" in await tool_names(s)
+            error, report = await call(s, "add_articles", articles=[new])
+            assert not error and report["added"] == 1
+            error, message = await call(s, "add_articles", articles=[{**new, "date": "soon"}])
+            assert error and "articles:1" in message and "date" in message
+            error, found = await call(s, "search_news", query="ferry fares", as_of=AS_OF)
+            assert found["passages"][0]["article_id"] == "ferry-4"
+
+    anyio.run(run)
+
+
+def test_a_missing_index_is_the_same_clear_error_as_other_readers(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "assistant", "mcp", "--index",
+                           str(tmp_path / "none")], capture_output=True, text=True, cwd=ROOT,
+                          timeout=60)
+    assert done.returncode == 2 and "there is no index at" in done.stderr
+    assert not (tmp_path / "none").exists()
+
+
+# -- streamable HTTP, mounted by `assistant serve` ------------------------------------------------
+
+@pytest.fixture()
+def served(index, tmp_path):
+    """`assistant serve --token TOKEN` over a copy of the index: its URL, once it answers."""
+    import shutil
+
+    copy = shutil.copytree(index, tmp_path / "index")
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", LAUNCH, "serve", "--index", str(copy),
+                               "--port", str(port), "--token", TOKEN],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, f"serve exited: {server.stderr.read()[-2000:]}"
+            assert time.monotonic() < deadline, "serve did not answer within 120 s"
+            try:
+                if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield url, copy
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_http_mcp_answers_and_needs_the_token_to_write(served):
+    url, copy = served
+    new = dict(title="Ferry fares fall", date="2024-03-10", text="Ferry fares fall by a tenth.")
+
+    async def run():
+        async with http_session(url) as s:
+            assert "add_articles" in await tool_names(s)
+            error, found = await call(s, "search_news", query=QUESTION, k=4, as_of=AS_OF)
+            assert not error and all(p["date"] <= AS_OF for p in found["passages"])
+            assert found == expected_answer(copy, k=4, as_of=AS_OF)
+            error, message = await call(s, "search_news", query=QUESTION, as_of="yesterday")
+            assert error and "as_of" in message
+            error, message = await call(s, "add_articles", articles=[new])
+            assert error and "Authorization: Bearer" in message
+        async with http_session(url, "wrong-token") as s:
+            assert (await call(s, "add_articles", articles=[new]))[0]
+        async with http_session(url, TOKEN) as s:
+            error, report = await call(s, "add_articles", articles=[new])
+            assert not error and report["added"] == 1
+            error, stats = await call(s, "collection_stats")
+            assert stats["articles"] == 5
+
+    anyio.run(run)
