@@ -34,10 +34,10 @@ WORDS = ("harbour council ferry storm mayor vote budget school hospital river br
 
 
 class NewsSite:
-    """A site whose feed lists its newest 100 articles; `count()` says how many exist now."""
+    """A site whose feed lists its newest `window` articles; `count()` says how many exist."""
 
-    def __init__(self, count):
-        self.count = count
+    def __init__(self, count, window: int = 100):
+        self.count, self.window = count, window
         site = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -67,7 +67,7 @@ class NewsSite:
         items = "".join(
             f"<item><title>{self.title(i)}</title><link>{self.url}/a/{i}</link>"
             f"<guid>{self.url}/a/{i}</guid><pubDate>{formatdate(1.7e9 + i * 600)}</pubDate></item>"
-            for i in range(max(0, n - 100), n))
+            for i in range(max(0, n - self.window), n))
         return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
                 f"<title>Local Gazette</title><link>{self.url}/</link><description>news"
                 f"</description>{items}</channel></rss>").encode()
@@ -108,7 +108,7 @@ def rss_mb(pid: int) -> float:
 
 
 def throughput(args) -> None:
-    site = NewsSite(lambda: args.articles)
+    site = NewsSite(lambda: args.articles, window=args.articles)
     with tempfile.TemporaryDirectory() as tmp:
         started = time.monotonic()
         follow(Path(tmp) / "index", site.url + "/feed.xml", "--delay", str(args.delay)).wait()
