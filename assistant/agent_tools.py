@@ -18,6 +18,7 @@ from .api import articles_from
 from .errors import AssistantError
 
 TEXT_CHARS = 20_000  # get_article's slice: a long article is read in parts
+RESULT_CHARS = 40_000  # search_news's passage text, all told (k=100 is ~100,000 characters)
 MAX_OUTLETS = 200  # list_sources' list; the rest are counted, never dropped silently
 # Whether a call may add articles, from its HTTP headers (None over stdio).
 WriteRule = Callable[[Mapping[str, str] | None], bool]
@@ -178,16 +179,36 @@ def check_sources(assistant, sources: list[str]) -> None:
                        f"the {len(known)} outlets, e.g. {', '.join(sorted(known)[:5])}")
 
 
-def search_result(answer, since: str | None, sources: list[str]) -> dict:
-    """An `Answer` as an agent reads it: the passages with their citations, and the lead."""
-    return {
-        "query": answer.question, "as_of": answer.as_of, "since": since, "sources": sources,
-        "answered": answer.answered, "heading": answer.heading,
-        "lead": answer.lead.to_dict() if answer.lead else None,
-        "passages": [{"number": n, "title": p.title, "outlet": p.source, "date": p.date,
-                      "url": p.url, "citation": p.citation, "score": round(p.score, 4),
-                      "article_id": p.article_id, "text": p.text}
-                     for n, p in enumerate(answer.passages, 1)]}
+def search_result(answer, since: str | None, sources: list[str],
+                  limit: int = RESULT_CHARS) -> dict:
+    """An `Answer` as an agent reads it: the passages with their citations (each with the same
+    article's other passages found, `more`), and the lead; passages past `limit` characters
+    of text are left out, and `note` says how many."""
+    passages, left_out, budget = [], 0, [limit]
+
+    def fits(text: str) -> bool:
+        if len(text) > budget[0]:
+            budget[0] = 0  # nothing after a passage left out: the rank order holds
+            return False
+        budget[0] -= len(text)
+        return True
+
+    for n, p in enumerate(answer.passages, 1):
+        if not fits(p.text):
+            left_out += 1 + len(p.more)
+            continue
+        more = [{"text": m.text, "score": round(m.score, 4)} for m in p.more if fits(m.text)]
+        left_out += len(p.more) - len(more)
+        passages.append({"number": n, "title": p.title, "outlet": p.source, "date": p.date,
+                         "url": p.url, "citation": p.citation, "score": round(p.score, 4),
+                         "article_id": p.article_id, "text": p.text, "more": more})
+    out = {"query": answer.question, "as_of": answer.as_of, "since": since, "sources": sources,
+           "answered": answer.answered, "heading": answer.heading,
+           "lead": answer.lead.to_dict() if answer.lead else None, "passages": passages}
+    if left_out:
+        out["note"] = (f"cut: {left_out} passages left out to keep the result under {limit:,} "
+                       "characters; ask with a smaller k, or read whole articles with get_article")
+    return out
 
 
 def article_part(article, offset: int) -> dict:

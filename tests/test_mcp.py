@@ -73,6 +73,23 @@ def test_the_assistant_reads_an_article_and_its_outlets(index):
         {"outlet": "news.example", "articles": 1, "oldest": "2024-04-02", "newest": "2024-04-02"}]
 
 
+def test_a_long_search_result_is_cut_with_a_note_in_rank_order(index):
+    from assistant import Assistant
+    from assistant.agent_tools import search_result
+
+    answer = Assistant(index, small_settings(), create=False).answer(
+        "harbour history boats tides", k=20, as_of=AS_OF)
+    pieces = [x for p in answer.passages for x in (p, *p.more)]  # with the folded ones
+    whole = search_result(answer, None, [], limit=10**6)
+    assert "note" not in whole
+    assert sum(1 + len(p["more"]) for p in whole["passages"]) == len(pieces) > 20
+    cut = search_result(answer, None, [], limit=2_500)
+    kept = [x["text"] for p in cut["passages"] for x in (p, *p["more"])]
+    assert kept == [x.text for x in pieces[:len(kept)]] and 0 < len(kept) < len(pieces)
+    assert sum(map(len, kept)) <= 2_500
+    assert cut["note"].startswith(f"cut: {len(pieces) - len(kept)} passages left out")
+
+
 # -- the client side ----------------------------------------------------------------------------
 
 @asynccontextmanager
@@ -262,3 +279,27 @@ def test_http_mcp_answers_and_needs_the_token_to_write(served):
             assert stats["articles"] == 5
 
     anyio.run(run)
+
+
+@pytest.mark.slow
+def test_http_mcp_with_no_token_takes_writes_and_keeps_the_host_rule(index, tmp_path):
+    import shutil
+
+    from assistant.access import Access
+    from helpers import start_server
+
+    copy = shutil.copytree(index, tmp_path / "index")
+    url, stop = start_server(copy, access=Access(None), settings=small_settings())
+    new = dict(title="Ferry fares fall", date="2024-03-10", text="Ferry fares fall by a tenth.")
+
+    async def run():
+        async with http_session(url) as s:
+            error, report = await call(s, "add_articles", articles=[new])
+            assert not error and report["added"] == 1
+
+    try:
+        anyio.run(run)
+        foreign = httpx.post(f"{url}/mcp", headers={"Host": "rebind.example"}, json={})
+        assert foreign.status_code == 403 and "Host" in foreign.json()["error"]
+    finally:
+        stop()
