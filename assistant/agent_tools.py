@@ -67,7 +67,10 @@ def build_mcp(assistant, may_write: WriteRule | None = None):
         "each with title, outlet, date, url, a ready-made citation and a score, plus `lead`: "
         "the one sentence that most directly answers (null when nothing answers). Only "
         "articles dated on or before `as_of` are searched, so that a question about the past "
-        "is not answered with later news. Quote `citation` when you use a passage."))
+        "is not answered with later news. Quote `citation` when you use a passage. `more`: "
+        "the same article's other matching passages. A result over "
+        f"{RESULT_CHARS:,} characters is cut, and its `note` says how many passages were left "
+        "out."))
     def search_news(
         query: Annotated[str, Field(description="the question, in plain words")],
         k: Annotated[int, Field(description=f"how many passages, 1 to {max_k}")] = 5,
@@ -125,9 +128,11 @@ def build_mcp(assistant, may_write: WriteRule | None = None):
     @server.resource("article://{article_id}", name="article", mime_type="text/plain",
                      description="A stored article, whole: title, outlet, date, url, text")
     def article_resource(article_id: str) -> str:
+        from mcp.server.mcpserver.exceptions import ResourceNotFoundError
+
         article = assistant.article(article_id)
         if article is None:
-            raise ValueError(f"no article has the id {article_id!r}")
+            raise ResourceNotFoundError(f"no article has the id {article_id!r}")
         where = ", ".join(x for x in (article.source, article.date) if x)
         return f"{article.title}\n{where}\n{article.url}\n\n{article.text}"
 
@@ -230,8 +235,14 @@ def article_part(article, offset: int) -> dict:
 
 
 def run_stdio(assistant, allow_writes: bool = False) -> None:
-    """Serve over stdin/stdout until the client closes them (`assistant mcp`)."""
-    build_mcp(assistant, (lambda headers: True) if allow_writes else None).run("stdio")
+    """Serve over stdin/stdout until the client closes them (`assistant mcp`). The client
+    started this process, so a write needs no token; with writes, reads and writes take
+    separate handles as the server's do (server.Shared): a search never waits on an ingest."""
+    if not allow_writes:
+        return build_mcp(assistant).run("stdio")
+    from .server import Shared
+
+    build_mcp(Shared(assistant), lambda headers: True).run("stdio")
 
 
 def mount_mcp(app, shared, access) -> None:

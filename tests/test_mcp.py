@@ -3,6 +3,7 @@
 articles written here (the stand-in embedder, no model), so no ../shared is needed."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -13,7 +14,7 @@ import anyio
 import httpx
 import pytest
 
-from helpers import ROOT, free_port, small_settings
+from helpers import ROOT, free_port, small_settings, start_server
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
 TOKEN = "mcp-test-token"
@@ -34,6 +35,8 @@ ARTICLES = [
     dict(id="history", title="A history of the harbour", date="2024-02-01",
          source="archive.example", url="https://archive.example/h", text=LONG_TEXT),
 ]
+NEW = dict(id="ferry-4", title="Ferry fares fall", date="2024-03-10", source="coast.example",
+           text="Ferry fares fall by a tenth from Monday.")  # what add_articles adds
 # Runs the CLI with the stand-in embedder and no second stage, as conftest.py does in-process.
 LAUNCH = f"""
 import sys
@@ -124,10 +127,6 @@ async def call(session, tool, **arguments) -> tuple[bool, object]:
     return result.is_error, (text if result.is_error else json.loads(text))
 
 
-async def tool_names(session) -> set[str]:
-    return {t.name for t in (await session.list_tools()).tools}
-
-
 def expected_answer(index, **kwargs) -> dict:
     """What Assistant.answer gives for QUESTION, in search_news's terms."""
     from assistant import Assistant
@@ -141,6 +140,8 @@ def expected_answer(index, **kwargs) -> dict:
 
 @pytest.mark.slow
 def test_stdio_tools_answer_as_the_assistant_does_and_refuse_bad_calls(index):
+    from mcp import MCPError
+
     async def run():
         async with stdio_session(index) as s:
             tools = (await s.list_tools()).tools
@@ -189,6 +190,8 @@ def test_stdio_tools_answer_as_the_assistant_does_and_refuse_bad_calls(index):
             assert [t.uri_template for t in templates] == ["article://{article_id}"]
             resource = await s.read_resource("article://ferry-2")
             assert ARTICLES[1]["text"] in resource.contents[0].text
+            with pytest.raises(MCPError, match="no article has the id 'nope'"):
+                await s.read_resource("article://nope")
 
             error, message = await call(s, "add_articles", articles=[ARTICLES[0]])
             assert error  # not offered read-only
@@ -199,18 +202,14 @@ def test_stdio_tools_answer_as_the_assistant_does_and_refuse_bad_calls(index):
 
 @pytest.mark.slow
 def test_stdio_adds_articles_only_with_allow_writes(index, tmp_path):
-    import shutil
-
     copy = shutil.copytree(index, tmp_path / "index")
-    new = dict(id="ferry-4", title="Ferry fares fall", date="2024-03-10", source="coast.example",
-               text="Ferry fares fall by a tenth from Monday.")
 
     async def run():
         async with stdio_session(copy, "--allow-writes") as s:
-            assert "add_articles" in await tool_names(s)
-            error, report = await call(s, "add_articles", articles=[new])
+            assert "add_articles" in {t.name for t in (await s.list_tools()).tools}
+            error, report = await call(s, "add_articles", articles=[NEW])
             assert not error and report["added"] == 1
-            error, message = await call(s, "add_articles", articles=[{**new, "date": "soon"}])
+            error, message = await call(s, "add_articles", articles=[{**NEW, "date": "soon"}])
             assert error and "articles:1" in message and "date" in message
             error, found = await call(s, "search_news", query="ferry fares", as_of=AS_OF)
             assert found["passages"][0]["article_id"] == "ferry-4"
@@ -231,8 +230,6 @@ def test_a_missing_index_is_the_same_clear_error_as_other_readers(tmp_path):
 @pytest.fixture()
 def served(index, tmp_path):
     """`assistant serve --token TOKEN` over a copy of the index: its URL, once it answers."""
-    import shutil
-
     copy = shutil.copytree(index, tmp_path / "index")
     port = free_port()
     server = subprocess.Popen([sys.executable, "-c", LAUNCH, "serve", "--index", str(copy),
@@ -258,22 +255,21 @@ def served(index, tmp_path):
 @pytest.mark.slow
 def test_http_mcp_answers_and_needs_the_token_to_write(served):
     url, copy = served
-    new = dict(title="Ferry fares fall", date="2024-03-10", text="Ferry fares fall by a tenth.")
 
     async def run():
         async with http_session(url) as s:
-            assert "add_articles" in await tool_names(s)
+            assert "add_articles" in {t.name for t in (await s.list_tools()).tools}
             error, found = await call(s, "search_news", query=QUESTION, k=4, as_of=AS_OF)
             assert not error and all(p["date"] <= AS_OF for p in found["passages"])
             assert found == expected_answer(copy, k=4, as_of=AS_OF)
             error, message = await call(s, "search_news", query=QUESTION, as_of="yesterday")
             assert error and "as_of" in message
-            error, message = await call(s, "add_articles", articles=[new])
+            error, message = await call(s, "add_articles", articles=[NEW])
             assert error and "Authorization: Bearer" in message
         async with http_session(url, "wrong-token") as s:
-            assert (await call(s, "add_articles", articles=[new]))[0]
+            assert (await call(s, "add_articles", articles=[NEW]))[0]
         async with http_session(url, TOKEN) as s:
-            error, report = await call(s, "add_articles", articles=[new])
+            error, report = await call(s, "add_articles", articles=[NEW])
             assert not error and report["added"] == 1
             error, stats = await call(s, "collection_stats")
             assert stats["articles"] == 5
@@ -283,18 +279,14 @@ def test_http_mcp_answers_and_needs_the_token_to_write(served):
 
 @pytest.mark.slow
 def test_http_mcp_with_no_token_takes_writes_and_keeps_the_host_rule(index, tmp_path):
-    import shutil
-
     from assistant.access import Access
-    from helpers import start_server
 
     copy = shutil.copytree(index, tmp_path / "index")
     url, stop = start_server(copy, access=Access(None), settings=small_settings())
-    new = dict(title="Ferry fares fall", date="2024-03-10", text="Ferry fares fall by a tenth.")
 
     async def run():
         async with http_session(url) as s:
-            error, report = await call(s, "add_articles", articles=[new])
+            error, report = await call(s, "add_articles", articles=[NEW])
             assert not error and report["added"] == 1
 
     try:
