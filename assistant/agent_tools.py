@@ -59,7 +59,9 @@ def build_mcp(assistant, may_write: WriteRule | None = None):
     each add_articles call must pass (stdio: always; HTTP: the server's bearer token)."""
     from mcp.server.mcpserver import Context, MCPServer
 
-    server = MCPServer("news-assistant", instructions=INSTRUCTIONS)
+    # The SDK sets the root logger's level: WARNING leaves serve's log as it was (a caller's
+    # mistake is the caller's to read, in the tool error, not the server log's).
+    server = MCPServer("news-assistant", instructions=INSTRUCTIONS, log_level="WARNING")
     max_k = assistant.settings.max_k
 
     @server.tool(description=(

@@ -146,12 +146,13 @@ def serve(assistant, host: str = "127.0.0.1", port: int = 7860, token: str | Non
         start_following(app.state.shared, follow_every, allow_private)
     assistant.embedder  # load the model now, so that the first question is answered at once
     url = home_url(host, port)
+    agents = f"; MCP for agents at {url}mcp" if importlib.util.find_spec("mcp") else ""
     if token:
         print(f"News assistant: open {url}?token={token}\n"
-              f"(the token is needed to add or delete articles; API docs at {url}docs)",
+              f"(the token is needed to add or delete articles; API docs at {url}docs{agents})",
               flush=True)
     else:
-        print(f"News assistant on {url} ; API docs at {url}docs", flush=True)
+        print(f"News assistant on {url} ; API docs at {url}docs{agents}", flush=True)
         print("WARNING: --no-token: any program or web page that can reach this server can add "
               "and delete articles", file=sys.stderr, flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
