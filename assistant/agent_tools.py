@@ -236,17 +236,6 @@ def article_part(article, offset: int) -> dict:
     return out
 
 
-def run_stdio(assistant, allow_writes: bool = False) -> None:
-    """Serve over stdin/stdout until the client closes them (`assistant mcp`). The client
-    started this process, so a write needs no token; with writes, reads and writes take
-    separate handles as the server's do (server.Shared): a search never waits on an ingest."""
-    if not allow_writes:
-        return build_mcp(assistant).run("stdio")
-    from .server import Shared
-
-    build_mcp(Shared(assistant), lambda headers: True).run("stdio")
-
-
 def mount_mcp(app, shared, access) -> None:
     """The same server at /mcp (streamable HTTP) on the FastAPI `app` of `assistant serve`:
     add_articles passes the API's rule (the bearer token, none with --no-token); the Host and

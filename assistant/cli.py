@@ -300,7 +300,7 @@ def cmd_tune(args) -> int:
 
 
 def cmd_mcp(args) -> int:
-    from .agent_tools import run_stdio
+    from .agent_stdio import run_stdio
 
     run_stdio(_open(args, create=False), allow_writes=args.allow_writes)
     return 0
