@@ -15,6 +15,7 @@ from .types import Problem
 MAX_UPLOAD_BYTES = 50_000_000  # one request; the UI's uploads share the limit
 MAX_FILES = 20
 MAX_IN_FLIGHT = 16  # API requests served at once; past this, 503 at once instead of a queue
+ASK_PARAMETERS = ("q", "k", "as_of", "since", "sources")  # GET's query and POST's body alike
 
 
 def create_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYTES,
@@ -30,8 +31,9 @@ def create_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYT
     from starlette.formparsers import MultiPartException, MultiPartParser
     from starlette.middleware.cors import CORSMiddleware
 
-    app = FastAPI(title="News assistant", version="1",
+    app = FastAPI(title="News assistant", version="1", docs_url=None, redoc_url=None,
                   description="Cited passages from a news index, as of a date.")
+    offline_docs(app)
     bearer = HTTPBearer(auto_error=False, description="the server's --token")
     token = access.token
     # Gradio answers any localhost origin with credentials unless its parent app has a
@@ -42,6 +44,7 @@ def create_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYT
     app.add_middleware(Guard, access=access)  # added last: it runs first
 
     class AskBody(BaseModel):
+        model_config = {"extra": "forbid"}  # a misspelt filter is an error, not ignored
         q: str
         k: int = 5
         as_of: str | None = None
@@ -69,6 +72,11 @@ def create_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYT
         """Refuse what cannot be served soon: memory and latency stay bounded under load."""
         if not request.url.path.startswith("/api/") or request.url.path == "/api/health":
             return await call_next(request)
+        match = route_match(app, request.scope)  # else the chat mounted at / would answer
+        if match != "full" and request.method != "OPTIONS":  # CORS answers preflights
+            return error(404 if match == "none" else 405,
+                         f"there is no {request.method} {request.url.path}; "
+                         "the API's routes are listed at /docs")
         if in_flight[0] >= max_in_flight:
             return JSONResponse({"error": "the server is busy; retry in a second"},
                                 status_code=503, headers={"Retry-After": "1"})
@@ -100,7 +108,14 @@ def create_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYT
 
     @app.exception_handler(RequestValidationError)
     def invalid(request, e: RequestValidationError):
-        return error(422, validation_message(e.errors()))
+        errors = e.errors()
+        broken = [x for x in errors if x.get("type") == "json_invalid"]
+        if broken:
+            return error(400, not_json_message(broken[0]))
+        extra = [str(x["loc"][-1]) for x in errors if x.get("type") == "extra_forbidden"]
+        if extra:
+            return error(400, unknown_message(extra))
+        return error(422, validation_message(errors))
 
     def writer(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
         if token and not (credentials and token_matches(credentials.credentials, token)):
@@ -108,14 +123,25 @@ def create_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYT
                                      "add or delete articles", headers={"WWW-Authenticate": "Bearer"})
 
     def ask(q, k, as_of, since, sources) -> dict:
+        known = set(assistant.sources())
+        if not known.issuperset(sources):
+            assistant.stats()  # the outlets are as of the last refresh: an upload may be newer
+            known = set(assistant.sources())
+        unknown = [name for name in sources if name not in known]
+        if unknown:
+            return error(400, f"unknown outlet {', '.join(map(repr, unknown))}; the outlets are "
+                              f"{', '.join(sorted(known)) or 'none (this index has no outlets)'}")
         return assistant.answer(q, k=k, as_of=as_of, since=since, sources=sources).to_dict()
 
     @app.get("/api/ask", tags=["ask"], summary="The passages that answer a question")
-    def ask_get(q: str = Query(description="the question"), k: int = 5,
+    def ask_get(request: Request, q: str = Query(description="the question"), k: int = 5,
                 as_of: str | None = Query(None, description="only articles dated up to YYYY-MM-DD"),
                 since: str | None = Query(None, description="only articles from YYYY-MM-DD"),
-                source: list[str] = Query([], description="only these outlets (repeatable)")):
-        return ask(q, k, as_of, since, source)
+                sources: list[str] = Query([], description="only these outlets (repeatable)")):
+        extra = [name for name in request.query_params if name not in ASK_PARAMETERS]
+        if extra:
+            return error(400, unknown_message(extra))
+        return ask(q, k, as_of, since, sources)
 
     @app.post("/api/ask", tags=["ask"], summary="The same, with a JSON body")
     def ask_post(body: AskBody):
@@ -138,6 +164,9 @@ def create_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYT
                 items = articles_from(ArticlesIn.model_validate_json(body).articles,
                                       assistant.settings.max_article_chars)
             except ValidationError as e:
+                broken = [x for x in e.errors() if x.get("type") == "json_invalid"]
+                if broken:
+                    return error(400, not_json_message(broken[0]))
                 return error(422, validation_message(e.errors()) + ' (expected {"articles": '
                                   '[{"title": ..., "date": "YYYY-MM-DD", "text": ...}]})')
             report = await run_in_threadpool(assistant.ingest_articles, items)
@@ -182,6 +211,51 @@ def create_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYT
         return {"status": "ok"}
 
     return app
+
+
+def offline_docs(app) -> None:
+    """/docs with Swagger UI's files from the installed swagger-ui-bundle, not a CDN: the
+    docs work on a machine without internet."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs/assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{app.title}: API",
+                                   swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs/assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs/assets/favicon-32x32.png")
+
+
+def route_match(app, scope) -> str:
+    """'full' when a route of the app's own (not a mount such as the chat at /) takes this
+    request, 'method' when one takes the path with another method, else 'none'."""
+    from starlette.routing import Match, Mount
+
+    found = {route.matches(scope)[0] for route in app.router.routes
+             if not isinstance(route, Mount)}
+    return "full" if Match.FULL in found else "method" if Match.PARTIAL in found else "none"
+
+
+def unknown_message(names) -> str:
+    """Example: ['source'] -> "unknown parameter 'source'; the parameters are q, k, ..." """
+    return (f"unknown parameter {', '.join(map(repr, names))}; the parameters are "
+            f"{', '.join(ASK_PARAMETERS)} (sources repeatable)")
+
+
+def not_json_message(error: dict) -> str:
+    """A pydantic json_invalid error -> where the body stops being JSON. FastAPI puts the
+    character offset in the error's loc; pydantic puts line and column in its message."""
+    where = [x for x in error.get("loc", ()) if isinstance(x, int)]
+    if where:
+        reason = error.get("ctx", {}).get("error", "")
+        return f"the request body is not valid JSON: {reason} at character {where[0]}".replace(
+            ":  at", " at")
+    detail = str(error.get("msg", "")).removeprefix("Invalid JSON: ")
+    return f"the request body is not valid JSON ({detail})"
 
 
 async def read_body(request, limit: int) -> bytes:

@@ -121,10 +121,11 @@ def test_add_find_and_delete_an_article_as_json(client):
     assert added["added"] == 1 and added["skipped"] == ["articles:2: missing field 'text'"]
     again = client.post("/api/articles", json={"articles": [article]}, headers=AUTH).json()
     assert again["unchanged"] == 1
-    ask = {"q": "darts world final", "k": 1, "source": "example.org"}
+    ask = {"q": "darts world final", "k": 1, "sources": "example.org"}
     assert client.get("/api/ask", params=ask).json()["passages"][0]["article_id"] == "darts-1"
     assert client.delete("/api/articles/darts-1", headers=AUTH).json() == {"deleted": "darts-1"}
-    assert client.get("/api/ask", params=ask).json()["passages"] == []
+    after = client.get("/api/ask", params={"q": "darts world final", "k": 20}).json()
+    assert "darts-1" not in [p["article_id"] for p in after["passages"]]
     missing = client.delete("/api/articles/darts-1", headers=AUTH)
     assert missing.status_code == 404 and "darts-1" in missing.json()["error"]
 
@@ -238,3 +239,61 @@ def test_upload_name(name, expected):
 ])
 def test_shown_name(name, expected):
     assert shown_name(name) == expected
+
+
+def test_docs_work_offline_from_the_installed_swagger_ui(client):
+    page = client.get("/docs").text
+    assert "cdn" not in page.lower() and "/docs/assets/swagger-ui-bundle.js" in page
+    script = client.get("/docs/assets/swagger-ui-bundle.js")
+    assert script.status_code == 200 and "SwaggerUIBundle" in script.text
+    assert client.get("/docs/assets/swagger-ui.css").status_code == 200
+
+
+@pytest.mark.parametrize("method, path", [("GET", "/api/nothing"), ("POST", "/api/ask/more"),
+                                          ("GET", "/api/articles")])
+def test_unknown_routes_answer_json_errors(client, method, path):
+    response = client.request(method, path)
+    assert response.status_code in (404, 405)
+    assert "error" in response.json()
+
+
+def test_get_and_post_take_the_same_parameters_with_sources_repeatable(client):
+    outlets = client.get("/api/stats").json()
+    names = [o for o in client.get("/openapi.json").json()["paths"]["/api/ask"]["get"]
+             ["parameters"]]
+    assert [p["name"] for p in names] == ["q", "k", "as_of", "since", "sources"]
+    params = {"q": CHESS, "k": 3}
+    got = client.get("/api/ask", params=params).json()
+    assert got == client.post("/api/ask", json={**params, "sources": []}).json()
+    assert outlets["articles"] >= 8
+
+
+@pytest.mark.parametrize("send", [
+    lambda c: c.get("/api/ask", params={"q": CHESS, "source": "x"}),
+    lambda c: c.post("/api/ask", json={"q": CHESS, "source": ["x"]}),
+])
+def test_unknown_parameters_are_400s_that_name_them(client, send):
+    response = send(client)
+    assert response.status_code == 400
+    assert "unknown parameter 'source'" in response.json()["error"]
+    assert "sources" in response.json()["error"]
+
+
+@pytest.mark.parametrize("send", [
+    lambda c: c.get("/api/ask", params={"q": CHESS, "sources": ["Nowhere Times"]}),
+    lambda c: c.post("/api/ask", json={"q": CHESS, "sources": ["Nowhere Times"]}),
+])
+def test_unknown_outlets_are_400s_that_say_so(client, send):
+    response = send(client)
+    assert response.status_code == 400
+    assert "unknown outlet 'Nowhere Times'" in response.json()["error"]
+
+
+@pytest.mark.parametrize("path", ["/api/ask", "/api/articles"])
+def test_broken_json_says_so_with_the_position(client, path):
+    response = client.post(path, content=b'{"q": "chess",}', headers={
+        **AUTH, "Content-Type": "application/json"})
+    assert response.status_code == 400
+    message = response.json()["error"]
+    assert message.startswith("the request body is not valid JSON")
+    assert "character 14" in message or "column 15" in message
