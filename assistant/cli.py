@@ -64,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train-ranker", parents=[common],
                        help="train the learned ranker on a set (rtqa-2024; never the test set)")
     p.add_argument("set_dir", type=Path)
-    p.add_argument("--out", type=Path, help="model file (default: the one shipped in the package)")
+    p.add_argument("--out", type=Path, required=True,
+                   help="model file to write; to ship it, copy it over assistant/models/ranker.txt "
+                        "in a checkout (the file the package loads) and commit it")
     p.add_argument("--depth", type=int, default=100)
 
     p = sub.add_parser("train-reranker", parents=[common],
@@ -74,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a validation set: fit the calibration there and print its figures")
     p.add_argument("--work", type=Path, default=Path.home() / ".cache" / "news-assistant"
                    / "train-reranker", help="mined groups and checkpoints (resumed from)")
-    p.add_argument("--out", type=Path, help="model folder (default: the one the package loads)")
+    p.add_argument("--out", type=Path, required=True,
+                   help="model folder to write; to ship it, replace assistant/models/reranker/ "
+                        "in a checkout (the folder the package loads) with it and commit it")
     p.add_argument("--epochs", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=7)
 
@@ -83,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("set_dir", type=Path)
 
     p = sub.add_parser("bench", add_help=False,
-                       help="speed and scale benchmark (python -m assistant.bench --help)")
+                       help="speed and scale benchmark (assistant bench --help)")
     p.add_argument("args", nargs=argparse.REMAINDER)
 
     p = sub.add_parser("mcp", parents=[common],
@@ -118,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         if "--ray" in argv:  # single index against sharded collections on Ray
             from .cluster.bench import main as bench
         else:
-            from .bench import main as bench
+            from .tools.bench import main as bench
 
         return bench(argv[1:])
     args = build_parser().parse_args(argv)
@@ -265,30 +269,27 @@ def cmd_eval(args) -> int:
 
 
 def cmd_train_ranker(args) -> int:
-    from .rerank import MODEL_FILE
-    from .train_ranker import train
+    from .tools.train_ranker import train
 
-    print(json.dumps(train(args.set_dir, args.out or MODEL_FILE, args.depth, index=args.index),
+    print(json.dumps(train(args.set_dir, args.out, args.depth, index=args.index),
                      indent=2))
     return 0
 
 
 def cmd_train_reranker(args) -> int:
-    from .cross_encoder import MODEL_DIR
-    from .train_reranker import calibrate, train, validate
+    from .tools.train_reranker import calibrate, train, validate
 
-    out = args.out or MODEL_DIR
-    report = train(args.train_sets, args.work, out, epochs=args.epochs, seed=args.seed,
+    report = train(args.train_sets, args.work, args.out, epochs=args.epochs, seed=args.seed,
                    log=lambda line: print(line, file=sys.stderr, flush=True))
     if args.validate:
-        report["calibration"] = calibrate(args.validate, out)
-        report["validation"] = validate(args.validate, out)
+        report["calibration"] = calibrate(args.validate, args.out)
+        report["validation"] = validate(args.validate, args.out)
     print(json.dumps(report, indent=2))
     return 0
 
 
 def cmd_tune(args) -> int:
-    from .tune import tune
+    from .tools.tune import tune
 
     result = tune(args.set_dir, args.index)
     keys = list(result["rows"][0])

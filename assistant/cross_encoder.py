@@ -82,7 +82,7 @@ class CrossEncoder:
         folder = Path(folder)
         if not (folder / "model.onnx").is_file():
             raise ModelNotFound(f"no cross-encoder at {folder}; train one with: "
-                                    "assistant train-reranker TRAIN_SET...")
+                                f"assistant train-reranker TRAIN_SET... --out {folder}")
         self.folder = folder
         self.info = json.loads((folder / "info.json").read_text())
         calibration = folder / "calibration.json"

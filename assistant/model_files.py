@@ -110,12 +110,25 @@ def _cached_export(model: str, backend: str, name: str, export) -> Path:
     return target / name
 
 
+_STAMPS: dict[tuple, str] = {}
+
+
 def weights_stamp(folder: Path) -> str:
     """Which weights, recipe and calibration, not where they lie (checkouts share exports).
     The files' contents, not their sizes: a model fine-tuned in place has the same sizes, and
-    an export of the old weights would silently answer for the new ones."""
+    an export of the old weights would silently answer for the new ones. Hashing takes ~70 ms,
+    so it is kept per process for files whose path, size and modification time are unchanged."""
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    key = tuple((str(p.resolve()), s.st_size, s.st_mtime_ns)
+                for p in [*files, CALIBRATION] for s in [p.stat()])
+    if key not in _STAMPS:
+        _STAMPS[key] = _hash_weights(files)
+    return _STAMPS[key]
+
+
+def _hash_weights(files: list[Path]) -> str:
     digest = hashlib.sha1(json.dumps([RECIPE, CALIBRATION.read_text()]).encode())
-    for path in sorted(p for p in folder.iterdir() if p.is_file()):
+    for path in files:
         digest.update(path.name.encode())
         with open(path, "rb") as f:
             digest.update(hashlib.file_digest(f, "sha1").digest())

@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .model_files import ModelNotFound
-from .retrieve import Candidates, Query
-from .store import Store
+from .retrieve import Candidates, Query, Reader
 from .view import day
 from .words import sentences, stems, tokenize
 
@@ -27,7 +26,7 @@ FEATURES = [
 ]
 
 
-def features(store: Store, query: Query, found: Candidates, depth: int
+def features(store: Reader, query: Query, found: Candidates, depth: int
              ) -> tuple[list[int], np.ndarray, dict]:
     """The top `depth` fused candidates and one feature row each (columns: FEATURES)."""
     ids = list(found.scores)[:depth]
@@ -100,12 +99,12 @@ class Ranker:
         import lightgbm
 
         if not Path(model_file).is_file():
-            raise ModelNotFound(f"no ranker model at {model_file}; "
-                                    "train one with: assistant train-ranker SET_DIR")
+            raise ModelNotFound(f"no ranker model at {model_file}; train one with: "
+                                f"assistant train-ranker SET_DIR --out {model_file}")
         self.booster = lightgbm.Booster(model_file=str(model_file))
         self.depth = depth
 
-    def __call__(self, store: Store, query: Query, found: Candidates) -> dict[int, float]:
+    def __call__(self, store: Reader, query: Query, found: Candidates) -> dict[int, float]:
         ids, matrix, _ = features(store, query, found, self.depth)
         if not ids:
             return found.scores

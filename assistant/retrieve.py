@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
 from .config import Settings
 from .dates import time_window
 from .fusion import blend, boost_window, collapse_duplicates, fold_articles, rrf
-from .store import Store
+from .stages import stage
 from .types import Passage
 from .view import View, day
 
@@ -25,6 +25,17 @@ def core_question(question: str) -> str:
     """Example: 'Which of the following won this week?' -> 'won ?'."""
     core = " ".join(PHRASING.sub(" ", question).split())
     return core if len(core) >= 3 else question
+
+
+class Reader(Protocol):
+    """What retrieval reads: the current generation's indexes and the passages by id. A
+    `Store` is one, a sharded collection another, and a test's in-memory snapshot a third,
+    so fusion and ranking run without SQLite."""
+
+    @property
+    def view(self) -> View: ...
+
+    def passages(self, ids: list[int]) -> dict[int, Passage]: ...
 
 
 @dataclass(frozen=True)
@@ -53,7 +64,7 @@ class Candidates:
     view: View | None = None  # the one generation every step of this search used
 
 
-def search(store: Store, embed: Callable[[list[str]], np.ndarray], query: Query,
+def search(store: Reader, embed: Callable[[list[str]], np.ndarray], query: Query,
            settings: Settings, rerankers: Sequence[Callable] = (), first_stage=None
            ) -> list[Passage]:
     """The top `query.k` passages, best first; none dated after `query.as_of`. Each of
@@ -64,11 +75,13 @@ def search(store: Store, embed: Callable[[list[str]], np.ndarray], query: Query,
     if not found.scores:
         return []
     for rerank in rerankers:
-        found = replace(found, scores=rerank(store, query, found))
+        with stage("second stage"):
+            found = replace(found, scores=rerank(store, query, found))
     scores = found.scores
     # Fetch more than k: collapsing duplicates and folding articles take some out.
     wanted = list(scores)[: query.k * 4 if settings.dedupe or settings.per_article else query.k]
-    rows = store.passages(wanted)
+    with stage("database"):
+        rows = store.passages(wanted)
     ranked = [replace(rows[i], score=round(scores[i], 6)) for i in wanted
               if i in rows and found.allowed[i]
               and (not query.as_of or rows[i].date <= query.as_of)]
@@ -77,7 +90,7 @@ def search(store: Store, embed: Callable[[list[str]], np.ndarray], query: Query,
     return fold_articles(ranked, settings.per_article)[: query.k]
 
 
-def candidates(store: Store, embed: Callable[[list[str]], np.ndarray], query: Query,
+def candidates(store: Reader, embed: Callable[[list[str]], np.ndarray], query: Query,
                settings: Settings) -> Candidates:
     """Dense and keyword candidates among the allowed passages, fused, recent ones boosted."""
     view = store.view
@@ -86,12 +99,17 @@ def candidates(store: Store, embed: Callable[[list[str]], np.ndarray], query: Qu
         return found
     allowed, text = found.allowed, core_question(query.question)
     if settings.dense_weight > 0 and view.dense is not None and len(view.dense):
-        ids, sims = view.dense.search(embed([text])[0], settings.candidates, allowed)
+        with stage("embedding"):
+            vector = embed([text])[0]
+        with stage("dense search"):
+            ids, sims = view.dense.search(vector, settings.candidates, allowed)
         found.dense = {int(i): (r, float(s)) for r, (i, s) in enumerate(zip(ids, sims))}
     if settings.keyword_weight > 0:
-        ids, bm25 = view.keyword.search(text, settings.candidates, allowed)
+        with stage("keyword search"):
+            ids, bm25 = view.keyword.search(text, settings.candidates, allowed)
         found.keyword = {int(i): (r, float(s)) for r, (i, s) in enumerate(zip(ids, bm25))}
-    return ranked(found, query, settings)
+    with stage("fusion"):
+        return ranked(found, query, settings)
 
 
 def allowed_for(view: View, query: Query) -> np.ndarray:

@@ -35,7 +35,7 @@ from assistant.boilerplate import is_boilerplate
 from assistant.chunking import chunk
 from assistant.keyword import KeywordIndex
 from assistant.model_files import go_offline, model_path
-from assistant.reranker_data import label
+from assistant.tools.reranker_data import label
 from assistant.retrieve import core_question
 from assistant.view import day
 

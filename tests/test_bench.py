@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from assistant import bench
+from assistant.tools import bench, bench_scale, measure
 
 STORIES = [
     ("Floods close the river road", "2024-01-02",
@@ -55,16 +55,16 @@ def test_exact_top_matches_a_full_sort():
     allowed = rng.random(500) < 0.5
     scores = np.where(allowed, queries @ vectors.T, -np.inf)
     want = np.argsort(-scores, axis=1)[:, :5]
-    got = bench.exact_top(vectors.astype(np.float32), queries.astype(np.float32), 5, allowed)
+    got = bench_scale.exact_top(vectors.astype(np.float32), queries.astype(np.float32), 5, allowed)
     assert [set(r) for r in got] == [set(r) for r in want]
 
 
 def test_percentiles_in_milliseconds():
-    assert bench.percentiles([0.001, 0.002, 0.003]) == "2.0 / 2.9 / 3.0"
+    assert measure.percentiles([0.001, 0.002, 0.003]) == "2.0 / 2.9 / 3.0"
 
 
 def test_generated_articles_are_valid_and_findable():
-    from assistant.synthetic import Collection
+    from assistant.tools.synthetic import Collection
 
     collection = Collection(1_000, per_article=10)
     puts = collection.puts(0, 1_000)

@@ -42,7 +42,7 @@ def test_a_value_no_field_can_mean_is_refused_naming_the_field(field, value, mes
 
 def test_the_defaults_and_what_eval_and_tune_vary_are_valid():
     from assistant.evaluate import stages
-    from assistant.tune import GRID
+    from assistant.tools.tune import GRID
 
     assert isinstance(BadSettings("x"), AssistantError) and isinstance(BadSettings("x"), ValueError)
     for variant in stages(Settings()).values():

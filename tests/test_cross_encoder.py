@@ -7,7 +7,7 @@ import pytest
 
 from assistant.cross_encoder import (MODEL_DIR, WINDOW_CHARS, CrossEncoder, load_cross_encoder,
                                        pair_text, window)
-from assistant.reranker_data import label
+from assistant.tools.reranker_data import label
 
 FILLER = "The weather stayed mild across the region for most of the week. " * 12
 
@@ -80,7 +80,7 @@ def test_missing_model_folder_loads_nothing(tmp_path):
 
 
 def test_platt_fits_a_rising_curve_and_stays_finite_on_separable_data():
-    from assistant.train_reranker import platt
+    from assistant.tools.train_reranker import platt
 
     a, b = platt([-2, -1, 1, 2], [0, 0, 1, 1])
     assert a > 1 and abs(b) < 1e-6 and np.isfinite(a)

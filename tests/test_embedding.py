@@ -13,7 +13,8 @@ import pytest
 
 from assistant import Assistant, embedding, model_files
 from assistant.embedding import (Embedder, OnnxEmbedder, OpenVinoEmbedder, UnknownBackend,
-                                 bucket, load_embedder, stall_message)
+                                 bucket, load_embedder)
+from assistant.embed_workers import Workers, stall_message
 from assistant.errors import EmbeddingStalled
 from assistant.model_files import cache_dir, max_seq_length, model_path, onnx_int8
 
@@ -150,7 +151,7 @@ def test_stall_message_names_backend_call_and_stuck_runs():
 
 def test_workers_run_the_smallest_call_first():
     """A question (a call of 1) is not queued behind the runs of an ingest's slice."""
-    workers, gate, order = embedding._Workers(1), threading.Event(), []
+    workers, gate, order = Workers(1), threading.Event(), []
     workers.submit(0, lambda _: gate.wait(), None)  # the one worker is busy
     ingest = [workers.submit(512, order.append, f"ingest {i}") for i in range(3)]
     question = workers.submit(1, order.append, "question")
@@ -239,3 +240,16 @@ def index_files(folder: Path) -> dict:
     """Every file of an index (its lock file aside) with its size and time of last change."""
     return {p.relative_to(folder): (p.stat().st_size, p.stat().st_mtime_ns)
             for p in folder.rglob("*") if p.is_file() and p.name != ".lock"}
+
+
+def test_weights_stamp_hashes_once_per_unchanged_files(tmp_path, monkeypatch):
+    """A second load in the same process reuses the stamp; changed weights get a new one."""
+    (tmp_path / "model.bin").write_bytes(b"weights one")
+    hashed = []
+    real = model_files._hash_weights
+    monkeypatch.setattr(model_files, "_hash_weights", lambda files: hashed.append(1) or real(files))
+    first = model_files.weights_stamp(tmp_path)
+    assert model_files.weights_stamp(tmp_path) == first and len(hashed) == 1
+    (tmp_path / "model.bin").write_bytes(b"weights two")  # same size, new contents
+    os.utime(tmp_path / "model.bin", ns=(1, 1))
+    assert model_files.weights_stamp(tmp_path) != first and len(hashed) == 2

@@ -101,7 +101,7 @@ def test_independent_scorer_agrees(tmp_path):
 
 
 def test_tune_ranks_every_grid_point(tmp_path):
-    from assistant.tune import tune
+    from assistant.tools.tune import tune
 
     set_dir = make_eval_set(tmp_path / "tiny")
     result = tune(set_dir, tmp_path / "idx", small_settings(),

@@ -109,3 +109,41 @@ def test_serving_without_the_web_extra_says_how_to_install_it():
 
     assert missing_web_packages() == []  # this install has the extra
     assert missing_web_packages(lambda name: None if name == "gradio" else object()) == ["gradio"]
+
+
+TOOLS = "assistant.tools"
+# The command line (and `python -m assistant`, which runs it) offers the tools as commands,
+# imported when one runs; the cluster's benchmark is a tool beside the code it measures.
+TOOL_USERS = {"assistant.cli", "assistant.__main__", "assistant.cluster.bench"}
+
+
+def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    """Example: ({'a': {'b'}, 'b': {'c'}, 'c': set()}, 'a') -> {'b', 'c'}"""
+    seen, todo = set(), [start]
+    while todo:
+        for target in graph.get(todo.pop(), ()):
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
+def is_tool(module: str) -> bool:
+    return module == TOOLS or module.startswith(TOOLS + ".")
+
+
+def test_reachable_follows_imports_through_modules():
+    assert reachable({"a": {"b"}, "b": {"c"}, "c": set()}, "a") == {"b", "c"}
+
+
+def test_the_runtime_imports_no_tool():
+    """Benchmarks, load test, tuning and training measure and train the runtime; the runtime
+    never needs them, so a library user loads none and a tool cannot change an answer."""
+    graph = import_graph()
+    assert any(is_tool(m) for m in graph) and is_tool("assistant.tools.bench")
+    runtime = [m for m in graph if not is_tool(m) and m not in TOOL_USERS]
+    assert "assistant.assistant" in runtime and "assistant.retrieve" in runtime
+    offenders = {m: sorted(t for t in graph[m] if is_tool(t)) for m in runtime}
+    assert not {m: t for m, t in offenders.items() if t}, offenders
+    assert not [m for m in runtime if graph[m] & TOOL_USERS], "runtime imports a tool user"
+    assert not any(is_tool(m) for m in reachable(graph, "assistant"))

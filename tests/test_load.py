@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from assistant.loadtest import rss_mb, run
+from assistant.tools.loadtest import rss_mb, run
 from helpers import ROOT, free_port
 
 

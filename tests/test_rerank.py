@@ -7,7 +7,7 @@ import numpy as np
 from assistant import Assistant
 from assistant.rerank import FEATURES, MODEL_FILE, Ranker, features, load_ranker
 from assistant.retrieve import Query, candidates, search
-from assistant.train_ranker import train
+from assistant.tools.train_ranker import train
 from helpers import make_eval_set, small_settings
 
 

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from assistant.cross_encoder import CrossEncoder, pair_text
-from assistant.reranker_data import NEGATIVES, mine
+from assistant.tools.reranker_data import NEGATIVES, mine
 
 TOPICS = ["chess", "rowing", "opera", "volcano", "satellite", "harvest", "election", "museum",
           "ferry", "glacier", "bakery", "marathon"]
@@ -51,7 +51,7 @@ def test_mining_keeps_the_answering_passage_as_positive_and_answerless_ones_as_n
 
 @pytest.mark.slow
 def test_training_checkpoints_resumes_and_exports_a_model_that_scores(tmp_path):
-    from assistant.train_reranker import train
+    from assistant.tools.train_reranker import train
 
     train_set, work, out = write_set(tmp_path / "set"), tmp_path / "work", tmp_path / "model"
     logged = []

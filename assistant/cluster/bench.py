@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..bench import percentiles, timed
+from ..tools.measure import percentiles, timed
 from ..config import Settings
 
 DEFAULT_SET = Path(__file__).resolve().parents[3] / "shared" / "eval" / "rtqa-2023-spring"

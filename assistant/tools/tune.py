@@ -1,7 +1,8 @@
 """Tune the first stage's knobs (fusion weights, recency window and boost) on a training set.
 
 Run it on rtqa-2024 only: rtqa-2023-spring is the test set and is never fitted. The searches
-do not depend on these knobs, so they run once a question; each grid point only re-fuses.
+do not depend on these knobs, so they run once a question; each grid point only re-runs
+`retrieve.ranked` (fusion and the recency boost, the code questions run).
 """
 from __future__ import annotations
 
@@ -10,10 +11,9 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from .config import Settings
-from .evaluate import cached_embed, first_hit, mc_correct, open_eval_index, score
-from .fusion import boost_window
-from .retrieve import Query, candidates, favoured_days, fuse
+from ..config import Settings
+from ..evaluate import cached_embed, first_hit, mc_correct, open_eval_index, score
+from ..retrieve import Query, candidates, ranked
 
 GRID = {
     "fusion": ["rrf", "blend"],
@@ -41,15 +41,12 @@ def tune(set_dir: Path, index: Path | None = None, settings: Settings | None = N
         variant = replace(settings, **dict(zip(grid, values)))
         runs = []
         for q, query, c in found:
-            fused = fuse(c, variant)
-            days = {i: int(store.view.days[i]) for i in fused}
-            top = list(boost_window(fused, days, *favoured_days(store.view, query, variant),
-                                    variant.recency_boost))[:20]
+            top = list(ranked(replace(c), query, variant).scores)[:20]
             missing = [i for i in top if i not in texts]
             texts.update({i: p.text for i, p in store.passages(missing).items()})
-            ranked = [texts[i] for i in top if i in texts]
-            runs.append({"first": first_hit(ranked, q["answers"]),
-                         "mc": mc_correct(ranked, q["choices"], q["answers"])})
+            shown = [texts[i] for i in top if i in texts]
+            runs.append({"first": first_hit(shown, q["answers"]),
+                         "mc": mc_correct(shown, q["choices"], q["answers"])})
         figures = score(runs)
         rows.append({**dict(zip(grid, values)),
                      **{k: figures[k] for k in ("R@1", "R@5", "R@20", "MRR@10", "MC")}})

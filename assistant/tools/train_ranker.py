@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import Settings
-from .errors import AssistantError
-from .evaluate import first_hit, open_eval_index, score
-from .rerank import FEATURES, MODEL_FILE, features
-from .retrieve import Query, candidates
+from ..config import Settings
+from ..errors import AssistantError
+from ..evaluate import first_hit, open_eval_index, score
+from ..rerank import FEATURES, features
+from ..retrieve import Query, candidates
 
 PARAMS = {"objective": "lambdarank", "metric": "ndcg", "eval_at": [1, 5, 10],
           "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 40,
@@ -62,7 +62,7 @@ def first_stage_vs_ranker(model, matrices, labels, apply_depth: int) -> dict:
             "ranker": {k: v for k, v in learned.items() if k not in drop}}
 
 
-def train(set_dir: Path, out: Path = MODEL_FILE, depth: int = 100, rounds: int = 30,
+def train(set_dir: Path, out: Path, depth: int = 100, rounds: int = 30,
           settings: Settings | None = None, index: Path | None = None) -> dict:
     """Fit on the earlier 80% of weeks and report the later 20%, then refit on all; save.
 

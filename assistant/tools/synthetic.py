@@ -65,8 +65,8 @@ class Collection:
 
     def puts(self, first: int, count: int):
         """Store `Put`s for articles first .. first + count, with their vectors."""
-        from .store import Put
-        from .types import Article
+        from ..store import Put
+        from ..types import Article
 
         rng = np.random.default_rng((self.seed, first))
         out = []
