@@ -11,7 +11,6 @@ fetched article's date came from and its text key, so a wire copy is stored once
 from __future__ import annotations
 
 import sqlite3
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -82,7 +81,9 @@ class FeedStore:
         path = Path(folder) / DB_FILE
         if not path.is_file():
             raise NoIndex(folder)
-        self.db = sqlite3.connect(path, isolation_level=None, timeout=30,
+        # Each write is one `with self.db:` transaction (committed at its end, rolled back
+        # on an error), taking the write lock at its start.
+        self.db = sqlite3.connect(path, isolation_level="IMMEDIATE", timeout=30,
                                   check_same_thread=False)
         self.db.executescript(SCHEMA)
 
@@ -94,7 +95,9 @@ class FeedStore:
         if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
             raise BadFeedUrl(f"a feed is an http:// or https:// URL, not {str(url)[:80]!r}")
         url = url.strip()
-        self.db.execute("INSERT OR IGNORE INTO feeds (url, added) VALUES (?, ?)", (url, now()))
+        with self.db:
+            self.db.execute("INSERT OR IGNORE INTO feeds (url, added) VALUES (?, ?)",
+                            (url, now()))
         return self.get(url)
 
     def get(self, key: int | str) -> Feed:
@@ -110,7 +113,7 @@ class FeedStore:
     def remove(self, key: int | str) -> Feed:
         """Stop following a feed; the articles it brought stay in the index."""
         feed = self.get(key)
-        with self._transaction():
+        with self.db:
             self.db.execute("DELETE FROM feed_entries WHERE feed_id = ?", (feed.id,))
             self.db.execute("DELETE FROM feeds WHERE id = ?", (feed.id,))
         return feed
@@ -119,11 +122,12 @@ class FeedStore:
                 last_modified: str | None, added: int, error: str) -> None:
         """Record a pass over `feed`: its validators are kept only from a pass that handled
         every entry (else a 304 next time would hide the ones left)."""
-        self.db.execute(
-            "UPDATE feeds SET title = coalesce(?, title), etag = ?, last_modified = ?, "
-            "last_fetch = ?, last_error = ?, articles = articles + ?, "
-            "failures = CASE WHEN ? = '' THEN 0 ELSE failures + 1 END WHERE id = ?",
-            (title, etag, last_modified, now(), error, added, error, feed.id))
+        with self.db:
+            self.db.execute(
+                "UPDATE feeds SET title = coalesce(?, title), etag = ?, last_modified = ?, "
+                "last_fetch = ?, last_error = ?, articles = articles + ?, "
+                "failures = CASE WHEN ? = '' THEN 0 ELSE failures + 1 END WHERE id = ?",
+                (title, etag, last_modified, now(), error, added, error, feed.id))
 
     # -- entries and articles --------------------------------------------------------------
 
@@ -135,7 +139,7 @@ class FeedStore:
     def handled(self, feed_id: int, entries: list[tuple[str, str, str | None]]) -> None:
         """Mark (entry, version, article id or None) handled, after their articles are stored."""
         stamp = now()
-        with self._transaction():
+        with self.db:
             self.db.executemany(
                 "INSERT OR REPLACE INTO feed_entries VALUES (?, ?, ?, ?, ?)",
                 [(feed_id, entry, version, article, stamp) for entry, version, article in entries])
@@ -151,7 +155,7 @@ class FeedStore:
     def stored(self, extracted: list) -> None:
         """Record where each stored `pages.Extracted` article's date came from."""
         stamp = now()
-        with self._transaction():
+        with self.db:
             self.db.executemany(
                 "INSERT OR REPLACE INTO web_articles VALUES (?, ?, ?, ?, ?)",
                 [(e.article.id, e.article.url, e.text_key, e.date_source, stamp)
@@ -171,18 +175,9 @@ class FeedStore:
         return tuple(row) if row else None
 
     def ingested_file(self, path: str, size: int, mtime_ns: int) -> None:
-        self.db.execute("INSERT OR REPLACE INTO watched_files VALUES (?, ?, ?, ?)",
-                        (path, size, mtime_ns, now()))
-
-    @contextmanager
-    def _transaction(self):
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO watched_files VALUES (?, ?, ?, ?)",
+                            (path, size, mtime_ns, now()))
 
     def close(self) -> None:
         self.db.close()

@@ -108,15 +108,19 @@ def article_html(title: str, body: str, date: str = "", canonical: str = "",
             f"<footer>Copyright {site_name}</footer></body></html>")
 
 
+
+def tags(**values) -> str:
+    """Example: tags(title='A', pubDate=None) -> '<title>A</title>' (empty values left out)."""
+    return "".join(f"<{name.replace('_', ':')}>{value}</{name.replace('_', ':')}>"
+                   for name, value in values.items() if value)
+
+
 def rss(items: list[dict], title: str = "Port News") -> bytes:
     """An RSS 2.0 feed; an item: {'title', 'link', optional 'date' (RFC 822), 'summary',
     'guid'}."""
-    body = "".join(
-        f"<item><title>{i['title']}</title><link>{i['link']}</link>"
-        f"<guid>{i.get('guid', i['link'])}</guid>"
-        + (f"<pubDate>{i['date']}</pubDate>" if i.get("date") else "")
-        + (f"<description>{i['summary']}</description>" if i.get("summary") else "")
-        + "</item>" for i in items)
+    body = "".join("<item>" + tags(title=i["title"], link=i["link"], guid=i.get("guid", i["link"]),
+                                   pubDate=i.get("date"), description=i.get("summary"))
+                   + "</item>" for i in items)
     return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
             f"<title>{title}</title><link>http://port.example/</link>"
             f"<description>news</description>{body}</channel></rss>").encode()
@@ -124,12 +128,10 @@ def rss(items: list[dict], title: str = "Port News") -> bytes:
 
 def atom(items: list[dict], title: str = "Port News") -> bytes:
     """An Atom feed; an item: {'title', 'link', optional 'date' (ISO 8601), 'summary'}."""
-    body = "".join(
-        f"<entry><title>{i['title']}</title><link href=\"{i['link']}\"/>"
-        f"<id>{i.get('guid', i['link'])}</id>"
-        f"<updated>{i.get('date', '2024-03-01T09:00:00Z')}</updated>"
-        + (f"<summary>{i['summary']}</summary>" if i.get("summary") else "")
-        + "</entry>" for i in items)
+    body = "".join(f"<entry><link href=\"{i['link']}\"/>" + tags(
+        title=i["title"], id=i.get("guid", i["link"]),
+        updated=i.get("date", "2024-03-01T09:00:00Z"), summary=i.get("summary")) + "</entry>"
+        for i in items)
     return (f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
             f"<title>{title}</title><id>urn:feed</id><updated>2024-03-01T09:00:00Z</updated>"
             f"{body}</feed>").encode()
@@ -137,10 +139,8 @@ def atom(items: list[dict], title: str = "Port News") -> bytes:
 
 def rss1(items: list[dict], title: str = "Port News") -> bytes:
     """An RSS 1.0 (RDF) feed; an item: {'title', 'link', optional 'date' (ISO 8601)}."""
-    body = "".join(
-        f"<item rdf:about=\"{i['link']}\"><title>{i['title']}</title><link>{i['link']}</link>"
-        + (f"<dc:date>{i['date']}</dc:date>" if i.get("date") else "") + "</item>"
-        for i in items)
+    body = "".join(f"<item rdf:about=\"{i['link']}\">" + tags(
+        title=i["title"], link=i["link"], dc_date=i.get("date")) + "</item>" for i in items)
     return ('<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-'
             'ns#" xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">'
             f'<channel rdf:about="http://port.example/"><title>{title}</title>'

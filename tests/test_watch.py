@@ -52,6 +52,7 @@ def test_a_file_written_slowly_in_pieces_is_ingested_once_whole(tmp_path):
     inbox.mkdir()
     (inbox / "early.txt").write_text(" date 2024-03-01 Ferry resumes\n\nThe ferry is back.\n")
     assistant = Assistant(tmp_path / "index", small_settings())
+    reader = Assistant(tmp_path / "index", small_settings())  # the writer's is the watch's
     stopped, log = threading.Event(), []
     thread = threading.Thread(target=watch, args=(assistant, inbox, stopped),
                               kwargs=dict(settle_s=0.6, log=log.append, tick_s=0.05))
@@ -65,12 +66,12 @@ def test_a_file_written_slowly_in_pieces_is_ingested_once_whole(tmp_path):
     with gzip.open(inbox / "more.jsonl.gz", "wt") as f:
         f.write(line(7))
     deadline = time.monotonic() + 10
-    while assistant.stats()["articles"] < 8 and time.monotonic() < deadline:
+    while reader.stats()["articles"] < 8 and time.monotonic() < deadline:
         time.sleep(0.1)
     time.sleep(1)  # time enough for a second, wrong ingest of any file
     stopped.set()
     thread.join(timeout=10)
-    assert assistant.stats()["articles"] == 8
+    assert reader.stats()["articles"] == 8
     done = [entry for entry in log if ": added" in entry]
     assert sorted(entry.split(":")[0] for entry in done) == [
         "early.txt", "more.jsonl.gz", "notices.jsonl"]
