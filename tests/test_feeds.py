@@ -99,6 +99,7 @@ def test_an_entry_whose_page_changed_replaces_its_passages(site, assistant, foll
     assert "ferry" not in " ".join(p.text for p in assistant.ask("island ferry storm", k=5))
 
 
+@pytest.mark.slow
 def test_failing_entries_are_reported_and_retried_the_rest_kept(site, assistant, follower):
     site.put("/robots.txt", Page(b"User-agent: *\nDisallow: /private/\n", type="text/plain"))
     items = [story(site, "/ferry", "Ferry resumes", FERRY)]
@@ -297,3 +298,29 @@ def test_following_in_the_background_never_holds_up_questions(site, small_copy):
     stopped.set()
     assert shared.stats()["articles"] == before + 4
     assert slowest < 0.3
+
+
+def test_the_chat_panel_follows_with_the_token_only_and_lists_feeds(assistant):
+    from assistant.access import Access
+    from assistant.feeds_panel import feeds_table, follow_feed
+
+    access, url = Access("t0ken"), "http://news.example/feed.xml"
+    assert "needs this server's token" in follow_feed(assistant.folder, access, url, None, None)
+    assert feeds_table(assistant.folder) == []
+    assert "Following" in follow_feed(assistant.folder, access, url, "Bearer t0ken", None)
+    assert "http:// or https://" in follow_feed(assistant.folder, access, "ftp://x/", None,
+                                                "t0ken")
+    assert feeds_table(assistant.folder) == [[1, url, "", "never", 0, ""]]
+
+
+@pytest.mark.slow
+def test_the_chat_panel_builds_in_a_page(assistant):
+    import gradio as gr
+
+    from assistant.access import Access
+    from assistant.feeds_panel import feeds_panel
+
+    with gr.Blocks() as page:
+        feeds_panel(assistant, Access("t0ken"))
+    labels = [getattr(block, "label", None) for block in page.blocks.values()]
+    assert "Feed URL (RSS or Atom)" in labels
