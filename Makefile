@@ -34,6 +34,8 @@ test: $(STAMP)
 	  >/dev/null 2>&1 || \
 	  echo "make test: no Chromium, and apt-get could not install it here (it needs root):" \
 	       "the browser test will skip"
+	@npm install --no-audit --no-fund --silent >/dev/null 2>&1 || \
+	  echo "make test: npm could not install axe-core: the accessibility check will skip"
 	$(BIN)/python -m pytest -q
 
 clean-index:

@@ -12,7 +12,8 @@ from helpers import TOKEN, start_server
 
 from assistant.answer import compose
 from assistant.types import IngestReport, Passage, Problem
-from assistant.ui import default_as_of, render_answer, render_card, render_report, shorten
+from assistant.ui import (default_as_of, render_answer, render_card, render_report, shorten,
+                          shown_error)
 
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshot.png"
 NEWEST = "2026-02-21"  # the demo archive's newest article: the as-of date a visitor starts at
@@ -42,7 +43,7 @@ def test_default_as_of(newest, expected):
 def test_card_escapes_untrusted_title_and_text():
     card = render_card(2, passage(title=HOSTILE, text=f"chess {HOSTILE}"), "chess")
     assert "<img" not in card and "&lt;img src=x onerror=&quot;window.pwned=1&quot;&gt;" in card
-    assert card.startswith('<li class="card">') and "[2]" in card
+    assert card.startswith('<li class="card" id="src-0-2">') and "[2]" in card
 
 
 @pytest.mark.parametrize("url, linked", [
@@ -59,7 +60,7 @@ def test_card_marks_its_best_sentence_and_the_question_terms():
 
 def test_answer_leads_with_a_cited_sentence_and_says_when():
     html = render_answer(compose("Who won the chess open?", [passage()], "2025-07-01"))
-    assert '<p class="lead">Osei won the chess open. [1]</p>' in html
+    assert ('<p class="lead">Osei won the chess open. <a class="cite" href="#src-') in html
     assert "as of 2025-07-01" in html and "\n" not in html  # one line: Markdown leaves it alone
 
 
@@ -75,7 +76,7 @@ def test_an_unanswered_question_says_so_above_the_nearest_passages():
                      "2025-07-01", scorer=lambda q, texts: [0.1] * len(texts), abstain_below=0.5)
     html = render_answer(unsure)
     assert "Nothing in this collection answers that as of 2025-07-01. The nearest passages:" in html
-    assert '<li class="card">' in html and '<p class="lead">' not in html
+    assert '<li class="card" id="src-' in html and '<p class="lead">' not in html
 
 
 def test_a_card_holds_its_articles_other_passages():
@@ -87,6 +88,35 @@ def test_a_card_holds_its_articles_other_passages():
 def test_answer_shows_how_a_follow_up_was_read():
     html = render_answer(compose("Who is she?", [passage()], None, "Who is she? chess Osei"))
     assert "read with the previous question as “Who is she? chess Osei”" in html
+
+
+def test_each_citation_links_to_its_own_card():
+    html = render_answer(compose("Who won the chess open?", [passage(), passage(article_id="d")],
+                                 "2025-07-01"))
+    anchor = html.split('href="#')[1].split('"')[0]
+    assert anchor.endswith("-1") and f'<li class="card" id="{anchor}">' in html
+    again = render_answer(compose("Who won the chess open?", [passage()], "2025-07-01"))
+    assert f'id="{anchor}"' not in again  # two answers in one page never share an anchor
+
+
+def test_the_meta_line_names_every_filter_in_force():
+    html = render_answer(compose("Who won?", [passage()], "2025-07-01"), since="2025-01-01",
+                         sources=["x.org", "<y>"])
+    assert "as of 2025-07-01 · since 2025-01-01 · only x.org, &lt;y&gt;" in html
+
+
+def test_a_card_shows_three_sentences_around_the_best_and_the_rest_on_demand():
+    text = "One. Two. Three. Osei won the chess open. Five. Six."
+    card = render_card(1, passage(text=text), "Who won the chess open?")
+    shown, whole = card.split('<details class="whole">')
+    assert "Three." in shown and "Five." in shown and "One." not in shown and "Six." not in shown
+    assert "show the whole passage" in whole and "One." in whole and "Six." in whole
+    assert "<details" not in render_card(1, passage(), "chess")  # short: nothing hidden
+
+
+def test_errors_name_fields_as_the_page_labels_them():
+    assert shown_error("as_of: not a real date; since: too early") == (
+        "As of date: not a real date; Since date: too early")
 
 
 def test_report_lists_what_was_skipped_and_why():
@@ -234,3 +264,89 @@ def set_as_of(page, day: str) -> None:
 
 def card_dates(reply) -> list[str]:
     return [text.split(" · ")[-1] for text in reply.locator(".card-meta").all_inner_texts()]
+
+
+AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
+# The WCAG contrast of an element's text against the first opaque background behind it.
+CONTRAST = """el => {
+  const rgb = s => (s.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map(v => { v /= 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+    .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  let back = el, bg = [255, 255, 255];
+  while (back) { const c = rgb(getComputedStyle(back).backgroundColor);
+    if (c.length === 3 || (c.length === 4 && c[3] > 0.9)) { bg = c; break; }
+    back = back.parentElement; }
+  if (!back) bg = document.body.classList.contains('dark') ? [11, 15, 25] : [255, 255, 255];
+  const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(bg)];
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05); }"""
+
+
+@pytest.fixture(scope="session")
+def axe() -> Path:
+    """axe-core from npm (`make test` runs `npm install`); missing, the check skips saying
+    so, except in CI, which must run it."""
+    if not AXE.exists():
+        why = f"no {AXE.relative_to(AXE.parents[2])}: run `npm install` (make test does)"
+        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+            pytest.fail(f"CI runs the accessibility check, but {why}")
+        pytest.skip(why)
+    return AXE
+
+
+@pytest.mark.slow
+def test_browser_themes_citations_accessibility_and_latency(chromium, axe, live, tmp_path):
+    """Both themes at desktop and phone widths: contrast, [n] links, names, axe-core."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--headless"])
+        for theme, width, height in (("light", 1280, 900), ("dark", 1280, 900),
+                                     ("dark", 390, 844), ("light", 390, 844)):
+            page = browser.new_page(viewport={"width": width, "height": height},
+                                    color_scheme=theme)
+            page.goto(f"{live}/?__theme={theme}&token={TOKEN}")
+            expect(page.locator("#as-of input")).to_have_value(NEWEST, timeout=30_000)
+            assert page.evaluate("document.body.classList.contains('dark')") == (theme == "dark")
+            expect(page.get_by_role("textbox", name="Question")).to_have_count(1)
+            reply = ask(page, TIDAL)
+            for selector in (".card mark", ".card-meta", ".meta"):
+                ratio = reply.locator(selector).first.evaluate(CONTRAST)
+                assert ratio >= 4.5, f"{selector} in {theme} at {width}px: {ratio:.2f}:1"
+            reply.locator("a.cite").first.click()
+            expect(reply.locator(".card").first).to_have_class("card flash")
+            expect(reply.locator(".card").first).to_be_in_viewport()
+            page.add_script_tag(path=str(axe))
+            found = page.evaluate("async () => (await axe.run(document, {resultTypes: "
+                                  "['violations']})).violations.filter(v => ['serious', "
+                                  "'critical'].includes(v.impact)).map(v => v.id + ': ' + "
+                                  "v.nodes.map(n => n.target.join(' ')).join(', '))")
+            assert found == [], f"axe-core in {theme} at {width}px: {found}"
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            page.close()
+
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{live}/?token={TOKEN}")
+        expect(page.locator("#as-of input")).to_have_value(NEWEST, timeout=30_000)
+        pdf = tmp_path / "report.pdf"
+        pdf.write_bytes(b"%PDF-1.4 not an article")
+        page.get_by_text("Add articles").click()
+        page.locator("#add-articles input[type=file]").set_input_files([pdf])
+        page.locator("#add").click()
+        expect(page.locator("#ingest-summary")).to_contain_text(
+            "report.pdf: not a type this index reads. Accepted: .txt, .jsonl, .jsonl.gz")
+        page.locator("#since input").fill("2026-03-01")
+        page.locator("#since input").press("Enter")
+        assert "Since date (2026-03-01) is after the As of date" in ask(page, TIDAL).inner_text()
+        page.locator("#since input").fill("")
+        page.locator("#since input").press("Enter")
+        seconds = []
+        for question in ["chess championship winner", TIDAL, "ferry fares", "tidal turbines",
+                         "Who won the Northern Open?", "power station output", "storm damage"]:
+            started = time.perf_counter()
+            ask(page, question)
+            seconds.append(time.perf_counter() - started)
+        p50 = sorted(seconds)[len(seconds) // 2]
+        print(f"browser answer latency p50 {p50:.2f}s over {len(seconds)} questions")
+        assert p50 < 1.5, f"p50 {p50:.2f}s (the goal is under 0.5 s on an idle machine)"
+        browser.close()
