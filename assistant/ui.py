@@ -5,23 +5,16 @@ Article text and titles are untrusted: every piece of them is HTML-escaped befor
 # No `from __future__ import annotations`: Gradio reads the annotations of the functions below
 # (gr.Request, and the types of the /ask endpoint), which strings would hide from it.
 
-import re
 from datetime import date as Date, timedelta
 from html import escape
-from itertools import count
 from pathlib import Path
 
-from .answer import Answer, best_sentence, highlight
 from .access import Access
 from .errors import AssistantError
-from .types import IngestReport, Passage
+from .chat_render import render_answer, render_report, shorten, shown_error, status_line
 
 ARCHIVE_AFTER = timedelta(days=7)  # newest article older than this: the index is an archive
-MAX_ECHO = 300  # characters of a question repeated in the chat
 ACCEPTED = (".txt", ".jsonl", ".jsonl.gz")  # what an upload may be
-FIELDS = {"as_of": "As of date", "since": "Since date"}  # code names -> the labels people see
-EXCERPT = 3  # sentences a card shows; the rest is behind "show the whole passage"
-answers = count(1)  # tells one answer's card anchors from another's in the same page
 # A citation [n] scrolls to its card and flashes it (the chat's links would open a new tab).
 CITE_JS = """() => { document.addEventListener('click', (e) => {
   const link = e.target.closest && e.target.closest('a.cite'); if (!link) return;
@@ -85,8 +78,6 @@ def build_ui(assistant, access: Access):
         """Answer one chat message, read with the conversation's last answer; returns the
         chat, this answer (the next message's `previous`) and the answer as JSON."""
         history, k, question = list(history or []), int(k or 5), question or ""
-        if question.strip():
-            history.append({"role": "user", "content": escape(shorten(question))})
         try:
             assistant.query(question, k, as_of, since, sources)  # says what to fix, if anything
             if as_of and since and since > as_of:
@@ -97,10 +88,29 @@ def build_ui(assistant, access: Access):
         except AssistantError as e:
             message = shown_error(str(e))
             history.append({"role": "assistant", "content": f"⚠️ {escape(message)}"})
-            return history, history, previous, {"error": message}, question
+            return history, history, previous, {"error": message}, question, gr.Button(
+                interactive=True)
         history.append({"role": "assistant",
                         "content": render_answer(answer, since=since, sources=sources)})
-        return history, history, answer, answer.to_dict(), ""
+        return history, history, answer, answer.to_dict(), "", gr.Button(interactive=True)
+
+    def echo(question, history):
+        """The question in the chat at once, and Ask off until its answer is there."""
+        history = list(history or [])
+        if (question or "").strip():
+            history.append({"role": "user", "content": escape(shorten(question))})
+        return history, history, gr.Button(interactive=False)
+
+    def examples():
+        """Three questions about the newest headlines, for a visitor who does not know what
+        the collection holds."""
+        newest = assistant.stats()["newest"]
+        found = assistant.ask("news", k=20, as_of=newest) if newest else []
+        titles = list(dict.fromkeys(p.title for p in sorted(found, key=lambda p: p.date,
+                                                            reverse=True) if p.title))
+        asks = [f"What happened: {title}?" for title in titles[:3]]
+        return [gr.Button(value=q, visible=True) for q in asks] + [
+            gr.Button(visible=False)] * (3 - len(asks))
 
     def ask_api(question: str, as_of: str | None = None, since: str | None = None,
                 sources: list[str] | None = None, k: int = 5) -> dict:
@@ -155,12 +165,15 @@ def build_ui(assistant, access: Access):
                                           placeholder="Ask a question, e.g. Who won the chess "
                                                       "championship?", max_lines=4, autofocus=True)
                     ask = gr.Button("Ask", variant="primary", scale=1, min_width=80)
+                with gr.Row(elem_id="examples"):
+                    tries = [gr.Button(visible=False, size="sm") for _ in range(3)]
                 new = gr.Button("New conversation", size="sm", elem_id="new-conversation")
                 with gr.Accordion("This answer as JSON", open=False):
                     raw = gr.JSON(show_label=False)
             with gr.Column(scale=1, min_width=260):
                 as_of = gr.DateTime(label="As of", include_time=False, type="string",
-                                    elem_id="as-of", info="'yesterday' counts from here")
+                                    elem_id="as-of", info="only articles published on or before this "
+                                                         "date are used")
                 since = gr.DateTime(label="Since", include_time=False, type="string",
                                     elem_id="since", info="empty: from the start")
                 sources = gr.Dropdown(label="Sources", multiselect=True, choices=[],
@@ -176,10 +189,19 @@ def build_ui(assistant, access: Access):
         page.load(None, js=CITE_JS)
         # The conversation lives in this page's state: the chat's events are not for programs,
         # which call /ask, where each question stands on its own.
-        gr.on([question.submit, ask.click], respond,
-              inputs=[question, as_of, since, sources, k, history, turn],
-              outputs=[history, chat, turn, raw, question], api_visibility="private"
-              ).then(None, js=SHOW_LATEST)
+        def answering(asked):
+            asked.then(respond, inputs=[question, as_of, since, sources, k, history, turn],
+                       outputs=[history, chat, turn, raw, question, ask],
+                       api_visibility="private").then(None, js=SHOW_LATEST)
+
+        answering(gr.on([question.submit, ask.click], echo, inputs=[question, history],
+                        outputs=[history, chat, ask], api_visibility="private"))
+        for button in tries:  # an example: into the question box, then asked
+            answering(button.click(lambda text: text, inputs=button, outputs=question,
+                                   api_visibility="private").then(
+                echo, inputs=[question, history], outputs=[history, chat, ask],
+                api_visibility="private"))
+        page.load(examples, outputs=tries, api_visibility="private")
         gr.api(ask_api, api_name="ask")
         new.click(lambda: ([], [], None, None), outputs=[history, chat, turn, raw],
                   api_visibility="private")
@@ -198,105 +220,3 @@ def default_as_of(newest: str | None, today: Date) -> str:
     if newest and Date.fromisoformat(newest) < today - ARCHIVE_AFTER:
         return newest
     return today.isoformat()
-
-
-def shorten(text: str) -> str:
-    """Example: 'x' * 301 -> 'x' * 300 + '…'"""
-    text = text.strip()
-    return text if len(text) <= MAX_ECHO else text[:MAX_ECHO] + "…"
-
-
-def status_line(stats: dict) -> str:
-    """Example: {'articles': 8, 'passages': 9, 'newest': '2026-02-21', 'model': 'm'}
-    -> '**8** articles · **9** passages · newest 2026-02-21 · model `m`'"""
-    return (f"**{stats['articles']:,}** articles · **{stats['passages']:,}** passages · "
-            f"newest {stats['newest'] or '–'} · model `{stats['model']}`")
-
-
-def shown_error(message: str) -> str:
-    """An error as the page's labels name things.
-
-    Example: 'as_of: not a real date' -> 'As of date: not a real date'"""
-    return re.sub(r"\b(as_of|since)\b", lambda m: FIELDS[m.group(1)], message)
-
-
-def render_answer(answer: Answer, since: str | None = None, sources=()) -> str:
-    """The chat message: the cited lead, every filter in force, then one card an article
-    (HTML, one line, so that the chat's Markdown leaves it alone)."""
-    when = " · ".join([f"as of {answer.as_of}" if answer.as_of else "all dates"]
-                      + ([f"since {since}"] if since else [])
-                      + ([f"only {', '.join(sources)}"] if sources else []))
-    when = escape(when)
-    tag = next(answers)
-    if not answer.passages:
-        return (f'<div class="answer"><p class="lead none">Nothing in the index answers that '
-                f'({when}). Try other words, another as-of date or fewer filters.</p></div>')
-    if not answer.answered:
-        lead = f'<p class="lead none">{escape(answer.heading)}</p>'
-    elif answer.lead:
-        lead = f'<p class="lead">{cite_links(escape(str(answer.lead)), tag)}</p>'
-    else:
-        lead = '<p class="lead none">No passage answers this directly; the closest are below.</p>'
-    meta = when
-    if answer.read_as and answer.read_as != answer.question:
-        meta += f" · read with the previous question as “{escape(answer.read_as)}”"
-    cards = "".join(render_card(n, p, answer.read_as or answer.question, tag)
-                    for n, p in enumerate(answer.passages, 1))
-    return f'<div class="answer">{lead}<p class="meta">{meta}</p><ol class="cards">{cards}</ol></div>'
-
-
-def cite_links(lead: str, tag: int) -> str:
-    """Example: ('Osei won. [1]', 7) -> 'Osei won. <a class="cite" href="#src-7-1">[1]</a>'"""
-    return re.sub(r"\[(\d+)\]", lambda m: f'<a class="cite" href="#src-{tag}-{m.group(1)}" '
-                  f'aria-label="source {m.group(1)}">[{m.group(1)}]</a>', lead)
-
-
-def render_card(number: int, passage: Passage, question: str, tag: int = 0) -> str:
-    """One source card: number, title (linked when the url is http[s]), outlet, date, and the
-    text with its best sentence marked and the question's terms in bold."""
-    title = escape(passage.title)
-    if passage.url.lower().startswith(("https://", "http://")):
-        title = (f'<a href="{escape(passage.url)}" target="_blank" rel="noopener noreferrer">'
-                 f'{title}</a>')
-    where = [passage.source, passage.date] + ([f"also in {', '.join(passage.also_in)}"]
-                                              if passage.also_in else [])
-    more = ""
-    if passage.more:
-        shown = "".join(f'<div class="card-text">{marked(p.text, question)}</div>'
-                        for p in passage.more)
-        count = len(passage.more)
-        more = (f'<details class="more"><summary>{count} more passage{"s" * (count > 1)} '
-                f'from this article</summary>{shown}</details>')
-    return (f'<li class="card" id="src-{tag}-{number}"><div class="card-title">[{number}] '
-            f'{title}</div><div class="card-meta">{escape(" · ".join(x for x in where if x))}'
-            f'</div>{excerpt(passage.text, question)}{more}</li>')
-
-
-def excerpt(text: str, question: str) -> str:
-    """The best sentence and its neighbours, EXCERPT in all; the whole passage, when longer,
-    behind a 'show the whole passage' toggle."""
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
-    if len(sentences) <= EXCERPT:
-        return f'<div class="card-text">{marked(text, question)}</div>'
-    best = best_sentence(question, text)
-    at = len(re.split(r"(?<=[.!?])\s+", text[:best[0]].strip())) if best and best[0] else 0
-    start = max(0, min(at - 1, len(sentences) - EXCERPT))
-    shown = " ".join(sentences[start:start + EXCERPT])
-    return (f'<div class="card-text">{marked(shown, question)}</div><details class="whole">'
-            f'<summary>show the whole passage</summary><div class="card-text">'
-            f'{marked(text, question)}</div></details>')
-
-
-def marked(text: str, question: str) -> str:
-    """A passage as HTML: its best sentence marked, the question's terms in bold."""
-    best = best_sentence(question, text)
-    return highlight(text, question, best[:2] if best else None).replace("\n", "<br>")
-
-
-def render_report(report: IngestReport) -> str:
-    """The ingest summary as Markdown, with each skipped input and its reason (escaped)."""
-    lines = [f"**{escape(report.summary())}**"]
-    lines += [f"- skipped {escape(str(p))}" for p in report.skipped[:20]]
-    if len(report.skipped) > 20:
-        lines.append(f"- … and {len(report.skipped) - 20} more")
-    return "\n".join(lines)

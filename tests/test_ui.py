@@ -12,8 +12,9 @@ from helpers import TOKEN, start_server
 
 from assistant.answer import compose
 from assistant.types import IngestReport, Passage, Problem
-from assistant.ui import (default_as_of, render_answer, render_card, render_report, shorten,
-                          shown_error)
+from assistant.chat_render import (render_answer, render_card, render_report, shorten,
+                                   shown_error)
+from assistant.ui import default_as_of
 
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshot.png"
 NEWEST = "2026-02-21"  # the demo archive's newest article: the as-of date a visitor starts at
@@ -309,6 +310,10 @@ def test_browser_themes_citations_accessibility_and_latency(chromium, axe, live,
             expect(page.locator("#as-of input")).to_have_value(NEWEST, timeout=30_000)
             assert page.evaluate("document.body.classList.contains('dark')") == (theme == "dark")
             expect(page.get_by_role("textbox", name="Question")).to_have_count(1)
+            expect(page.locator("#status")).to_contain_text(f" to {NEWEST}")  # its date range
+            assert "model" not in page.locator("#status").inner_text()
+            expect(page.locator("#as-of")).to_contain_text("on or before this date")
+            expect(page.locator("#examples button:visible")).to_have_count(3)
             reply = ask(page, TIDAL)
             for selector in (".card mark", ".card-meta", ".meta"):
                 ratio = reply.locator(selector).first.evaluate(CONTRAST)
@@ -340,6 +345,11 @@ def test_browser_themes_citations_accessibility_and_latency(chromium, axe, live,
         assert "Since date (2026-03-01) is after the As of date" in ask(page, TIDAL).inner_text()
         page.locator("#since input").fill("")
         page.locator("#since input").press("Enter")
+        example = page.locator("#examples button:visible").first
+        asked = example.inner_text()
+        example.click()
+        expect(page.locator("#chat [data-testid=user]").last).to_contain_text(asked)
+        expect(page.locator("#chat [data-testid=bot]").last.locator(".card").first).to_be_visible()
         seconds = []
         for question in ["chess championship winner", TIDAL, "ferry fares", "tidal turbines",
                          "Who won the Northern Open?", "power station output", "storm damage"]:
