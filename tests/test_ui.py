@@ -16,7 +16,6 @@ from assistant.chat_render import (render_answer, render_card, render_report, sh
                                    shown_error)
 from assistant.ui import default_as_of
 
-SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshot.png"
 NEWEST = "2026-02-21"  # the demo archive's newest article: the as-of date a visitor starts at
 TIDAL = "What happened at the Harbourton tidal station?"
 HOSTILE = '<img src=x onerror="window.pwned=1">'
@@ -199,8 +198,6 @@ def test_browser_chat_as_of_bad_input_and_upload(chromium, live, tmp_path):
         expect(reply.locator(".card").first).to_contain_text("[1] ")
         expect(reply.locator(".card mark").first).to_be_visible()
         before = card_dates(reply)
-        SCREENSHOT.parent.mkdir(exist_ok=True)
-        page.screenshot(path=str(SCREENSHOT))
         follow = ask(page, "How much power will it make?")  # the page's conversation goes on
         expect(follow.locator(".meta")).to_contain_text("read with the previous question")
 
