@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import Assistant, embedding, model_files
+from assistant import Assistant, embed_workers, model_files
 from assistant.embedding import (Embedder, OnnxEmbedder, OpenVinoEmbedder, UnknownBackend,
                                  bucket, load_embedder)
 from assistant.embed_workers import Workers, stall_message
@@ -183,7 +183,7 @@ class Stalling(OpenVinoEmbedder):
 @pytest.fixture()
 def stalling(monkeypatch):
     """Allowed 1 s without progress, whatever the run's size."""
-    monkeypatch.setattr(embedding, "STALL_PER_TEXT_S", 0.0)
+    monkeypatch.setattr(embed_workers, "STALL_PER_TEXT_S", 0.0)
     embedder = Stalling(MODEL, stall_s=1.0)
     yield embedder
     embedder.release.set()  # the stuck threads end with the test
