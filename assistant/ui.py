@@ -30,6 +30,13 @@ CITE_JS = """() => { document.addEventListener('click', (e) => {
   name(); new MutationObserver(name).observe(document.body, {childList: true, subtree: true});
 }"""
 # After an answer, bring its question to the top of the chat: the lead sits right below it.
+# The URL carries the question and its date, so that an answer can be shared and reopened.
+SHARE_URL = """(q, asOf) => { const url = new URL(location.href);
+  url.searchParams.set('q', q); if (asOf) url.searchParams.set('as_of', asOf);
+  else url.searchParams.delete('as_of'); history.replaceState(null, '', url); }"""
+# A shared URL is asked as soon as the page has filled its question box from it.
+ASK_SHARED = """() => { if (new URLSearchParams(location.search).get('q'))
+  setTimeout(() => document.querySelector('#ask').click(), 0); }"""
 SHOW_LATEST = """() => { const rows = document.querySelectorAll('#chat .user-row');
   if (rows.length) rows[rows.length - 1].scrollIntoView({block: 'start'}); }"""
 CSS = """
@@ -65,9 +72,13 @@ def build_ui(assistant, access: Access):
     page has as a cookie when it was opened with the URL `assistant serve` printed."""
     import gradio as gr
 
-    def on_load():
-        stats = assistant.stats()
-        return status_line(stats), default_as_of(stats["newest"], Date.today()), outlet_choices()
+    def on_load(saved, request: gr.Request):
+        """The page as its URL asks (`?q=...&as_of=...`: a shared answer), with the
+        conversation this browser kept."""
+        stats, shared = assistant.stats(), dict(request.query_params)
+        as_of_value = shared.get("as_of") or default_as_of(stats["newest"], Date.today())
+        return (status_line(stats), as_of_value, outlet_choices(), saved, saved,
+                shared.get("q", ""))
 
     def outlet_choices():
         """The outlets to filter by, as of the last `stats()` (native files have none)."""
@@ -76,7 +87,8 @@ def build_ui(assistant, access: Access):
 
     def respond(question, as_of, since, sources, k, history, previous):
         """Answer one chat message, read with the conversation's last answer; returns the
-        chat, this answer (the next message's `previous`) and the answer as JSON."""
+        chat (shown, and kept in this browser), this answer (the next message's `previous`), the
+        answer as JSON, the emptied question box and Ask turned back on."""
         history, k, question = list(history or []), int(k or 5), question or ""
         try:
             assistant.query(question, k, as_of, since, sources)  # says what to fix, if anything
@@ -88,11 +100,12 @@ def build_ui(assistant, access: Access):
         except AssistantError as e:
             message = shown_error(str(e))
             history.append({"role": "assistant", "content": f"⚠️ {escape(message)}"})
-            return history, history, previous, {"error": message}, question, gr.Button(
+            return history, history, history, previous, {"error": message}, question, gr.Button(
                 interactive=True)
         history.append({"role": "assistant",
                         "content": render_answer(answer, since=since, sources=sources)})
-        return history, history, answer, answer.to_dict(), "", gr.Button(interactive=True)
+        return history, history, history, answer, answer.to_dict(), "", gr.Button(
+            interactive=True)
 
     def echo(question, history):
         """The question in the chat at once, and Ask off until its answer is there."""
@@ -152,6 +165,7 @@ def build_ui(assistant, access: Access):
         gr.Markdown("## News assistant")
         status = gr.Markdown(elem_id="status")
         history, turn = gr.State([]), gr.State(None)
+        saved = gr.BrowserState([], storage_key="news-assistant-chat")  # kept across reloads
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
                 chat = gr.Chatbot(show_label=False, elem_id="chat", height="62vh", layout="panel",
@@ -164,7 +178,8 @@ def build_ui(assistant, access: Access):
                                           elem_id="question", scale=5,
                                           placeholder="Ask a question, e.g. Who won the chess "
                                                       "championship?", max_lines=4, autofocus=True)
-                    ask = gr.Button("Ask", variant="primary", scale=1, min_width=80)
+                    ask = gr.Button("Ask", variant="primary", scale=1, min_width=80,
+                                    elem_id="ask")
                 with gr.Row(elem_id="examples"):
                     tries = [gr.Button(visible=False, size="sm") for _ in range(3)]
                 new = gr.Button("New conversation", size="sm", elem_id="new-conversation")
@@ -185,14 +200,17 @@ def build_ui(assistant, access: Access):
                     add_button = gr.Button("Add to the index", elem_id="add")
                     summary = gr.Markdown(elem_id="ingest-summary")
 
-        page.load(on_load, outputs=[status, as_of, sources], api_visibility="private")
+        page.load(on_load, inputs=[saved], outputs=[status, as_of, sources, history, chat,
+                                                    question], api_visibility="private"
+                  ).then(None, js=ASK_SHARED)
         page.load(None, js=CITE_JS)
         # The conversation lives in this page's state: the chat's events are not for programs,
         # which call /ask, where each question stands on its own.
         def answering(asked):
-            asked.then(respond, inputs=[question, as_of, since, sources, k, history, turn],
-                       outputs=[history, chat, turn, raw, question, ask],
-                       api_visibility="private").then(None, js=SHOW_LATEST)
+            asked.then(None, inputs=[question, as_of], js=SHARE_URL).then(
+                respond, inputs=[question, as_of, since, sources, k, history, turn],
+                outputs=[history, chat, saved, turn, raw, question, ask],
+                api_visibility="private").then(None, js=SHOW_LATEST)
 
         answering(gr.on([question.submit, ask.click], echo, inputs=[question, history],
                         outputs=[history, chat, ask], api_visibility="private"))
@@ -203,9 +221,9 @@ def build_ui(assistant, access: Access):
                 api_visibility="private"))
         page.load(examples, outputs=tries, api_visibility="private")
         gr.api(ask_api, api_name="ask")
-        new.click(lambda: ([], [], None, None), outputs=[history, chat, turn, raw],
+        new.click(lambda: ([], [], None, None, []), outputs=[history, chat, turn, raw, saved],
                   api_visibility="private")
-        chat.clear(lambda: ([], None, None), outputs=[history, turn, raw],  # its bin icon
+        chat.clear(lambda: ([], None, None, []), outputs=[history, turn, raw, saved],  # its bin
                    api_visibility="private")
         add_button.click(add, inputs=[files], outputs=[summary, status, sources],
                          api_name="add_articles")

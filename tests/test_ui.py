@@ -347,6 +347,20 @@ def test_browser_themes_citations_accessibility_and_latency(chromium, axe, live,
         example.click()
         expect(page.locator("#chat [data-testid=user]").last).to_contain_text(asked)
         expect(page.locator("#chat [data-testid=bot]").last.locator(".card").first).to_be_visible()
+        page.reload()  # the conversation stays; the URL shares the last question
+        expect(page.locator("#chat [data-testid=user]").last).to_contain_text(asked,
+                                                                              timeout=30_000)
+        assert "q=What+happened" in page.url and f"as_of={NEWEST}" in page.url
+        shared = browser.new_page(viewport={"width": 1280, "height": 900})
+        shared.goto(f"{live}/?q=chess+championship&as_of=2025-12-31")
+        opened = shared.locator("#chat [data-testid=bot]").last
+        expect(opened.locator(".meta")).to_contain_text("as of 2025-12-31", timeout=30_000)
+        expect(opened.locator(".card").first).to_contain_text("chess")
+        page.locator("#new-conversation").click()
+        expect(page.locator("#chat [data-testid=user]")).to_have_count(0)
+        page.reload()
+        expect(page.locator("#as-of input")).to_have_value(NEWEST, timeout=30_000)
+        expect(page.locator("#chat [data-testid=user]")).to_have_count(0)
         seconds = []
         for question in ["chess championship winner", TIDAL, "ferry fares", "tidal turbines",
                          "Who won the Northern Open?", "power station output", "storm damage"]:
