@@ -62,6 +62,8 @@ CSS = """
 [data-testid=block-info], .info-text, .min_value, .max_value, .show-api, footer a {
   color: var(--body-text-color) !important; opacity: 1 !important}
 button.primary {background: #c2410c !important; color: #fff !important}
+#files .filename, #files .filename .stem {white-space: normal !important;
+  overflow: visible !important; overflow-wrap: anywhere}  /* whole upload names, never "….txt" */
 #chat .message, #chat .message * {overflow-wrap: anywhere}  /* long pastes and urls wrap */
 @media (max-width: 640px) {.gradio-container {padding: 0 6px !important}}
 """

@@ -330,13 +330,16 @@ def test_browser_themes_citations_accessibility_and_latency(chromium, axe, live,
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(f"{live}/?token={TOKEN}")
         expect(page.locator("#as-of input")).to_have_value(NEWEST, timeout=30_000)
-        pdf = tmp_path / "report.pdf"
+        pdf = tmp_path / "harbourton-tidal-station-quarterly-report.pdf"
         pdf.write_bytes(b"%PDF-1.4 not an article")
         page.get_by_text("Add articles").click()
         page.locator("#add-articles input[type=file]").set_input_files([pdf])
+        stem = page.locator("#files .filename .stem").first
+        expect(stem).to_contain_text("harbourton-tidal-station-quarterly-report")
+        assert stem.evaluate("el => el.scrollWidth <= el.clientWidth")  # not cut short
         page.locator("#add").click()
         expect(page.locator("#ingest-summary")).to_contain_text(
-            "report.pdf: not a type this index reads. Accepted: .txt, .jsonl, .jsonl.gz")
+            "harbourton-tidal-station-quarterly-report.pdf: not a type this index reads. Accepted: .txt, .jsonl, .jsonl.gz")
         page.locator("#since input").fill("2026-03-01")
         page.locator("#since input").press("Enter")
         assert "Since date (2026-03-01) is after the As of date" in ask(page, TIDAL).inner_text()
