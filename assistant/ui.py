@@ -30,12 +30,28 @@ CITE_JS = """() => { document.addEventListener('click', (e) => {
   name(); new MutationObserver(name).observe(document.body, {childList: true, subtree: true});
 }"""
 # After an answer, bring its question to the top of the chat: the lead sits right below it.
+# Copy gives plain text: the lead, then the numbered citations with title, outlet, date, link
+# (Gradio's own copy button would put the message's HTML on the clipboard).
+COPY_JS = """() => { const plain = (answer) => [answer.querySelector('.lead')?.innerText || '',
+  ...[...answer.querySelectorAll('.card')].map(card => { const link = card.querySelector(
+    '.card-title a'); return [card.querySelector('.card-title').innerText,
+    card.querySelector('.card-meta').innerText, link ? link.href : ''].filter(Boolean)
+    .join(' · '); })].join('\\n');
+  document.addEventListener('click', (e) => {
+    const button = e.target.closest && e.target.closest('#chat button[aria-label="Copy message"]');
+    const answer = button && button.closest('.message')?.querySelector('.answer');
+    if (!answer) return;
+    e.preventDefault(); e.stopPropagation(); navigator.clipboard.writeText(plain(answer));
+  }, true); }"""
 # The URL carries the question and its date, so that an answer can be shared and reopened.
 SHARE_URL = """(q, asOf) => { const url = new URL(location.href);
   url.searchParams.set('q', q); if (asOf) url.searchParams.set('as_of', asOf);
-  else url.searchParams.delete('as_of'); history.replaceState(null, '', url); }"""
-# A shared URL is asked as soon as the page has filled its question box from it.
-ASK_SHARED = """() => { if (new URLSearchParams(location.search).get('q'))
+  else url.searchParams.delete('as_of'); history.replaceState(null, '', url);
+  sessionStorage.setItem('news-asked', url.search); }"""
+# A shared URL is asked as soon as the page has filled its question box from it, once: a
+# reload of this tab shows the kept conversation instead of asking again.
+ASK_SHARED = """() => { if (new URLSearchParams(location.search).get('q')
+    && sessionStorage.getItem('news-asked') !== location.search)
   setTimeout(() => document.querySelector('#ask').click(), 0); }"""
 SHOW_LATEST = """() => { const rows = document.querySelectorAll('#chat .user-row');
   if (rows.length) rows[rows.length - 1].scrollIntoView({block: 'start'}); }"""
@@ -79,8 +95,9 @@ def build_ui(assistant, access: Access):
         conversation this browser kept."""
         stats, shared = assistant.stats(), dict(request.query_params)
         as_of_value = shared.get("as_of") or default_as_of(stats["newest"], Date.today())
-        return (status_line(stats), as_of_value, outlet_choices(), saved, saved,
-                shared.get("q", ""))
+        kept = saved if saved else gr.skip()  # never wipe what was asked while loading
+        return (status_line(stats), as_of_value, outlet_choices(), kept, kept,
+                shared.get("q") or gr.skip())
 
     def outlet_choices():
         """The outlets to filter by, as of the last `stats()` (native files have none)."""
@@ -206,6 +223,7 @@ def build_ui(assistant, access: Access):
                                                     question], api_visibility="private"
                   ).then(None, js=ASK_SHARED)
         page.load(None, js=CITE_JS)
+        page.load(None, js=COPY_JS)
         # The conversation lives in this page's state: the chat's events are not for programs,
         # which call /ask, where each question stands on its own.
         def answering(asked):
@@ -224,7 +242,8 @@ def build_ui(assistant, access: Access):
         page.load(examples, outputs=tries, api_visibility="private")
         gr.api(ask_api, api_name="ask")
         new.click(lambda: ([], [], None, None, []), outputs=[history, chat, turn, raw, saved],
-                  api_visibility="private")
+                  api_visibility="private"
+                  ).then(None, js="() => history.replaceState(null, '', location.pathname)")
         chat.clear(lambda: ([], None, None, []), outputs=[history, turn, raw, saved],  # its bin
                    api_visibility="private")
         add_button.click(add, inputs=[files], outputs=[summary, status, sources],

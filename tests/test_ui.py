@@ -235,6 +235,7 @@ def test_browser_chat_as_of_bad_input_and_upload(chromium, live, tmp_path):
 
         phone = browser.new_page(viewport={"width": 390, "height": 844})
         phone.goto(live)
+        expect(phone.locator("#as-of input")).to_have_value(NEWEST, timeout=30_000)
         expect(ask(phone, TIDAL).locator(".card")).to_have_count(5)
         ask(phone, "x" * 20_000)  # an unbroken paste, echoed in the chat, must wrap too
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
@@ -327,7 +328,8 @@ def test_browser_themes_citations_accessibility_and_latency(chromium, axe, live,
             assert page.evaluate("document.documentElement.scrollWidth") <= width
             page.close()
 
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page = browser.new_context(viewport={"width": 1280, "height": 900}, permissions=[
+            "clipboard-read", "clipboard-write"]).new_page()
         page.goto(f"{live}/?token={TOKEN}")
         expect(page.locator("#as-of input")).to_have_value(NEWEST, timeout=30_000)
         pdf = tmp_path / "harbourton-tidal-station-quarterly-report.pdf"
@@ -350,6 +352,12 @@ def test_browser_themes_citations_accessibility_and_latency(chromium, axe, live,
         example.click()
         expect(page.locator("#chat [data-testid=user]").last).to_contain_text(asked)
         expect(page.locator("#chat [data-testid=bot]").last.locator(".card").first).to_be_visible()
+        last = page.locator("#chat [data-testid=bot]").last
+        page.locator("#chat .message.bot").last.hover()
+        page.locator("#chat .message.bot").last.get_by_role("button", name="Copy message").click()
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert "<" not in copied and copied.startswith(last.locator(".lead").inner_text())
+        assert "\n[1] " in copied and " · 20" in copied, copied
         page.reload()  # the conversation stays; the URL shares the last question
         expect(page.locator("#chat [data-testid=user]").last).to_contain_text(asked,
                                                                               timeout=30_000)
