@@ -41,7 +41,7 @@ def feeds_panel(assistant, access) -> None:
 
     with gr.Accordion("Feeds", open=False):
         table = gr.Dataframe(value=lambda: feeds_table(assistant.folder), interactive=False,
-                             headers=["id", "feed", "title", "last fetch", "articles",
+                             elem_id="feeds", headers=["id", "feed", "title", "last fetch", "articles",
                                       "last error"])
         with gr.Row():
             url = gr.Textbox(label="Feed URL (RSS or Atom)", scale=4)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .access import Access
 from .errors import AssistantError
+from .feeds_panel import feeds_panel
 from .chat_render import render_answer, render_report, shorten, shown_error, status_line
 
 ARCHIVE_AFTER = timedelta(days=7)  # newest article older than this: the index is an archive
@@ -218,6 +219,7 @@ def build_ui(assistant, access: Access):
                                     label=".txt (native), .jsonl or .jsonl.gz")
                     add_button = gr.Button("Add to the index", elem_id="add")
                     summary = gr.Markdown(elem_id="ingest-summary")
+                feeds_panel(assistant, access)
 
         page.load(on_load, inputs=[saved], outputs=[status, as_of, sources, history, chat,
                                                     question], api_visibility="private"

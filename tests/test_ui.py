@@ -230,6 +230,14 @@ def test_browser_chat_as_of_bad_input_and_upload(chromium, live, tmp_path):
 
         found = ask(page, "Is the ferry to the islands running?")
         expect(found).to_contain_text("Harbourton ferry returns to the islands")
+
+        # The Feeds section: following a feed from the chat (with the token) lists it.
+        page.get_by_text("Feeds", exact=True).click()
+        page.get_by_label("Feed URL (RSS or Atom)").fill("http://127.0.0.1:9/news/feed.xml")
+        page.get_by_role("button", name="Follow", exact=True).click()
+        expect(page.get_by_text("Following http://127.0.0.1:9/news/feed.xml")).to_be_visible()
+        expect(page.locator("#feeds")).to_contain_text("http://127.0.0.1:9/news/feed.xml")
+        expect(page.locator("#feeds")).to_contain_text("never")
         expect(found).to_contain_text(HOSTILE)  # shown as text ...
         assert page.evaluate("window.pwned") is None  # ... never run
 
