@@ -147,12 +147,23 @@ def serve(assistant, host: str = "127.0.0.1", port: int = 7860, token: str | Non
     assistant.embedder  # load the model now, so that the first question is answered at once
     url = home_url(host, port)
     agents = f"; MCP for agents at {url}mcp" if importlib.util.find_spec("mcp") else ""
-    if token:
-        print(f"News assistant: open {url}?token={token}\n"
-              f"(the token is needed to add or delete articles; API docs at {url}docs{agents})",
-              flush=True)
-    else:
-        print(f"News assistant on {url} ; API docs at {url}docs{agents}", flush=True)
-        print("WARNING: --no-token: any program or web page that can reach this server can add "
-              "and delete articles", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+    def announce() -> None:
+        if token:
+            print(f"News assistant: open {url}?token={token}\n(the token is needed to add or "
+                  f"delete articles; API docs at {url}docs{agents})", flush=True)
+        else:
+            print(f"News assistant on {url} ; API docs at {url}docs{agents}", flush=True)
+            print("WARNING: --no-token: any program or web page that can reach this server can "
+                  "add and delete articles", file=sys.stderr, flush=True)
+
+    class Announcing(uvicorn.Server):
+        """Says where to open the page only once the port listens: a reader (or a script)
+        who opens it at once must not be refused."""
+
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                announce()
+
+    Announcing(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()
