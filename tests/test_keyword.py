@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.keyword import MERGE_FACTOR, KeywordIndex, Segment, _tier, by_id
+from assistant.bm25_segment import Segment
+from assistant.keyword import MERGE_FACTOR, KeywordIndex, _tier, by_id
 from assistant.words import stemmer, stopwords, tokenize
 
 # Every document has four indexed words, so all segments share one average length and a

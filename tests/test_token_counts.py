@@ -5,7 +5,8 @@ import pytest
 
 from assistant import Assistant
 from assistant.check import Kind, check, repair
-from assistant.keyword import LENGTHS_FILE, KeywordIndex, Segment, Totals
+from assistant.bm25_segment import LENGTHS_FILE, Segment
+from assistant.keyword import KeywordIndex, Totals
 from assistant.words import stemmer, stopwords, tokenize
 from helpers import small_settings
 
