@@ -41,8 +41,8 @@ def feeds_panel(assistant, access) -> None:
 
     with gr.Accordion("Feeds", open=False):
         table = gr.Dataframe(value=lambda: feeds_table(assistant.folder), interactive=False,
-                             elem_id="feeds", headers=["id", "feed", "title", "last fetch", "articles",
-                                      "last error"])
+                             elem_id="feeds", headers=["id", "feed", "title", "last fetch",
+                                                       "articles", "last error"])
         with gr.Row():
             url = gr.Textbox(label="Feed URL (RSS or Atom)", scale=4)
             follow = gr.Button("Follow", scale=1)
