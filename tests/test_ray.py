@@ -65,7 +65,21 @@ def serial(tmp_path_factory, articles):
 
 
 def kill_shards(a) -> None:
+    """Stop a test's shard actors and wait until their names are free: ray.kill returns
+    before the actor is gone, and the next test must not find a dying one by name."""
+    import ray
+
+    from assistant.cluster.ray_shards import actor_name
+
     a.collection.shards.stop()
+    deadline = time.monotonic() + 30
+    for i in range(len(a.collection.shards.actors)):
+        while time.monotonic() < deadline:
+            try:
+                ray.get_actor(actor_name(a.folder, i))
+            except ValueError:
+                break
+            time.sleep(0.1)
 
 
 def test_ray_data_ingest_equals_serial_and_shards_sit_one_a_node(cluster, serial, articles,
@@ -175,7 +189,14 @@ def test_serve_with_two_replicas_answers_like_the_single_server(cluster, serial)
             assert got.json()["passages"] == want["passages"]
         serving.run(serial.folder, c.address, 1, port=port, access=Access(TOKEN),
                     settings=small_settings(), embedder=WordHashEmbedder())
-        assert httpx.get(url + "api/stats", timeout=30).json()["articles"] == \
-            serial.stats()["articles"]
+        # Known and open (issue 15's note): just after a rescale a replica now and then finds
+        # a shard actor dead (503 "try again in a moment"); asked again within 20 s, it answers.
+        deadline = time.monotonic() + 20
+        stats = httpx.get(url + "api/stats", timeout=30)
+        while stats.status_code == 503 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            stats = httpx.get(url + "api/stats", timeout=30)
+        assert stats.status_code == 200, stats.text
+        assert stats.json()["articles"] == serial.stats()["articles"]
     finally:
         serve.shutdown()
