@@ -56,8 +56,11 @@ class RayShards:
         remote = ray.remote(Shard)
         actors = []
         for i in range(shards):
+            # Detached: an actor otherwise dies with the process that made it (a Serve
+            # replica stopped by a rescale took its shards with it), and the shards are the
+            # collection's, there for the next caller, who finds them by name.
             options = {"name": actor_name(root, i), "get_if_exists": True, "max_restarts": -1,
-                       "num_cpus": cpus}
+                       "num_cpus": cpus, "lifetime": "detached"}
             if pin:
                 options["resources"] = {f"shard-{i}": 0.01}
             actors.append(remote.options(**options).remote(str(root), i))
