@@ -179,9 +179,9 @@ def check_sources(assistant, sources: list[str]) -> None:
     """A misspelt outlet would silently match nothing: refuse it, naming the known ones."""
     from .errors import BadQuery
 
-    known = {o["outlet"] for o in assistant.outlets()}
-    unknown = [s for s in sources if s not in known]
+    unknown = assistant.unknown_sources(sources)
     if unknown:
+        known = assistant.sources()
         raise BadQuery(f"unknown source(s) {', '.join(map(repr, unknown))}; list_sources names "
                        f"the {len(known)} outlets, e.g. {', '.join(sorted(known)[:5])}")
 

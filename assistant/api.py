@@ -123,12 +123,9 @@ def create_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYT
                                      "add or delete articles", headers={"WWW-Authenticate": "Bearer"})
 
     def ask(q, k, as_of, since, sources) -> dict:
-        known = set(assistant.sources())
-        if not known.issuperset(sources):
-            assistant.stats()  # the outlets are as of the last refresh: an upload may be newer
-            known = set(assistant.sources())
-        unknown = [name for name in sources if name not in known]
+        unknown = assistant.unknown_sources(sources)
         if unknown:
+            known = assistant.sources()
             return error(400, f"unknown outlet {', '.join(map(repr, unknown))}; the outlets are "
                               f"{', '.join(sorted(known)) or 'none (this index has no outlets)'}")
         return assistant.answer(q, k=k, as_of=as_of, since=since, sources=sources).to_dict()

@@ -224,6 +224,16 @@ class Assistant:
         """The outlets of the stored articles, as of the last refresh (`stats`, `ask`)."""
         return list(self.store.view.source_names)
 
+    def unknown_sources(self, names) -> list[str]:
+        """Those of `names` that no stored article's outlet has (a misspelt outlet would
+        silently match nothing), read again after a refresh when one is missing: an upload
+        may be newer than the last refresh."""
+        if set(self.sources()).issuperset(names):
+            return []
+        self.stats()
+        known = set(self.sources())
+        return [name for name in names if name not in known]
+
     def article(self, article_id: str) -> Article | None:
         """The stored article with this id, or None."""
         return self.store.rows.article(article_id)

@@ -52,6 +52,9 @@ class Shared:
     def outlets(self) -> list[dict]:
         return self._reader.outlets()
 
+    def unknown_sources(self, names) -> list[str]:
+        return self._reader.unknown_sources(names)
+
     # Writes: the write handle, one at a time.
     def ingest(self, *args, **kwargs):
         return self._one_at_a_time(self._writer.ingest, *args, **kwargs)
