@@ -234,10 +234,16 @@ def cmd_check(args) -> int:
 
 
 def cmd_eval(args) -> int:
+    from .cluster.catalog import is_collection
     from .evaluate import run_eval
 
+    open_index = None
+    if args.ray or (args.index is not None and is_collection(args.index)):
+        from .cluster import eval_opener  # the set's questions asked of a sharded collection
+
+        open_index = eval_opener(args.index, args.ray, args.rebuild)
     result = run_eval(args.set_dir, index=args.index, rebuild=args.rebuild, limit=args.limit,
-                      progress=not args.json)
+                      progress=not args.json, open_index=open_index)
     print(json.dumps(result, indent=2) if args.json else result["table"])
     return 0
 

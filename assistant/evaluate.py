@@ -121,7 +121,7 @@ def eval_index_dir(set_dir: Path, settings: Settings) -> Path:
 
 
 def open_eval_index(set_dir: Path, index: Path | None = None, rebuild: bool = False,
-                    settings: Settings | None = None, progress: bool = False):
+                    settings: Settings | None = None, progress: bool = False, open_index=None):
     """(assistant, ingest figures) for a set's corpus, ingested once and then re-used."""
     from .assistant import Assistant
 
@@ -132,7 +132,7 @@ def open_eval_index(set_dir: Path, index: Path | None = None, rebuild: bool = Fa
         import shutil
 
         shutil.rmtree(index)
-    assistant = Assistant(index, settings)
+    assistant = (open_index or Assistant)(index, settings)
     if not ingest_file.exists():
         report = assistant.ingest([Path(set_dir) / "corpus.jsonl.gz"], progress=progress)
         ingest = {"articles": report.read, "passages": report.passages,
@@ -144,19 +144,21 @@ def open_eval_index(set_dir: Path, index: Path | None = None, rebuild: bool = Fa
 
 
 def run_eval(set_dir: Path, index: Path | None = None, rebuild: bool = False, limit: int = 0,
-             settings: Settings | None = None, progress: bool = False) -> dict:
+             settings: Settings | None = None, progress: bool = False, open_index=None) -> dict:
     """Every stage over every question, paired intervals against the two references, and
-    the answer-level figures of the shipped pipeline."""
+    the answer-level figures of the shipped pipeline. open_index(folder, settings): what
+    opens the index (a sharded collection's `cluster.connect`); `Assistant` by default."""
     settings = settings or Settings()
     set_dir = Path(set_dir)
-    assistant, ingest = open_eval_index(set_dir, index, rebuild, settings, progress)
+    assistant, ingest = open_eval_index(set_dir, index, rebuild, settings, progress, open_index)
     questions = [json.loads(line) for line in open(set_dir / "questions.jsonl")]
     questions = questions[:limit] if limit else questions
 
     from .rerank import second_stages
 
     embed = cached_embed(assistant.embedder.embed)
-    runs = {name: measure(assistant.store, embed, questions, variant, second_stages(variant))
+    reader, first_stage = searched(assistant)
+    runs = {name: measure(reader, embed, questions, variant, second_stages(variant), first_stage)
             for name, variant in stages(settings).items()}
     results = {name: {**score(r["runs"]), **percentiles(r["seconds"])}
                for name, r in runs.items()}
@@ -180,6 +182,12 @@ def run_eval(set_dir: Path, index: Path | None = None, rebuild: bool = False, li
     return out
 
 
+def searched(assistant) -> tuple:
+    """(what the stages search, its first stage): one index's store and the default, or a
+    sharded collection and its shards' fan-out (cluster/front.py)."""
+    return getattr(assistant, "searched", (assistant.store, None))
+
+
 INTERVAL_METRICS = ("R@1", "R@5", "R@20", "MRR@10", "MC")
 
 
@@ -189,7 +197,7 @@ def answer_figures(assistant, questions: list[dict], answers: list) -> dict:
     answer string masked out (an eval-only exclusion)."""
     leads = [a.lead is not None and first_hit([a.lead.text], q["answers"]) == 0
              for q, a in zip(questions, answers)]
-    holders = AnswerHolders(assistant.store)
+    holders = AnswerHolders(searched(assistant)[0])
     unanswerable = [assistant.answer(q["question"], k=20, as_of=q["date"],
                                      exclude=holders(q["answers"])) for q in questions]
     n = max(len(questions), 1)
@@ -207,8 +215,7 @@ class AnswerHolders:
     found with one scan of all normalised passage texts joined into one string."""
 
     def __init__(self, store):
-        ids = store.view.keyword.ids
-        ids = np.sort(ids[store.view.allowed()[ids]]) if len(ids) else ids
+        ids = np.flatnonzero(store.view.allowed())  # every stored passage
         rows = store.passages([int(i) for i in ids])
         self.ids = [i for i in map(int, ids) if i in rows]
         parts, self.starts, at = [], [], 0
@@ -237,13 +244,14 @@ def cached_embed(embed):
     return lambda texts: np.vstack([one(t) for t in texts])
 
 
-def measure(store, embed, questions: list[dict], settings: Settings, rerankers=()) -> dict:
+def measure(store, embed, questions: list[dict], settings: Settings, rerankers=(),
+            first_stage=None) -> dict:
     """Each question asked for 20 passages as of its date: per-question runs and timings."""
     runs, seconds, leaks = [], [], 0
     for q in questions:
         started = time.perf_counter()
         passages = search(store, embed, Query(q["question"], 20, q["date"]), settings,
-                          rerankers)
+                          rerankers, first_stage)
         seconds.append(time.perf_counter() - started)
         leaks += sum(p.date > q["date"] for p in passages)
         texts = [p.text for p in passages]

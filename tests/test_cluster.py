@@ -146,25 +146,6 @@ def test_merge_orders_by_score_then_global_id():
     assert merge([], 3) == {}
 
 
-def test_every_read_command_works_on_a_collection(tmp_path, capsys):
-    from assistant.cli import main
-
-    root = tmp_path / "c"
-    assert main(["cluster", "init", "--index", str(tmp_path / "real"), "--shards", "3"]) == 0
-    assert catalogs.read(tmp_path / "real").shards == 3
-    catalogs.create(root, 2, small_settings())
-    assert main(["ingest", str(DEMO), "--index", str(root), "--quiet"]) == 0
-    assert "added 8" in capsys.readouterr().out
-    assert main(["ask", "Who won the Northern Open chess championship?", "--index", str(root),
-                 "--as-of", "2025-07-01"]) == 0
-    assert "Amara Osei" in capsys.readouterr().out
-    assert main(["stats", "--json", "--index", str(root)]) == 0
-    stats = json.loads(capsys.readouterr().out)
-    assert stats["articles"] == 8 and len(stats["shards"]) == 2
-    assert main(["check", "--index", str(root)]) == 0
-    assert "healthy" in capsys.readouterr().out
-
-
 @pytest.mark.parametrize("settled_by", ["reader", "repair"])
 def test_a_shard_behind_its_epoch_is_found_and_settled(tmp_path, monkeypatch, settled_by):
     """What a writer killed after its catalog commit leaves: a committed epoch's staged part

@@ -15,3 +15,17 @@ def connect(index, ray: str | None = None, settings=None, **options):
     from .front import ClusterAssistant
 
     return ClusterAssistant(index, settings, ray, **options)
+
+
+def eval_opener(index, ray: str | None = None, rebuild: bool = False):
+    """What `assistant eval SET --index COLLECTION [--ray ADDRESS]` opens with: the collection
+    (made by `assistant cluster init`; the set's corpus is ingested into it on first use)."""
+    from ..errors import BadQuery
+
+    if index is None:
+        raise BadQuery("eval over a sharded collection needs --index DIR, made first with: "
+                       "assistant cluster init --index DIR --shards S")
+    if rebuild:
+        raise BadQuery("--rebuild deletes the index folder; for a collection make a fresh one "
+                       "with: assistant cluster init --index DIR --shards S")
+    return lambda folder, settings: connect(folder, ray, settings)

@@ -23,10 +23,13 @@ class LocalShards:
     def __init__(self, root: str | Path, shards: int):
         self.shards = [Shard(str(root), i) for i in range(shards)]
 
-    def call(self, method: str, args_of) -> list:
-        """`method` on each shard with `args_of(shard)`; results in shard order."""
+    def call(self, method: str, args_of, only: int | None = None) -> list:
+        """`method` on each shard (or shard `only`) with `args_of(shard)`; results in shard
+        order."""
         out = []
         for i, shard in enumerate(self.shards):
+            if only is not None and i != only:
+                continue
             try:
                 out.append(getattr(shard, method)(*args_of(i)))
             except Behind as e:
@@ -90,6 +93,27 @@ class Collection:
         for found in self.shards.call("passages", lambda i: (ids,)):
             out.update(found)
         return out
+
+    def article(self, article_id: str):
+        """The stored article with this id, read from the one shard its hash places it in."""
+        shard = catalogs.shard_of(article_id, self.catalog.shards)
+        return self.shards.call("article", lambda i: (article_id,), only=shard)[0]
+
+    def outlets(self) -> list[dict]:
+        """Each outlet over all shards: article counts summed, date ranges joined, most
+        articles first (as one index's `Rows.outlets` orders them).
+
+        Example: [{'outlet': 'a', 'articles': 2, ...}] + [{'outlet': 'a', 'articles': 1, ...}]
+                 -> [{'outlet': 'a', 'articles': 3, 'oldest': .., 'newest': ..}]
+        """
+        merged: dict[str, dict] = {}
+        for found in self.shards.call("outlets", lambda i: ()):
+            for row in found:
+                into = merged.setdefault(row["outlet"], dict(row, articles=0))
+                into["articles"] += row["articles"]
+                into["oldest"] = min(into["oldest"], row["oldest"])
+                into["newest"] = max(into["newest"], row["newest"])
+        return sorted(merged.values(), key=lambda r: (-r["articles"], r["outlet"]))
 
     def stats(self) -> dict:
         """The collection's counts at the newest epoch, summed over shards, with each

@@ -50,6 +50,12 @@ class ClusterAssistant(Assistant):
                       self.rerankers, first_stage=candidates)
 
     @property
+    def searched(self) -> tuple:
+        """(what a search reads, its first stage): what `assistant eval` measures stages on."""
+        self.collection.refresh()
+        return self.collection, candidates
+
+    @property
     def store(self):
         """The collection's writer, opened at the first write: `Assistant`'s ingest, delete
         and compact run on it as on one index's Store."""
@@ -71,6 +77,14 @@ class ClusterAssistant(Assistant):
     def sources(self) -> list[str]:
         """The outlets of the stored articles, at the epoch last read."""
         return list(self.collection.view.source_names)
+
+    def article(self, article_id: str):
+        """The stored article with this id, or None: read from the shard that holds it."""
+        return self.collection.article(article_id)
+
+    def outlets(self) -> list[dict]:
+        """Each outlet's article count and date range, over every shard."""
+        return self.collection.outlets()
 
     def close(self) -> None:
         self.collection.shards.close()

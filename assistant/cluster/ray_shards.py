@@ -68,14 +68,16 @@ class RayShards:
         out.call("ping", lambda i: ())  # up and reading, or ShardUnavailable now
         return out
 
-    def call(self, method: str, args_of) -> list:
-        """`method` on every shard with `args_of(shard)`, all at once; results in order."""
+    def call(self, method: str, args_of, only: int | None = None) -> list:
+        """`method` on every shard (or shard `only`) with `args_of(shard)`, all at once;
+        results in shard order."""
         import ray
         from ray.exceptions import GetTimeoutError, ObjectLostError, RayActorError
 
-        refs = [getattr(actor, method).remote(*args_of(i)) for i, actor in enumerate(self.actors)]
+        asked = range(len(self.actors)) if only is None else [only]
+        refs = {i: getattr(self.actors[i], method).remote(*args_of(i)) for i in asked}
         out = []
-        for i, ref in enumerate(refs):
+        for i, ref in refs.items():
             try:
                 out.append(ray.get(ref, timeout=self.timeout_s))
             except Behind as e:

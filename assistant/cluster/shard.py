@@ -104,6 +104,14 @@ class Shard:
         """The passages among `ids` this shard holds."""
         return self.store.passages(ids)
 
+    def article(self, article_id: str):
+        """The stored article with this id, if this shard holds it (the one its hash names)."""
+        return self.store.rows.article(article_id)
+
+    def outlets(self) -> list[dict]:
+        """This shard's outlets with their article counts and date ranges."""
+        return self.store.rows.outlets()
+
     def stats(self, generation: int) -> dict:
         self.view(generation)
         return {**self.store.stats(), "shard": self.number}

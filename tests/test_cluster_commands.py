@@ -1,0 +1,119 @@
+"""Every command and agent tool works on a sharded collection as on one index: ask, stats,
+check, delete and eval from the command line; article and outlets read from the shards (the
+MCP tools get_article, list_sources and collection_stats over them). Shards run in this
+process here; test_ray_commands.py runs the same commands with --ray."""
+import json
+
+import anyio
+import pytest
+
+from assistant import Assistant
+from assistant.cluster import catalog as catalogs
+from assistant.cluster import eval_opener
+from assistant.cluster.front import ClusterAssistant
+from assistant.evaluate import run_eval
+from helpers import DEMO, make_eval_set, small_settings
+
+# Two outlets across many articles: an outlet's count and dates are summed over shards.
+MORE = [{"id": f"notice-{i}", "title": f"Harbour notice {i}", "date": f"2025-0{i % 9 + 1}-0{i % 7 + 1}",
+         "source": f"town{i % 2}.example", "url": f"https://town.example/{i}",
+         "text": f"Harbour notice {i}: the ferry timetable changes on Mill Lane quay."}
+        for i in range(12)]
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    """(one index, a 3-shard collection) of the same articles."""
+    folder = tmp_path_factory.mktemp("pair")
+    more = folder / "more.jsonl"
+    more.write_text("".join(json.dumps(a) + "\n" for a in MORE))
+    single = Assistant(folder / "single", small_settings())
+    single.ingest([DEMO, more])
+    catalogs.create(folder / "sharded", 3, small_settings())
+    sharded = ClusterAssistant(folder / "sharded", small_settings())
+    sharded.ingest([DEMO, more])
+    yield single, sharded
+    single.close()
+    sharded.close()
+
+
+def test_article_and_outlets_read_the_shards_as_one_index(pair):
+    single, sharded = pair
+    ids = [p.article_id for p in single.ask("harbour notice ferry", k=20)]
+    assert len(set(ids)) >= 8 and {catalogs.shard_of(i, 3) for i in ids} == {0, 1, 2}
+    for article_id in ids:
+        assert sharded.article(article_id) == single.article(article_id) is not None
+    assert sharded.article("nothing-such") is None
+    outlets = sharded.outlets()
+    assert outlets == single.outlets()
+    assert {o["outlet"]: o["articles"] for o in outlets}["town0.example"] == 6
+
+
+def call(server, tool: str, **arguments) -> dict:
+    result = anyio.run(server.call_tool, tool, arguments)
+    assert not result.is_error, result.content
+    return json.loads(result.content[0].text)
+
+
+def test_the_agent_tools_answer_over_a_collection(pair):
+    from assistant.agent_tools import build_mcp
+
+    single, sharded = pair
+    ours, theirs = build_mcp(sharded), build_mcp(single)
+    for tool, arguments in [("get_article", {"article_id": "notice-3"}),
+                            ("list_sources", {}), ("collection_stats", {})]:
+        got = call(ours, tool, **arguments)
+        assert got == call(theirs, tool, **arguments), tool
+    assert call(ours, "get_article", article_id="notice-3")["title"] == "Harbour notice 3"
+    assert call(ours, "collection_stats")["articles"] == len(MORE) + 8
+
+
+@pytest.mark.slow
+def test_eval_on_a_collection_measures_as_on_one_index(tmp_path):
+    set_dir = make_eval_set(tmp_path / "tiny")
+    one = run_eval(set_dir, index=tmp_path / "single", settings=small_settings())
+    catalogs.create(tmp_path / "c", 2, small_settings())
+    many = run_eval(set_dir, index=tmp_path / "c", settings=small_settings(),
+                    open_index=eval_opener(tmp_path / "c"))
+    assert many["ingest"]["passages"] == one["ingest"]["passages"] == 3
+    figures = ("R@1", "R@5", "R@10", "R@20", "MRR@10", "MC")
+    for stage, found in one["stages"].items():
+        assert {m: many["stages"][stage][m] for m in figures} == \
+            {m: found[m] for m in figures}, stage
+    assert many["answers"] == one["answers"] and many["passages_after_as_of"] == 0
+    assert one["stages"]["shipped"]["R@1"] == pytest.approx(2 / 3, abs=0.001)
+
+
+def test_eval_on_a_collection_refuses_what_would_delete_it(tmp_path, capsys):
+    from assistant.cli import main
+
+    set_dir = make_eval_set(tmp_path / "tiny")
+    catalogs.create(tmp_path / "c", 2, small_settings())
+    assert main(["eval", str(set_dir), "--index", str(tmp_path / "c"), "--rebuild"]) == 2
+    assert "cluster init" in capsys.readouterr().err
+    assert catalogs.is_collection(tmp_path / "c")
+    assert main(["eval", str(set_dir), "--ray", "local"]) == 2  # before Ray starts
+    assert "needs --index" in capsys.readouterr().err
+
+
+def test_every_command_works_on_a_collection(tmp_path, capsys):
+    from assistant.cli import main
+
+    root = tmp_path / "c"
+    assert main(["cluster", "init", "--index", str(tmp_path / "real"), "--shards", "3"]) == 0
+    assert catalogs.read(tmp_path / "real").shards == 3
+    catalogs.create(root, 2, small_settings())
+    assert main(["ingest", str(DEMO), "--index", str(root), "--quiet"]) == 0
+    assert "added 8" in capsys.readouterr().out
+    assert main(["ask", "Who won the Northern Open chess championship?", "--index", str(root),
+                 "--as-of", "2025-07-01"]) == 0
+    assert "Amara Osei" in capsys.readouterr().out
+    assert main(["stats", "--json", "--index", str(root)]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["articles"] == 8 and len(stats["shards"]) == 2
+    assert main(["check", "--index", str(root)]) == 0
+    assert "healthy" in capsys.readouterr().out
+    chess = ClusterAssistant(root).ask("chess championship")[0].article_id
+    assert main(["delete", chess, "--index", str(root)]) == 0
+    assert "deleted 1 of 1" in capsys.readouterr().out
+    assert ClusterAssistant(root).stats()["articles"] == 7
