@@ -25,9 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "starts Ray here); without it they open in this process")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("cluster", parents=[common], help="make a sharded collection")
-    p.add_argument("action", choices=["init"])
-    p.add_argument("--shards", type=int, required=True, help="how many shard folders")
+    p = sub.add_parser("cluster", parents=[common],
+                       help="make a sharded collection (init), or end its shard actors (stop)")
+    p.add_argument("action", choices=["init", "stop"])
+    p.add_argument("--shards", type=int, help="init: how many shard folders")
 
     p = sub.add_parser("ingest", parents=[common], help="add articles (files, folders, .jsonl[.gz])")
     p.add_argument("paths", nargs="+", help="files, folders, or article URLs (http, https)")
@@ -211,6 +212,11 @@ def cmd_cluster(args) -> int:
     from .config import Settings
 
     folder = args.index if args.index is not None else default_index_dir()
+    if args.action == "stop":  # detached shard actors outlive every process that used them
+        from .cluster.ray_shards import stop_collection
+
+        print(f"stopped {stop_collection(folder, args.ray)} shard actors of {folder}")
+        return 0
     create(folder, args.shards, Settings())
     print(f"made a collection of {args.shards} shards at {folder}")
     return 0

@@ -11,7 +11,7 @@ import pytest
 from assistant.cluster import catalog as catalogs
 from assistant.cluster import connect
 from assistant.errors import ShardUnavailable
-from helpers import DEMO, WordHashEmbedder, small_settings
+from helpers import CHESS, DEMO, WordHashEmbedder, make_eval_set, small_settings
 
 pytestmark = pytest.mark.slow
 MB = 1024 ** 2
@@ -64,24 +64,6 @@ def serial(tmp_path_factory, articles):
     return a
 
 
-def kill_shards(a) -> None:
-    """Stop a test's shard actors and wait until their names are free: ray.kill returns
-    before the actor is gone, and the next test must not find a dying one by name."""
-    import ray
-
-    from assistant.cluster.ray_shards import actor_name
-
-    a.collection.shards.stop()
-    deadline = time.monotonic() + 30
-    for i in range(len(a.collection.shards.actors)):
-        while time.monotonic() < deadline:
-            try:
-                ray.get_actor(actor_name(a.folder, i))
-            except ValueError:
-                break
-            time.sleep(0.1)
-
-
 def test_ray_data_ingest_equals_serial_and_shards_sit_one_a_node(cluster, serial, articles,
                                                                   tmp_path):
     import ray
@@ -106,7 +88,7 @@ def test_ray_data_ingest_equals_serial_and_shards_sit_one_a_node(cluster, serial
     from assistant.cluster import health
 
     assert health.check(root, ray=c.address) == []  # check --ray: the actors answer too
-    kill_shards(a)
+    a.collection.shards.stop()  # gone by name before the next test starts
 
 
 def test_a_shard_killed_under_load_gives_identical_answers_or_503(cluster, serial):
@@ -137,7 +119,7 @@ def test_a_shard_killed_under_load_gives_identical_answers_or_503(cluster, seria
         t.join(timeout=30)
     assert outcomes and set(outcomes) <= {True, 503}
     assert True in outcomes[-4:]  # answering again after the restart
-    kill_shards(a)
+    a.collection.shards.stop()  # gone by name before the next test starts
 
 
 def test_a_node_removed_with_a_spare_present_recovers(cluster, serial):
@@ -160,7 +142,7 @@ def test_a_node_removed_with_a_spare_present_recovers(cluster, serial):
     print(f"recovered in {time.perf_counter() - removed:.2f} s")
     assert answer == expected
     nodes[1] = spare
-    kill_shards(a)
+    a.collection.shards.stop()  # gone by name before the next test starts
 
 
 def test_serve_with_two_replicas_answers_like_the_single_server(cluster, serial):
@@ -194,3 +176,32 @@ def test_serve_with_two_replicas_answers_like_the_single_server(cluster, serial)
         assert stats.json()["articles"] == serial.stats()["articles"]
     finally:
         serve.shutdown()
+
+
+def test_every_command_with_ray_then_cluster_stop(cluster, tmp_path, capsys):
+    """ask, stats, check, eval and delete with --ray ADDRESS; `cluster stop` ends the
+    collection's shard actors (detached: they outlive the processes that used them)."""
+    from assistant.cli import main
+    from assistant.cluster.ray_shards import actor_name, named
+
+    c, _ = cluster
+    set_dir, root = make_eval_set(tmp_path / "tiny"), tmp_path / "c"
+    catalogs.create(root, SHARDS, small_settings())
+    connect(root, ray=c.address, settings=small_settings(), make_embedder=WordHashEmbedder
+            ).ingest([DEMO, set_dir / "corpus.jsonl.gz"])
+    on = ["--index", str(root), "--ray", c.address]
+    assert main(["ask", CHESS, "--as-of", "2025-07-01", *on]) == 0
+    assert "Amara Osei" in capsys.readouterr().out
+    assert main(["stats", "--json", *on]) == 0
+    assert json.loads(capsys.readouterr().out)["articles"] == 11
+    assert main(["check", *on]) == 0 and "healthy" in capsys.readouterr().out
+    assert main(["eval", str(set_dir), "--json", *on]) == 0  # the corpus is in: unchanged
+    result = json.loads(capsys.readouterr().out)
+    assert result["questions"] == 3 and result["passages_after_as_of"] == 0
+    assert result["stages"]["keyword"]["R@20"] == pytest.approx(2 / 3, abs=0.001)
+    assert main(["delete", "n3", *on]) == 0 and "deleted 1 of 1" in capsys.readouterr().out
+    assert all(named(actor_name(root, i)) is not None for i in range(SHARDS))
+    assert main(["cluster", "stop", *on]) == 0
+    assert f"stopped {SHARDS} shard actors" in capsys.readouterr().out
+    assert all(named(actor_name(root, i)) is None for i in range(SHARDS))
+    assert main(["cluster", "stop", *on]) == 0 and "stopped 0" in capsys.readouterr().out

@@ -5,6 +5,7 @@ ShardUnavailable (503), never a partial answer from the others.
 """
 from __future__ import annotations
 
+import time
 import zlib
 from pathlib import Path
 
@@ -37,13 +38,46 @@ def actor_name(root: Path, shard: int) -> str:
     return f"shard-{shard}-{zlib.crc32(str(Path(root).resolve()).encode()):08x}"
 
 
+def named(name: str):
+    """The live actor called `name` in this namespace, or None."""
+    import ray
+
+    try:
+        return ray.get_actor(name)
+    except ValueError:
+        return None
+
+
+def stop_collection(root: str | Path, address: str | None) -> int:
+    """`assistant cluster stop`: end the collection's shard actors on the cluster at
+    `address`. They are detached, so they outlive every process that used them; returns how
+    many were up."""
+    from ..errors import BadQuery
+    from .catalog import read
+
+    if not address:
+        raise BadQuery("cluster stop needs --ray ADDRESS: the Ray cluster the shards run on")
+    shards = read(root).shards
+    started = init(address)
+    names = [actor_name(root, i) for i in range(shards)]
+    up = {name: actor for name in names if (actor := named(name)) is not None}
+    RayShards(list(up.values()), names=list(up)).stop()
+    if started:
+        import ray
+
+        ray.shutdown()
+    return len(up)
+
+
 class RayShards:
     """Calls the collection's shard actors; `start` creates them (or finds them by name)."""
 
-    def __init__(self, actors: list, started_ray: bool = False, timeout_s: float = TIMEOUT_S):
+    def __init__(self, actors: list, started_ray: bool = False, timeout_s: float = TIMEOUT_S,
+                 names: list[str] = ()):
         self.actors = actors
         self.started_ray = started_ray
         self.timeout_s = timeout_s
+        self.names = list(names)
 
     @classmethod
     def start(cls, root: str | Path, shards: int, address: str = "local", pin: bool = False,
@@ -64,7 +98,7 @@ class RayShards:
             if pin:
                 options["resources"] = {f"shard-{i}": 0.01}
             actors.append(remote.options(**options).remote(str(root), i))
-        out = cls(actors, started, timeout_s)
+        out = cls(actors, started, timeout_s, [actor_name(root, i) for i in range(shards)])
         out.call("ping", lambda i: ())  # up and reading, or ShardUnavailable now
         return out
 
@@ -86,12 +120,18 @@ class RayShards:
                 raise ShardUnavailable(i, type(e).__name__) from None
         return out
 
-    def stop(self) -> None:
-        """End the shard actors for good (the benchmark, between collections)."""
+    def stop(self, wait_s: float = 30.0) -> None:
+        """End the shard actors for good, and wait until their names are free: ray.kill
+        returns before an actor is gone, and whoever starts the shards next must not find a
+        dying one by name."""
         import ray
 
         for actor in self.actors:
             ray.kill(actor, no_restart=True)
+        deadline = time.monotonic() + wait_s
+        for name in self.names:
+            while named(name) is not None and time.monotonic() < deadline:
+                time.sleep(0.1)
 
     def close(self) -> None:
         """Stop Ray if this handle started it; on a cluster the shard actors stay up for the
