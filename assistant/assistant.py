@@ -23,6 +23,7 @@ from .answer import Answer, compose
 from .retrieve import Query, search
 from .store import Put, Store
 from .types import Article, IngestReport, Passage, Problem
+from .words import plain
 
 
 class Assistant:
@@ -77,10 +78,11 @@ class Assistant:
         answer; a follow-up ("what about Ukraine?", "who is he?") is read with its key words
         (conversation.py) and `read_as` says how. `exclude`: passage ids never to return
         (the eval's unanswerable copies)."""
+        query = self.query(question, k, as_of, since, sources)
+        question = query.question
         read_as = with_context(question, Turn.after(previous))
         read_as = "" if read_as == question else read_as
-        query = replace(self.query(read_as or question, k, as_of, since, sources),
-                        exclude=frozenset(exclude))
+        query = replace(query, question=read_as or question, exclude=frozenset(exclude))
         passages = self._search(query)
         model = self._cross_encoder()
         scorer = None if model is None else (
@@ -104,8 +106,9 @@ class Assistant:
         return second_stages(self.settings)
 
     def query(self, question, k=5, as_of=None, since=None, sources=()) -> Query:
-        """Validate what a caller asked; raises BadQuery saying what to fix."""
-        if not isinstance(question, str) or not visible(question):
+        """Validate what a caller asked; raises BadQuery saying what to fix. The question is
+        read as plain text (markup and entities of a pasted web snippet dropped)."""
+        if not isinstance(question, str) or not visible(plain(question)):
             raise BadQuery("the question is empty: type a question")
         if len(question) > self.settings.max_question_chars:
             raise BadQuery(f"the question is {len(question):,} characters long; "
@@ -118,7 +121,7 @@ class Assistant:
                     check_date(value, name)
                 except BadArticle as e:
                     raise BadQuery(str(e)) from None
-        return Query(question.strip(), k, as_of or None, since or None, tuple(sources or ()))
+        return Query(question, k, as_of or None, since or None, tuple(sources or ()))
 
     # -- writing ---------------------------------------------------------------------------
 

@@ -20,7 +20,8 @@ from .config import Settings
 from .errors import AssistantError
 from .feedstore import Feed, FeedStore
 from .fetching import Fetched, FetchFailed, Fetcher
-from .pages import Extracted, Hint, extract, plain
+from .pages import Extracted, Hint, extract
+from .words import plain
 
 BATCH = 20  # pages a batch: a killed pass refetches at most this many
 SKIP_REASONS = ("not modified", "robots", "too large", "not an article", "duplicate",

@@ -8,7 +8,6 @@ has the same `text_key`, which feeds.py checks before storing it again.
 from __future__ import annotations
 
 import hashlib
-import html
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -18,12 +17,12 @@ from .articles import BadArticle, check_date, make_article
 from .config import Settings
 from .fetching import Fetched, FetchFailed
 from .types import Article
+from .words import plain
 
 # Query parameters that say how a reader arrived, not what they read.
 TRACKING = frozenset({"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid",
                       "ref", "ref_src", "cmpid", "ocid", "smid", "at_medium", "at_campaign",
                       "_ga", "yclid", "amp", "outputtype", "s_cid", "src"})
-TAG = re.compile(r"<[^>]*>")
 
 
 @dataclass(frozen=True)
@@ -63,10 +62,6 @@ def article_id(canonical: str) -> str:
     """Example: 'https://ex.org/a' -> 'w-' and 16 hex digits: one URL, one id."""
     return "w-" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
-
-def plain(text: str) -> str:
-    """Example: 'Ferry <b>back</b> &amp; running' -> 'Ferry back & running'."""
-    return " ".join(html.unescape(TAG.sub(" ", text or "")).split())
 
 
 def text_key(text: str) -> str:

@@ -13,6 +13,7 @@ from .fusion import blend, boost_window, collapse_duplicates, fold_articles, rrf
 from .stages import stage
 from .types import Passage
 from .view import View, day
+from .words import plain
 
 
 # Quiz and chat phrasing that says nothing about the answer; time phrases are read
@@ -50,6 +51,11 @@ class Query:
     # Passage ids never to return: the eval's unanswerable copies of a question mask every
     # passage that holds an answer.
     exclude: frozenset[int] = frozenset()
+
+    def __post_init__(self):
+        # Read as plain text at every entry (front door, eval, tools alike): a question pasted
+        # from a web page keeps its words, not its tags' attributes and URLs.
+        object.__setattr__(self, "question", plain(self.question))
 
 
 @dataclass

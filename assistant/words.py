@@ -6,15 +6,29 @@ the search did. A leaf: it imports nothing from the package.
 """
 from __future__ import annotations
 
+import html
 import re
 from functools import lru_cache
 
 # A sentence ends at . ! or ? (and any closing quote or bracket) before a capital, digit or
 # opening quote, or at a paragraph break.
 BOUNDARY = re.compile(r"[.!?]+[\"'’”)\]]*\s+(?=[\"'‘“(\[]?[A-Z0-9])|\n\s*\n")
+# A tag starts with a letter, '/' or '!' after '<': "3 < 5 and 7 > 4" is no tag. Inline tags
+# vanish ('<a>Spurs</a>?' -> 'Spurs?'); any other tag parts words ('a<br>b' -> 'a b').
+TAG = re.compile(r"<(/?)([A-Za-z!][^\s<>/]*)[^<>]*>")
+INLINE = frozenset({"a", "abbr", "b", "cite", "code", "em", "i", "mark", "q", "s", "small",
+                    "span", "strong", "sub", "sup", "time", "u"})
 ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "prof", "gen", "sen", "rep", "gov", "lt", "col",
                  "jr", "sr", "vs", "no", "inc", "co", "ltd", "mt", "ft", "jan", "feb", "aug",
                  "sept", "oct", "nov", "dec"}
+
+
+def plain(text: str) -> str:
+    """Text as a reader sees it: a question pasted from a web page, or a feed's title, carries
+    markup whose attribute words ('href', 'data', 'analytics', a URL) would otherwise be
+    searched for. Example: 'Ferry <b>back</b> &amp; running' -> 'Ferry back & running'."""
+    untagged = TAG.sub(lambda m: "" if m[2].lower() in INLINE else " ", text or "")
+    return " ".join(html.unescape(untagged).split())
 
 
 @lru_cache(maxsize=1)

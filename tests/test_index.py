@@ -64,12 +64,23 @@ def test_since_and_sources_filters(small_assistant):
     ({"question": "q", "as_of": "2024-02-30"}, "not a real date"),
     ({"question": "q", "as_of": "05/01/2024"}, "YYYY-MM-DD"),
     ({"question": "\u200b\u200d\ufeff \u2060"}, "empty"),  # zero-width characters only
+    ({"question": "<b> </b>&nbsp;"}, "empty"),  # markup only
     ({"question": "What happened yesterday?", "as_of": "9999-12-31"}, "from 1600 to 2100"),
     ({"question": "q", "since": "0001-01-01"}, "from 1600 to 2100"),
 ])
 def test_bad_questions_raise_bad_query(small_assistant, kwargs, message):
     with pytest.raises(BadQuery, match=message):
         small_assistant.ask(**kwargs)
+
+
+def test_a_question_pasted_with_markup_is_searched_by_its_words(small_assistant):
+    """The attribute words of a pasted link ('href', 'data', a URL) must not be searched for:
+    the same passages, in the same order, as the plain question."""
+    pasted = ('Which <a data-analytics-id="inline-link" href="https://ex.org/tag/river">river'
+              '</a> flooded&nbsp;the town?')
+    assert small_assistant.query(pasted).question == "Which river flooded the town?"
+    assert ([(p.article_id, p.seq) for p in small_assistant.ask(pasted, k=5)]
+            == [(p.article_id, p.seq) for p in small_assistant.ask("Which river flooded the town?", k=5)])
 
 
 def test_reingest_update_and_delete(tmp_path):

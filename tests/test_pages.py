@@ -5,7 +5,7 @@ import pytest
 from local_site import article_html
 
 from assistant.fetching import Fetched, FetchFailed
-from assistant.pages import Hint, article_id, canonical_url, extract, plain
+from assistant.pages import Hint, article_id, canonical_url, extract
 
 BODY = ("The island ferry resumed on Friday after the storm closed the harbour for three days."
         "\n\nPassengers queued from dawn, and the first boat left at seven.")
@@ -25,10 +25,6 @@ def page(html: str, url: str = "http://port.example/news/ferry", charset="utf-8"
 def test_canonical_url(url, canonical):
     assert canonical_url(url) == canonical
 
-
-def test_plain_strips_tags_and_entities():
-    assert plain("Ferry <b>back</b> &amp; running <script>x</script>") == (
-        "Ferry back & running x")
 
 
 def test_the_page_gives_text_title_date_outlet_and_its_canonical_link():

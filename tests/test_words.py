@@ -1,7 +1,7 @@
 """Words and sentences as search, rankers and lead all read them: pure, on tiny inline texts."""
 import pytest
 
-from assistant.words import sentences, stems, tokenize, words
+from assistant.words import plain, sentences, stems, tokenize, words
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -29,3 +29,14 @@ def test_words_are_stemmed_and_skip_stopwords():
 def test_stems_and_tokens_match_the_words():
     assert stems("The elections were held") == [(4, "elect"), (19, "held")]
     assert tokenize(["The elections were held"]) == [["elect", "held"]]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Ferry <b>back</b> &amp; running <script>x</script>", "Ferry back & running x"),
+    ('Won by <a href="https://ex.org/t">Spurs</a>?', "Won by Spurs?"),
+    ("Is 3 < 5 and 7 > 4?", "Is 3 < 5 and 7 > 4?"),  # comparisons are no tags
+    ("  two\n\nlines  ", "two lines"),
+    ("<!-- note -->kept", "kept"),
+])
+def test_plain_keeps_what_a_reader_sees(text, expected):
+    assert plain(text) == expected
