@@ -54,6 +54,7 @@ def test_readers_see_old_or_new_batches_never_a_mix(demo_copy, tmp_path):
     assert len(seen) >= 2  # the reader answered while batches landed
 
 
+@pytest.mark.slow  # a child process or three feeds: seconds, not the quick suite's
 def test_a_second_writer_process_is_refused_with_a_message(small_copy, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     hold = ("import sys, time\nfrom assistant.store import Store\nfrom assistant import Settings\n"

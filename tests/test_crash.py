@@ -76,6 +76,7 @@ def test_sigkill_at_each_point_keeps_whole_batches(tmp_path, extra, point, occur
     assert not list(index.glob("*.partial")) and not list(index.glob("gen-*.partial"))
 
 
+@pytest.mark.slow  # a child process or three feeds: seconds, not the quick suite's
 def test_sigkill_while_the_index_is_created_leaves_none(tmp_path, extra):
     """Killed after the manifest is written but before the database takes its name: no index
     is there (readers are told so), and the next ingest creates it whole."""

@@ -55,6 +55,7 @@ def stored(assistant) -> dict[str, tuple]:
                                                        "FROM articles")}
 
 
+@pytest.mark.slow  # a child process or three feeds: seconds, not the quick suite's
 @pytest.mark.parametrize("write", [rss, atom, rss1])
 def test_each_feed_format_brings_its_articles(site, assistant, follower, write):
     items = [story(site, "/ferry", "Ferry resumes", FERRY),
