@@ -145,6 +145,21 @@ def test_a_node_removed_with_a_spare_present_recovers(cluster, serial):
     a.collection.shards.stop()  # gone by name before the next test starts
 
 
+def test_the_time_to_answer_again_after_a_shard_actor_is_killed(cluster, serial):
+    from assistant.cluster.bench_serving import recovery_s
+
+    c, _ = cluster
+    a = connect(serial.folder, ray=c.address, settings=small_settings(), pin=True,
+                timeout_s=5)
+    question, as_of = QUESTIONS[0]
+    before = a.collection.shards.call("ping", lambda i: ())
+    took = recovery_s(a, question, as_of, shard=2)
+    after = a.collection.shards.call("ping", lambda i: ())
+    assert 0 < took < 60 and after[:2] == before[:2] and after[2] != before[2]
+    assert a.ask(question, k=5, as_of=as_of) == serial.ask(question, k=5, as_of=as_of)
+    a.collection.shards.stop()
+
+
 def test_serve_with_two_replicas_answers_like_the_single_server(cluster, serial):
     """Ray Serve at the HTTP front only: 2 replicas of the server's app, each asking the
     shard actors; answers as the collection answers in one process; rescaled to 1 replica
@@ -154,6 +169,7 @@ def test_serve_with_two_replicas_answers_like_the_single_server(cluster, serial)
 
     from assistant.access import Access
     from assistant.cluster import serving
+    from assistant.cluster.bench_serving import http_rates
     from helpers import TOKEN, free_port
 
     c, _ = cluster
@@ -174,6 +190,10 @@ def test_serve_with_two_replicas_answers_like_the_single_server(cluster, serial)
         stats = httpx.get(url + "api/stats", timeout=30)
         assert stats.status_code == 200, stats.text
         assert stats.json()["articles"] == serial.stats()["articles"]
+        rates = http_rates(serial.folder, c.address, small_settings(), replicas=(1,),
+                           clients=(2,), seconds=1.0, embedder=WordHashEmbedder(),
+                           port=port)
+        assert rates[0]["requests_per_s"] > 0 and rates[0]["ok"] == rates[0]["requests"]
     finally:
         serve.shutdown()
 

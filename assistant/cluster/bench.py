@@ -90,18 +90,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=None, help="where to build (a temp dir)")
     parser.add_argument("--ingest", type=int, default=0, metavar="N",
                         help="also time ingesting the first N articles, serial and with Ray Data")
+    parser.add_argument("--http", type=float, default=10.0, metavar="SECONDS",
+                        help="each HTTP load through Ray Serve (1 and 4 clients, 1 and 2 "
+                             "replicas, on the most shards); 0: none")
+    parser.add_argument("--kills", type=int, default=3,
+                        help="times a shard actor is killed to time its recovery; 0: none")
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="cluster-bench-"))
     try:
-        run(args.set_dir, args.ray, [int(s) for s in args.shards.split(",")], work, args.ingest)
+        run(args.set_dir, args.ray, [int(s) for s in args.shards.split(",")], work, args.ingest,
+            args.http, args.kills)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
-def run(set_dir: Path, address: str, shard_counts: list[int], work: Path, ingest: int = 0
-        ) -> None:
+def run(set_dir: Path, address: str, shard_counts: list[int], work: Path, ingest: int = 0,
+        http_s: float = 0.0, kills: int = 0) -> None:
     from ..assistant import Assistant
     from ..embedding import load_embedder
     from . import catalog as catalogs
@@ -135,6 +141,8 @@ def run(set_dir: Path, address: str, shard_counts: list[int], work: Path, ingest
                  for s in sharded.stats()["shards"]]
         print(f"S={shards}: shards (passages, MB): {sizes}; memory: {ray_memory_mb()} MB PSS")
         compare(single, sharded, questions)
+        if shards == max(shard_counts):
+            serving_figures(sharded, root, address, settings, questions[0], http_s, kills)
         sharded.collection.shards.stop()
     single.close()
     if ingest:
@@ -143,6 +151,19 @@ def run(set_dir: Path, address: str, shard_counts: list[int], work: Path, ingest
         import ray
 
         ray.shutdown()
+
+
+def serving_figures(sharded, root: Path, address: str, settings, question: dict,
+                    http_s: float, kills: int) -> None:
+    """Recovery after a shard actor is killed, then HTTP requests/s through Ray Serve."""
+    from .bench_serving import http_rates, recovery_s
+
+    for kill in range(kills):
+        shard = kill % sharded.collection.catalog.shards
+        took = recovery_s(sharded, question["question"], question["date"], shard)
+        print(f"  shard {shard} killed: answering again after {took:.2f} s")
+    if http_s:
+        http_rates(root, address, settings, seconds=http_s)
 
 
 def compare(single, sharded, questions: list[dict]) -> None:
