@@ -51,7 +51,10 @@ def articles(tmp_path_factory):
         "source": f"town{i % 2}.example", "url": f"https://town.example/{i}",
         "text": f"The council budget notice {i} names road works on Mill Lane."}) + "\n"
         for i in range(9)))
-    return [DEMO, path]
+    again = path.with_name("again.jsonl")  # repeats across files: one changed, one the same
+    again.write_text("".join(line.replace("Mill Lane", "Mill Road") if n == 0 else line
+                             for n, line in enumerate(path.read_text().splitlines(True)[:2])))
+    return [DEMO, path, again]
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +63,7 @@ def serial(tmp_path_factory, articles):
     root = tmp_path_factory.mktemp("serial") / "c"
     catalogs.create(root, SHARDS, small_settings())
     a = connect(root, settings=small_settings())
-    a.ingest(articles)
+    a.report = a.ingest(articles)
     return a
 
 
@@ -73,8 +76,13 @@ def test_ray_data_ingest_equals_serial_and_shards_sit_one_a_node(cluster, serial
     catalogs.create(root, SHARDS, small_settings())
     a = connect(root, ray=c.address, settings=small_settings(), pin=True,
                 make_embedder=WordHashEmbedder)
-    report = a.ingest(articles)
+    report = a.ingest(articles)  # read, placed, compared, chunked, embedded by Ray Data
+    counts = ("added", "updated", "unchanged", "passages")
+    assert [getattr(report, k) for k in counts] == [getattr(serial.report, k) for k in counts]
     assert report.added == serial.stats()["articles"] and report.passages >= 17
+    assert len(report.skipped) == len(serial.report.skipped) == 2  # the two repeats
+    assert a.article("council-0") == serial.article("council-0")
+    assert "Mill Road" in a.article("council-0").text  # the later copy kept
     assert catalogs.read(root).epoch.next_id == catalogs.read(serial.folder).epoch.next_id
     for shard in range(SHARDS):  # same ids and vectors in every shard
         ours, theirs = a.store.store(shard).view.dense, serial.store.store(shard).view.dense
@@ -146,7 +154,7 @@ def test_a_node_removed_with_a_spare_present_recovers(cluster, serial):
 
 
 def test_the_time_to_answer_again_after_a_shard_actor_is_killed(cluster, serial):
-    from assistant.cluster.bench_serving import recovery_s
+    from assistant.cluster.bench import recovery_s
 
     c, _ = cluster
     a = connect(serial.folder, ray=c.address, settings=small_settings(), pin=True,
@@ -169,7 +177,7 @@ def test_serve_with_two_replicas_answers_like_the_single_server(cluster, serial)
 
     from assistant.access import Access
     from assistant.cluster import serving
-    from assistant.cluster.bench_serving import http_rates
+    from assistant.cluster.bench import http_rates
     from helpers import TOKEN, free_port
 
     c, _ = cluster

@@ -65,8 +65,17 @@ class ClusterAssistant(Assistant):
             self._writer = Writer(self.folder, self.settings)
         return self._writer
 
+    def ingest(self, paths, progress: bool = False):
+        """With Ray, files are read, placed, compared, chunked and embedded as the stages of
+        a Ray Data pipeline (ray_pipeline.py), then stored by the one writer."""
+        if self.ray_embedding is None:
+            return super().ingest(paths, progress)
+        from .ray_pipeline import ingest
+
+        return ingest(self, paths, progress)
+
     def _embed_with_progress(self, texts: list[str], bar, step: int = 512):
-        """With Ray, an ingest batch's passages are embedded by Ray Data's actor pool."""
+        """With Ray, articles given in memory are embedded by Ray Data's actor pool."""
         if self.ray_embedding is None:
             return super()._embed_with_progress(texts, bar, step)
         return self.ray_embedding.embed(texts, bar)

@@ -1,14 +1,15 @@
-"""Ray Data for a collection's ingest: each batch's passages embedded across the cluster by
-an actor pool, each actor loading the model once (embedding is nearly all of an ingest's
-time; reading, hashing, skipping unchanged articles and chunking stay in the one writer).
+"""Embedding on Ray: an actor pool, each actor loading the model once (embedding is nearly all
+of an ingest's time). Files ingested with Ray run the whole pipeline (ray_pipeline.py);
+articles handed over in memory (uploads, the API) are embedded by the same pool here.
 
 Every stage asks for a fraction of a CPU: with Ray Data's default whole CPUs, an actor pool
 takes every CPU of a small node and the pipeline waits forever for one to read with (a known
-Ray issue). Results come back in passage order, so the writer numbers and stores them as a
-serial ingest does: same ids, same vectors, same counts.
+Ray issue). Rows keep their order, so vectors come back as a serial `Embedder.embed` gives
+them.
 """
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass
 from functools import partial
 
@@ -16,23 +17,41 @@ import numpy as np
 
 POOL = 2  # embedding actors
 EMBED_CPUS = 0.25  # each
-BATCH = 256  # passages an actor embeds at a time
+TEXTS = 64  # passages a row of RayEmbedding carries
+ROWS = 4  # rows an actor embeds at a time
 
 
 class Embed:
-    """One pool actor: the model loaded once, then batch after batch of passages."""
+    """One pool actor: batch after batch of rows, each row's `texts` (a pickled list)
+    embedded into its `vectors` (a pickled array); the model loaded once, when there is a
+    first text (an ingest of unchanged articles loads none)."""
 
     def __init__(self, make_embedder):
-        self.embedder = make_embedder()
+        self.make_embedder, self.embedder = make_embedder, None
 
     def __call__(self, batch: dict) -> dict:
-        return {"i": batch["i"], "vector": self.embedder.embed(list(batch["text"]))}
+        batch = dict(batch)
+        texts = [pickle.loads(t) for t in batch.pop("texts")]
+        flat = [t for some in texts for t in some]
+        if flat and self.embedder is None:
+            self.embedder = self.make_embedder()
+        vectors = self.embedder.embed(flat) if flat else np.zeros((0, 1), dtype=np.float32)
+        ends = np.cumsum([len(some) for some in texts])[:-1]
+        batch["vectors"] = np.array([pickle.dumps(v) for v in np.split(vectors, ends)]
+                                    if texts else [], dtype=object)
+        return batch
+
+
+def embedded(ds, make_embedder, pool: int, rows: int):
+    """`ds` with each row's `texts` replaced by their `vectors`, computed by the pool."""
+    return ds.map_batches(Embed, fn_constructor_args=(make_embedder,), batch_format="numpy",
+                          batch_size=rows, num_cpus=EMBED_CPUS, concurrency=pool)
 
 
 @dataclass
 class RayEmbedding:
-    """What `ClusterAssistant` embeds an ingest batch with when Ray is on: `embed(texts)`
-    gives the rows a serial `Embedder.embed` gives, computed by the pool."""
+    """What `ClusterAssistant` embeds articles given in memory with when Ray is on:
+    `embed(texts)` gives the rows a serial `Embedder.embed` gives, computed by the pool."""
 
     make_embedder: object  # a picklable callable giving an Embedder, run in each actor
     pool: int = POOL
@@ -43,24 +62,27 @@ class RayEmbedding:
 
         if not texts:
             return np.zeros((0, 1), dtype=np.float32)
-        ds = ray.data.from_items([{"i": i, "text": t} for i, t in enumerate(texts)],
-                                 override_num_blocks=min(len(texts),
-                                                         max(self.pool, len(texts) // BATCH), 64))
-        ds = ds.map_batches(Embed, fn_constructor_args=(self.make_embedder,),
-                            batch_size=BATCH, batch_format="numpy", num_cpus=EMBED_CPUS,
-                            concurrency=self.pool)
-        order, rows = [], []
-        for batch in ds.iter_batches(batch_format="numpy", batch_size=None):
-            order.append(batch["i"])
-            rows.append(batch["vector"])
+        ray.data.DataContext.get_current().execution_options.preserve_order = True
+        rows = [{"texts": pickle.dumps(texts[i:i + TEXTS])} for i in range(0, len(texts), TEXTS)]
+        ds = embedded(ray.data.from_items(rows, override_num_blocks=min(len(rows), 64)),
+                      self.make_embedder, self.pool, ROWS)
+        out = []
+        for row in ds.iter_rows():
+            out.append(pickle.loads(row["vectors"]))
             if bar is not None:
-                bar.update(len(batch["i"]))
-        return np.vstack(rows)[np.argsort(np.concatenate(order), kind="stable")]
+                bar.update(len(out[-1]))
+        return np.vstack(out)
 
 
 def model_loader(settings):
     """The settings' model, loaded where it is called (in each pool actor)."""
-    from ..embedding import load_embedder
+    return partial(load_model, settings.model, settings.embed_batch, settings.embed_backend,
+                   settings.embed_stall_s)
 
-    return partial(load_embedder, settings.model, settings.embed_batch,
-                   settings.embed_backend, stall_s=settings.embed_stall_s)
+
+def load_model(model: str, batch: int, backend: str, stall_s: float):
+    """`embedding.load_embedder`, looked up where it runs: what travels to an actor is this
+    function's name, never the loader of the process that sent it."""
+    from .. import embedding
+
+    return embedding.load_embedder(model, batch, backend, stall_s=stall_s)
