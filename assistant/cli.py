@@ -10,7 +10,7 @@ from pathlib import Path
 from .cli_live import (LIVE_COMMANDS, add_ingest_options, add_live_commands, add_serve_options,
                        ingest_urls, is_url)
 from .config import INDEX_ENV, default_index_dir
-from .errors import AssistantError
+from .errors import AssistantError, BadQuery
 from .tools.commands import TOOL_COMMANDS, add_tool_commands
 
 
@@ -23,6 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--ray", metavar="ADDRESS", default=None,
                         help="a sharded collection's shards as Ray actors at ADDRESS ('local' "
                              "starts Ray here); without it they open in this process")
+    common.add_argument("--pin-shards", action="store_true",
+                        help="with --ray: start shard i only on a node offering the custom "
+                             "resource shard-i (the node that holds its folder)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("cluster", parents=[common],
@@ -122,7 +125,7 @@ def _open(args, create: bool = True):
     if args.ray or is_collection(folder):
         from .cluster import connect
 
-        return connect(folder, args.ray)
+        return connect(folder, args.ray, **({"pin": True} if args.pin_shards else {}))
     return Assistant(args.index if args.index is not None else default_index_dir(),
                      create=create)
 
@@ -141,6 +144,10 @@ def cmd_ingest(args) -> int:
 
 def cmd_ask(args) -> int:
     assistant = _open(args, create=False)
+    if unknown := assistant.unknown_sources(args.source):  # a misspelt outlet matches nothing
+        known = ", ".join(sorted(assistant.sources())) or "none (this index has no outlets)"
+        raise BadQuery(f"--source {', '.join(map(repr, unknown))}: no article comes from that "
+                       f"outlet; the outlets are {known}")
     if args.question is None:
         return _prompt(assistant, args)
     _print_answer(assistant, args.question, args)
@@ -268,7 +275,8 @@ def cmd_serve(args) -> int:
         from .cluster.serving import serve_forever
 
         serve_forever(args.index or default_index_dir(), args.ray, args.replicas, args.host,
-                      args.port, args.token, args.no_token, args.allow_host, args.allow_origin)
+                      args.port, args.token, args.no_token, args.allow_host, args.allow_origin,
+                      pin=args.pin_shards)
         return 0
     serve(_open(args), host=args.host, port=args.port, token=args.token,
           no_token=args.no_token, allow_hosts=args.allow_host, allow_origins=args.allow_origin,

@@ -82,11 +82,14 @@ def test_interactive_prompt(tmp_path):
                             text=True, env=env, timeout=300)
     assert result.returncode == 0 and "Amara Osei" in result.stdout
     filtered = subprocess.run([sys.executable, "-m", "assistant", "ask", "--index", str(index),
-                               "--source", "Nowhere Gazette", "--json"],
+                               "--as-of", "2025-01-01", "--json"],
                               input="Who won the chess championship?\n\n", capture_output=True,
                               text=True, env=env, timeout=300)
     assert filtered.returncode == 0 and '"passages": []' in filtered.stdout
     assert "Amara Osei" not in filtered.stdout  # the prompt keeps the command line's filters
+    misspelt = run("ask", "--source", "Nowhere Gazette", index=index, check=False)
+    assert misspelt.returncode == 2 and "'Nowhere Gazette'" in misspelt.stderr
+    assert "the outlets are" in misspelt.stderr and "Traceback" not in misspelt.stderr
 
 
 @pytest.mark.parametrize("command", [["stats"], ["ask", "Who won the marathon?"], ["check"],
