@@ -30,6 +30,15 @@ def status_line(stats: dict) -> str:
     return f"**{name}** · **{stats['articles']:,}** articles · {dates}"
 
 
+def progress_line(stats: dict) -> str:
+    """The line an answer that is slow to come shows (empty until then: ui_scripts.WAITING).
+
+    Example: {'articles': 1200} ->
+    '<p id="progress-line" ... data-text="Searching 1,200 articles…"></p>'"""
+    return (f'<p id="progress-line" role="status" aria-live="polite" '
+            f'data-text="Searching {stats["articles"]:,} articles…"></p>')
+
+
 def shown_error(message: str) -> str:
     """An error as the page's labels name things.
 
@@ -106,6 +115,7 @@ def excerpt(text: str, question: str) -> str:
 
 def marked(text: str, question: str) -> str:
     """A passage as HTML: its best sentence marked, the question's terms in bold."""
+    text = re.sub(r"\n\s*\n\s*", "\n\n", text.strip())  # never two blank lines in a row
     best = best_sentence(question, text)
     return highlight(text, question, best[:2] if best else None).replace("\n", "<br>")
 

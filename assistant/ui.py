@@ -12,78 +12,14 @@ from pathlib import Path
 from .access import Access
 from .errors import AssistantError
 from .feeds_panel import feeds_panel
-from .chat_render import render_answer, render_report, shorten, shown_error, status_line
+from .chat_render import (progress_line, render_answer, render_report, shorten, shown_error,
+                          status_line)
+from .ui_scripts import (ANSWERED, ASK_SHARED, COPY_JS, CSS, FILTERS_BUTTON, PAGE_JS, SHARE_URL,
+                         WAITING)
 
 ARCHIVE_AFTER = timedelta(days=7)  # newest article older than this: the index is an archive
 ACCEPTED = (".txt", ".jsonl", ".jsonl.gz")  # what an upload may be
-# A citation [n] scrolls to its card and flashes it (the chat's links would open a new tab).
-CITE_JS = """() => { document.addEventListener('click', (e) => {
-  const link = e.target.closest && e.target.closest('a.cite'); if (!link) return;
-  e.preventDefault(); e.stopPropagation();
-  const card = document.getElementById(link.getAttribute('href').slice(1)); if (!card) return;
-  card.scrollIntoView({behavior: 'smooth', block: 'center'});
-  card.classList.remove('flash'); void card.offsetWidth; card.classList.add('flash');
-}, true);
-  // Gradio's calendar buttons have no name: say which date each one picks.
-  const name = () => document.querySelectorAll('#as-of .calendar, #since .calendar')
-    .forEach(b => b.setAttribute('aria-label', 'Pick the ' +
-      (b.closest('#as-of') ? 'As of' : 'Since') + ' date from a calendar'));
-  name(); new MutationObserver(name).observe(document.body, {childList: true, subtree: true});
-}"""
-# After an answer, bring its question to the top of the chat: the lead sits right below it.
-# Copy gives plain text: the lead, then the numbered citations with title, outlet, date, link
-# (Gradio's own copy button would put the message's HTML on the clipboard).
-COPY_JS = """() => { const plain = (answer) => [answer.querySelector('.lead')?.innerText || '',
-  ...[...answer.querySelectorAll('.card')].map(card => { const link = card.querySelector(
-    '.card-title a'); return [card.querySelector('.card-title').innerText,
-    card.querySelector('.card-meta').innerText, link ? link.href : ''].filter(Boolean)
-    .join(' · '); })].join('\\n');
-  document.addEventListener('click', (e) => {
-    const button = e.target.closest && e.target.closest('#chat button[aria-label="Copy message"]');
-    const answer = button && button.closest('.message')?.querySelector('.answer');
-    if (!answer) return;
-    e.preventDefault(); e.stopPropagation(); navigator.clipboard.writeText(plain(answer));
-  }, true); }"""
-# The URL carries the question and its date, so that an answer can be shared and reopened.
-SHARE_URL = """(q, asOf) => { const url = new URL(location.href);
-  url.searchParams.set('q', q); if (asOf) url.searchParams.set('as_of', asOf);
-  else url.searchParams.delete('as_of'); history.replaceState(null, '', url);
-  sessionStorage.setItem('news-asked', url.search); }"""
-# A shared URL is asked as soon as the page has filled its question box from it, once: a
-# reload of this tab shows the kept conversation instead of asking again.
-ASK_SHARED = """() => { if (new URLSearchParams(location.search).get('q')
-    && sessionStorage.getItem('news-asked') !== location.search)
-  setTimeout(() => document.querySelector('#ask').click(), 0); }"""
-SHOW_LATEST = """() => { const rows = document.querySelectorAll('#chat .user-row');
-  if (rows.length) rows[rows.length - 1].scrollIntoView({block: 'start'}); }"""
-CSS = """
-.gradio-container {max-width: 1100px !important; margin: auto; font-size: 16px}
-#status {font-size: .9rem; opacity: .85}
-.answer .lead {font-size: 1.05rem; font-weight: 600; line-height: 1.45; margin: 0 0 .2rem}
-.answer .none {font-weight: 500}
-.answer .meta {font-size: .875rem; color: var(--body-text-color); margin: 0 0 .6rem}
-.answer a.cite {text-decoration: underline; font-weight: 600}
-.answer ol.cards {list-style: none; padding: 0; margin: 0}
-.answer li.card {border: 1px solid var(--border-color-primary); border-radius: 10px;
-  padding: .6rem .8rem; margin: 0 0 .5rem; background: var(--background-fill-secondary)}
-.card .card-title {font-weight: 600; line-height: 1.35}
-.card .card-meta {font-size: .875rem; color: var(--body-text-color); margin: .1rem 0 .35rem}
-.card .card-text {font-size: .92rem; line-height: 1.55}
-/* Fixed colours on both sides: dark text on yellow passes WCAG AA in either theme. */
-.card mark, .card mark * {background: #fde68a; color: #1f2937; padding: 0 .1em; border-radius: 3px}
-.answer li.card.flash {animation: flash 1.2s ease-out}
-@keyframes flash {from {box-shadow: 0 0 0 4px #f59e0b} to {box-shadow: 0 0 0 0 transparent}}
-:focus-visible, #question textarea:focus, .gradio-container input:focus {
-  outline: 3px solid #2563eb !important; outline-offset: 2px}
-/* Hints and small print at full text colour (AA in both themes), buttons' text on a darker fill. */
-[data-testid=block-info], .info-text, .min_value, .max_value, .show-api, footer a {
-  color: var(--body-text-color) !important; opacity: 1 !important}
-button.primary {background: #c2410c !important; color: #fff !important}
-#files .filename, #files .filename .stem {white-space: normal !important;
-  overflow: visible !important; overflow-wrap: anywhere}  /* whole upload names, never "….txt" */
-#chat .message, #chat .message * {overflow-wrap: anywhere}  /* long pastes and urls wrap */
-@media (max-width: 640px) {.gradio-container {padding: 0 6px !important}}
-"""
+MAX_PASSAGES = 20  # the Passages slider's top
 
 
 def build_ui(assistant, access: Access):
@@ -97,8 +33,8 @@ def build_ui(assistant, access: Access):
         stats, shared = assistant.stats(), dict(request.query_params)
         as_of_value = shared.get("as_of") or default_as_of(stats["newest"], Date.today())
         kept = saved if saved else gr.skip()  # never wipe what was asked while loading
-        return (status_line(stats), as_of_value, outlet_choices(), kept, kept,
-                shared.get("q") or gr.skip())
+        return (status_line(stats), progress_line(stats), as_of_value, outlet_choices(), kept,
+                kept, shared.get("q") or gr.skip())
 
     def outlet_choices():
         """The outlets to filter by, as of the last `stats()` (native files have none)."""
@@ -109,12 +45,14 @@ def build_ui(assistant, access: Access):
         """Answer one chat message, read with the conversation's last answer; returns the
         chat (shown, and kept in this browser), this answer (the next message's `previous`), the
         answer as JSON, the emptied question box and Ask turned back on."""
-        history, k, question = list(history or []), int(k or 5), question or ""
+        history, question = list(history or []), question or ""
         try:
+            k = passages_wanted(k)
             assistant.query(question, k, as_of, since, sources)  # says what to fix, if anything
             if as_of and since and since > as_of:
                 raise AssistantError(f"the Since date ({since}) is after the As of date "
                                      f"({as_of}): nothing can match; move one of them")
+            known_outlets(sources)
             answer = assistant.answer(question.strip(), k, as_of, since, sources,
                                       previous=previous)
         except AssistantError as e:
@@ -126,6 +64,12 @@ def build_ui(assistant, access: Access):
                         "content": render_answer(answer, since=since, sources=sources)})
         return history, history, history, answer, answer.to_dict(), "", gr.Button(
             interactive=True)
+
+    def known_outlets(sources) -> None:
+        """A misspelt outlet would match nothing and look like an empty collection: say so."""
+        if unknown := assistant.unknown_sources(sources or []):
+            raise AssistantError(f"Sources: this collection has no articles from "
+                                 f"{', '.join(unknown)}; pick outlets from the list")
 
     def echo(question, history):
         """The question in the chat at once, and Ask off until its answer is there."""
@@ -150,6 +94,7 @@ def build_ui(assistant, access: Access):
         """One question, read on its own (a program's calls are not a conversation): the
         answer as /api/ask returns it."""
         try:
+            known_outlets(sources)
             return assistant.answer(question, k, as_of or None, since or None,
                                     sources or ()).to_dict()
         except AssistantError as e:
@@ -177,23 +122,21 @@ def build_ui(assistant, access: Access):
             finally:
                 for f in files:  # Gradio's copies: read once, never needed again
                     Path(f).unlink(missing_ok=True)
-        return summary, status_line(assistant.stats()), outlet_choices()
+        stats = assistant.stats()
+        return summary, status_line(stats), progress_line(stats), outlet_choices()
 
     # Gradio keeps a copy of each file uploaded here; an hour is enough to ingest it.
     with gr.Blocks(title="News assistant", analytics_enabled=False,
                    delete_cache=(3600, 3600)) as page:
-        gr.Markdown("## News assistant")
-        status = gr.Markdown(elem_id="status")
+        with gr.Column(elem_id="header"):
+            gr.Markdown("## News assistant")
+            gr.HTML(FILTERS_BUTTON, elem_id="filters-bar")  # a phone's; CSS hides it elsewhere
+            status = gr.Markdown(elem_id="status")
         history, turn = gr.State([]), gr.State(None)
         saved = gr.BrowserState([], storage_key="news-assistant-chat")  # kept across reloads
-        with gr.Row(equal_height=False):
+        with gr.Row(equal_height=False, elem_id="main"):
             with gr.Column(scale=3, min_width=320):
-                chat = gr.Chatbot(show_label=False, elem_id="chat", height="62vh", layout="panel",
-                                  latex_delimiters=[], feedback_options=None, buttons=["copy"],
-                                  autoscroll=False,
-                                  placeholder="Ask about the news in this index: answers quote "
-                                              "the articles and cite them.")
-                with gr.Row():
+                with gr.Row():  # first in the page, for the keyboard; CSS shows it below the chat
                     question = gr.Textbox(label="Question", show_label=False,
                                           elem_id="question", scale=5,
                                           placeholder="Ask a question, e.g. Who won the chess "
@@ -205,15 +148,25 @@ def build_ui(assistant, access: Access):
                 new = gr.Button("New conversation", size="sm", elem_id="new-conversation")
                 with gr.Accordion("This answer as JSON", open=False):
                     raw = gr.JSON(show_label=False)
-            with gr.Column(scale=1, min_width=260):
-                as_of = gr.DateTime(label="As of", include_time=False, type="string",
-                                    elem_id="as-of", info="only articles published on or before this "
-                                                         "date are used")
-                since = gr.DateTime(label="Since", include_time=False, type="string",
-                                    elem_id="since", info="empty: from the start")
-                sources = gr.Dropdown(label="Sources", multiselect=True, choices=[],
-                                      allow_custom_value=True, info="none chosen: all outlets")
-                k = gr.Slider(1, 20, value=5, step=1, label="Passages")
+                chat = gr.Chatbot(show_label=False, elem_id="chat", height="62vh", layout="panel",
+                                  latex_delimiters=[], feedback_options=None, buttons=["copy"],
+                                  autoscroll=False,
+                                  placeholder="Ask about the news in this index: answers quote "
+                                              "the articles and cite them.")
+                progress = gr.HTML(elem_id="progress")  # "Searching N articles…" when slow
+            with gr.Column(scale=1, min_width=260, elem_id="side"):
+                with gr.Column(elem_id="filters"):
+                    as_of = gr.DateTime(label="As of", include_time=False, type="string",
+                                        elem_id="as-of", info="only articles published on or "
+                                                              "before this date are used")
+                    since = gr.DateTime(label="Since", include_time=False, type="string",
+                                        elem_id="since", info="empty: from the start")
+                    sources = gr.Dropdown(label="Sources", multiselect=True, choices=[],
+                                          allow_custom_value=True, elem_id="sources",
+                                          info="none chosen: all outlets")
+                    k = gr.Slider(1, MAX_PASSAGES, value=5, step=1, precision=0,
+                                  label="Passages", elem_id="passages",
+                                  info=f"how many sources to show: 1 to {MAX_PASSAGES}")
                 with gr.Accordion("Add articles", open=False, elem_id="add-articles"):
                     files = gr.File(file_count="multiple", elem_id="files",
                                     label=".txt (native), .jsonl or .jsonl.gz")
@@ -221,18 +174,18 @@ def build_ui(assistant, access: Access):
                     summary = gr.Markdown(elem_id="ingest-summary")
                 feeds_panel(assistant, access)
 
-        page.load(on_load, inputs=[saved], outputs=[status, as_of, sources, history, chat,
-                                                    question], api_visibility="private"
+        page.load(on_load, inputs=[saved], outputs=[status, progress, as_of, sources, history,
+                                                    chat, question], api_visibility="private"
                   ).then(None, js=ASK_SHARED)
-        page.load(None, js=CITE_JS)
+        page.load(None, js=PAGE_JS)
         page.load(None, js=COPY_JS)
         # The conversation lives in this page's state: the chat's events are not for programs,
         # which call /ask, where each question stands on its own.
         def answering(asked):
-            asked.then(None, inputs=[question, as_of], js=SHARE_URL).then(
+            asked.then(None, inputs=[question, as_of], js=SHARE_URL).then(None, js=WAITING).then(
                 respond, inputs=[question, as_of, since, sources, k, history, turn],
                 outputs=[history, chat, saved, turn, raw, question, ask],
-                api_visibility="private").then(None, js=SHOW_LATEST)
+                api_visibility="private").then(None, js=ANSWERED)
 
         answering(gr.on([question.submit, ask.click], echo, inputs=[question, history],
                         outputs=[history, chat, ask], api_visibility="private"))
@@ -248,7 +201,7 @@ def build_ui(assistant, access: Access):
                   ).then(None, js="() => history.replaceState(null, '', location.pathname)")
         chat.clear(lambda: ([], None, None, []), outputs=[history, turn, raw, saved],  # its bin
                    api_visibility="private")
-        add_button.click(add, inputs=[files], outputs=[summary, status, sources],
+        add_button.click(add, inputs=[files], outputs=[summary, status, progress, sources],
                          api_name="add_articles")
     return page
 
@@ -261,3 +214,15 @@ def default_as_of(newest: str | None, today: Date) -> str:
     if newest and Date.fromisoformat(newest) < today - ARCHIVE_AFTER:
         return newest
     return today.isoformat()
+
+
+def passages_wanted(k) -> int:
+    """The Passages field as the slider allows it: a whole number from 1 to MAX_PASSAGES.
+
+    Example: 5.0 -> 5; None -> 5; 2.5 or 500 -> AssistantError naming the field"""
+    if k is None:
+        return 5
+    if k != int(k) or not 1 <= k <= MAX_PASSAGES:
+        raise AssistantError(f"Passages: choose a whole number from 1 to {MAX_PASSAGES} "
+                             f"(not {k:g})")
+    return int(k)

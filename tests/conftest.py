@@ -1,14 +1,17 @@
 """Shared fixtures. Two demo indexes, each built once a session: `demo_index_dir` with the
 real model, FAISS, SQLite and bm25s (for tests marked slow), and `small_index_dir`, the same
-articles embedded by tests/helpers.py's WordHashEmbedder (for plumbing tests, in seconds).
-Plain helpers live in helpers.py; no test module imports another, nor this one."""
+articles embedded by tests/helpers.py's WordHashEmbedder (for plumbing tests, in seconds), and
+the browser tests' server, Chromium and axe-core. Plain helpers live in helpers.py (the browser
+tests' in ui_browser.py); no test module imports another, nor this one."""
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
-from helpers import DEMO, SMALL_MODEL, WordHashEmbedder, small_settings
+from helpers import DEMO, SMALL_MODEL, WordHashEmbedder, small_settings, start_server
+from ui_browser import AXE, CHROMIUM
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -90,3 +93,38 @@ def served_index(small_index_dir, tmp_path_factory) -> Path:
     target = tmp_path_factory.mktemp("served") / "index"
     shutil.copytree(small_index_dir, target)
     return target
+
+
+@pytest.fixture(scope="module")
+def live(demo_index_dir, tmp_path_factory):
+    """The chat and API on a free port over a writable copy of the demo index, one a module."""
+    target = tmp_path_factory.mktemp("ui") / "index"
+    shutil.copytree(demo_index_dir, target)
+    url, stop = start_server(target)
+    yield url
+    stop()
+
+
+def needed_in_ci(why: str) -> None:
+    """A browser test's missing part: a failure in CI (`CI` set), which must run it, else a skip."""
+    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+        pytest.fail(f"CI runs the browser tests, but {why}")
+    pytest.skip(why)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The Chromium the browser tests drive (`make test` installs it where it may)."""
+    found = next(filter(None, map(shutil.which, CHROMIUM)), None)
+    if found is None:
+        needed_in_ci(f"no Chromium ({', '.join(CHROMIUM)}): the browser tests need one; install "
+                     "it with `apt-get install chromium` (`make test` tries, as root)")
+    return found
+
+
+@pytest.fixture(scope="session")
+def axe() -> Path:
+    """axe-core from npm (`make test` runs `npm install`) for the accessibility checks."""
+    if not AXE.exists():
+        needed_in_ci(f"no {AXE.relative_to(AXE.parents[2])}: run `npm install` (make test does)")
+    return AXE
