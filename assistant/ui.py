@@ -122,8 +122,7 @@ def build_ui(assistant, access: Access):
             finally:
                 for f in files:  # Gradio's copies: read once, never needed again
                     Path(f).unlink(missing_ok=True)
-        stats = assistant.stats()
-        return summary, status_line(stats), progress_line(stats), outlet_choices()
+        return summary, status_line(assistant.stats()), outlet_choices()
 
     # Gradio keeps a copy of each file uploaded here; an hour is enough to ingest it.
     with gr.Blocks(title="News assistant", analytics_enabled=False,
@@ -201,8 +200,9 @@ def build_ui(assistant, access: Access):
                   ).then(None, js="() => history.replaceState(null, '', location.pathname)")
         chat.clear(lambda: ([], None, None, []), outputs=[history, turn, raw, saved],  # its bin
                    api_visibility="private")
-        add_button.click(add, inputs=[files], outputs=[summary, status, progress, sources],
-                         api_name="add_articles")
+        add_button.click(add, inputs=[files], outputs=[summary, status, sources],
+                         api_name="add_articles").then(  # the API's answer stays three parts
+            lambda: progress_line(assistant.stats()), outputs=progress, api_visibility="private")
     return page
 
 
