@@ -37,7 +37,10 @@ PAGE_JS = """() => { document.addEventListener('click', (e) => {
       m.getAttribute('aria-label').split(': ', 1)[0] + ': '
       + m.innerText.replace(/\\s+/g, ' ').trim().slice(0, 500)));
   };
-  tidy(); new MutationObserver(tidy).observe(document.body,
+  let queued = false;  // one tidy a frame, however many changes the frame brought
+  const soon = () => { if (!queued) { queued = true;
+    requestAnimationFrame(() => { queued = false; tidy(); }); } };
+  tidy(); new MutationObserver(soon).observe(document.body,
     {childList: true, subtree: true, characterData: true, attributeFilter: ['aria-label']});
 }"""
 # Copy gives plain text: the lead, then the numbered citations with title, outlet, date, link
