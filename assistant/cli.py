@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("cluster", parents=[common],
-                       help="make a sharded collection (init), or end its shard actors (stop)")
+                       help="make a sharded collection (init), or end its Ray actors (stop)")
     p.add_argument("action", choices=["init", "stop"])
     p.add_argument("--shards", type=int, help="init: how many shard folders")
 
@@ -222,7 +222,7 @@ def cmd_cluster(args) -> int:
     if args.action == "stop":  # detached shard actors outlive every process that used them
         from .cluster.ray_shards import stop_collection
 
-        print(f"stopped {stop_collection(folder, args.ray)} shard actors of {folder}")
+        print(f"stopped {stop_collection(folder, args.ray)} actors of {folder}")
         return 0
     create(folder, args.shards, Settings())
     print(f"made a collection of {args.shards} shards at {folder}")

@@ -24,9 +24,15 @@ class Shared:
 
     def __init__(self, assistant):
         from .assistant import Assistant
+        from .cluster.catalog import is_collection
 
         self._reader = assistant
-        self._writer = Assistant(assistant.folder, assistant.settings)
+        if is_collection(assistant.folder):  # its writer: with Ray, the collection's actor
+            from .cluster.writer import write_handle
+
+            self._writer = write_handle(assistant)
+        else:
+            self._writer = Assistant(assistant.folder, assistant.settings)
         self._lock = threading.Lock()
         self.settings, self.folder = assistant.settings, assistant.folder
 

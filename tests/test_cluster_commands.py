@@ -117,3 +117,28 @@ def test_every_command_works_on_a_collection(tmp_path, capsys):
     assert main(["delete", chess, "--index", str(root)]) == 0
     assert "deleted 1 of 1" in capsys.readouterr().out
     assert ClusterAssistant(root).stats()["articles"] == 7
+
+
+def test_a_servers_writes_go_to_the_shards(tmp_path):
+    """server.Shared's write handle over a collection is the collection's writer, never a
+    single index made beside the shards (the root's database keeps the server's feeds)."""
+    from assistant.articles import make_article
+    from assistant.server import Shared
+
+    catalogs.create(tmp_path / "c", 2, small_settings())
+    shared = Shared(ClusterAssistant(tmp_path / "c", small_settings()))
+    new = make_article(id="ferry-9", title="Night ferry returns", date="2025-05-01",
+                       text="The night ferry to Valmora returns in May.", source="port.example")
+    assert shared.ingest_articles([new]).added == 1
+    assert shared.ask("night ferry Valmora")[0].article_id == "ferry-9"
+    assert shared.stats()["articles"] == 1 and shared.outlets()[0]["outlet"] == "port.example"
+    assert shared.delete(["ferry-9"]) == 1 and shared.stats()["articles"] == 0
+    assert not stored_tables(tmp_path / "c") & {"articles", "passages"}  # feeds' tables only
+
+
+def stored_tables(folder) -> set[str]:
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(folder / "assistant.sqlite")) as db:
+        return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}

@@ -178,7 +178,8 @@ def test_serve_with_two_replicas_answers_like_the_single_server(cluster, serial)
     from assistant.access import Access
     from assistant.cluster import serving
     from assistant.cluster.bench import http_rates
-    from helpers import TOKEN, free_port
+    from assistant.cluster.ray_shards import named, writer_name
+    from helpers import AUTH, TOKEN, free_port
 
     c, _ = cluster
     port = free_port()
@@ -198,6 +199,15 @@ def test_serve_with_two_replicas_answers_like_the_single_server(cluster, serial)
         stats = httpx.get(url + "api/stats", timeout=30)
         assert stats.status_code == 200, stats.text
         assert stats.json()["articles"] == serial.stats()["articles"]
+        new = {"id": "notice-new", "title": "Quay notice", "date": "2025-04-30",
+               "text": "The quay notice names the night ferry timetable."}
+        added = httpx.post(url + "api/articles", json={"articles": [new]}, headers=AUTH,
+                           timeout=60)  # to the collection's one writer actor
+        assert added.status_code == 200 and added.json()["added"] == 1, added.text
+        assert serial.article("notice-new").title == "Quay notice"
+        assert named(writer_name(serial.folder)) is not None
+        gone = httpx.delete(url + "api/articles/notice-new", headers=AUTH, timeout=60)
+        assert gone.status_code == 200 and serial.article("notice-new") is None
         rates = http_rates(serial.folder, c.address, small_settings(), replicas=(1,),
                            clients=(2,), seconds=1.0, embedder=WordHashEmbedder(),
                            port=port)
@@ -209,15 +219,20 @@ def test_serve_with_two_replicas_answers_like_the_single_server(cluster, serial)
 def test_every_command_with_ray_then_cluster_stop(cluster, tmp_path, capsys):
     """ask, stats, check, eval and delete with --ray ADDRESS; `cluster stop` ends the
     collection's shard actors (detached: they outlive the processes that used them)."""
+    import ray
+
     from assistant.cli import main
     from assistant.cluster.ray_shards import actor_name, named
 
     c, _ = cluster
     set_dir, root = make_eval_set(tmp_path / "tiny"), tmp_path / "c"
     catalogs.create(root, SHARDS, small_settings())
+    on = ["--index", str(root), "--ray", c.address]
+    assert main(["stats", "--pin-shards", *on]) == 0 and capsys.readouterr()  # pinned actors
+    assert all(ray.available_resources()[f"shard-{i}"] == pytest.approx(0.99)
+               for i in range(SHARDS))
     connect(root, ray=c.address, settings=small_settings(), make_embedder=WordHashEmbedder
             ).ingest([DEMO, set_dir / "corpus.jsonl.gz"])
-    on = ["--index", str(root), "--ray", c.address]
     assert main(["ask", CHESS, "--as-of", "2025-07-01", *on]) == 0
     assert "Amara Osei" in capsys.readouterr().out
     assert main(["stats", "--json", *on]) == 0
@@ -230,6 +245,6 @@ def test_every_command_with_ray_then_cluster_stop(cluster, tmp_path, capsys):
     assert main(["delete", "n3", *on]) == 0 and "deleted 1 of 1" in capsys.readouterr().out
     assert all(named(actor_name(root, i)) is not None for i in range(SHARDS))
     assert main(["cluster", "stop", *on]) == 0
-    assert f"stopped {SHARDS} shard actors" in capsys.readouterr().out
+    assert f"stopped {SHARDS} actors" in capsys.readouterr().out
     assert all(named(actor_name(root, i)) is None for i in range(SHARDS))
     assert main(["cluster", "stop", *on]) == 0 and "stopped 0" in capsys.readouterr().out

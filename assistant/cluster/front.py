@@ -22,10 +22,12 @@ class ClusterAssistant(Assistant):
     process, "local" to start Ray here, or a Ray address ("auto", "ray://host:10001")."""
 
     def __init__(self, root: str | Path, settings: Settings | None = None, ray: str | None = None,
-                 embedder=None, make_embedder=None, embed_pool: int = 2, **ray_options):
+                 embedder=None, make_embedder=None, embed_pool: int = 2, reads: bool = True,
+                 **ray_options):
         """make_embedder: with Ray, what each ingest actor calls for its embedder (by default
-        the settings' model); embed_pool: how many such actors. ray_options: for
-        `RayShards.start` (pin, cpus, timeout_s)."""
+        the settings' model); embed_pool: how many such actors. reads=False: a handle that
+        only writes (the writer actor, writer.py), opening no shard for reading. ray_options:
+        for `RayShards.start` (pin, cpus, timeout_s)."""
         self.folder = Path(root)
         catalog = catalogs.read(self.folder)
         built = {k: v for k, v in catalog.fingerprint.items() if k != "format"}
@@ -34,7 +36,7 @@ class ClusterAssistant(Assistant):
         self._writer = None
         self.ray_embedding = None
         if ray is None:
-            shards = LocalShards(self.folder, catalog.shards)
+            shards = LocalShards(self.folder, catalog.shards) if reads else None
         else:
             from .ray_ingest import RayEmbedding, model_loader
             from .ray_shards import RayShards
@@ -42,7 +44,7 @@ class ClusterAssistant(Assistant):
             shards = RayShards.start(self.folder, catalog.shards, ray, **ray_options)
             self.ray_embedding = RayEmbedding(make_embedder or model_loader(self.settings),
                                               embed_pool)
-        self.collection = Collection(self.folder, shards)
+        self.collection = Collection(self.folder, shards) if reads else None
 
     def _search(self, query: Query) -> list[Passage]:
         self.collection.refresh()
@@ -96,6 +98,7 @@ class ClusterAssistant(Assistant):
         return self.collection.outlets()
 
     def close(self) -> None:
-        self.collection.shards.close()
+        if self.collection is not None:
+            self.collection.shards.close()
         if self._writer is not None:
             self._writer.close()

@@ -38,6 +38,11 @@ def actor_name(root: Path, shard: int) -> str:
     return f"shard-{shard}-{zlib.crc32(str(Path(root).resolve()).encode()):08x}"
 
 
+def writer_name(root: Path) -> str:
+    """Example: '/data/news' -> 'writer-1a2b3c4d' (the collection's one writer actor)."""
+    return f"writer-{zlib.crc32(str(Path(root).resolve()).encode()):08x}"
+
+
 def named(name: str):
     """The live actor called `name` in this namespace, or None."""
     import ray
@@ -49,9 +54,9 @@ def named(name: str):
 
 
 def stop_collection(root: str | Path, address: str | None) -> int:
-    """`assistant cluster stop`: end the collection's shard actors on the cluster at
-    `address`. They are detached, so they outlive every process that used them; returns how
-    many were up."""
+    """`assistant cluster stop`: end the collection's shard actors and its writer actor
+    (writer.py) on the cluster at `address`. They are detached, so they outlive every
+    process that used them; returns how many were up."""
     from ..errors import BadQuery
     from .catalog import read
 
@@ -59,7 +64,7 @@ def stop_collection(root: str | Path, address: str | None) -> int:
         raise BadQuery("cluster stop needs --ray ADDRESS: the Ray cluster the shards run on")
     shards = read(root).shards
     started = init(address)
-    names = [actor_name(root, i) for i in range(shards)]
+    names = [actor_name(root, i) for i in range(shards)] + [writer_name(root)]
     up = {name: actor for name in names if (actor := named(name)) is not None}
     RayShards(list(up.values()), names=list(up)).stop()
     if started:

@@ -21,9 +21,11 @@ class Front:
     """One replica: what Serve's ingress wraps with the app `build` makes."""
 
 
-def deployment(root: str | Path, access, replicas: int, settings=None, embedder=None):
+def deployment(root: str | Path, access, replicas: int, settings=None, embedder=None,
+               pin: bool = False):
     """The Serve application: `replicas` copies of the single server's app over `root`.
-    embedder: what replicas embed questions with (by default the settings' model)."""
+    embedder: what replicas embed questions with (by default the settings' model); pin:
+    shard i only on a node offering the resource shard-i (ray_shards.RayShards.start)."""
     from ray import serve
 
     root = str(Path(root).resolve())
@@ -32,8 +34,8 @@ def deployment(root: str | Path, access, replicas: int, settings=None, embedder=
         from ..server import build_app
         from . import connect
 
-        return build_app(connect(root, ray="auto", settings=settings, embedder=embedder),
-                         access)
+        return build_app(connect(root, ray="auto", settings=settings, embedder=embedder,
+                                 pin=pin), access)
 
     front = serve.deployment(serve.ingress(build)(Front), name="front",
                              num_replicas=replicas,
@@ -42,7 +44,8 @@ def deployment(root: str | Path, access, replicas: int, settings=None, embedder=
 
 
 def run(root: str | Path, address: str, replicas: int, host: str = "127.0.0.1",
-        port: int = 8000, access=None, settings=None, embedder=None) -> str:
+        port: int = 8000, access=None, settings=None, embedder=None, pin: bool = False
+        ) -> str:
     """Start (or rescale: the replicas already up keep serving) the app; returns its URL."""
     from ray import serve
 
@@ -50,19 +53,21 @@ def run(root: str | Path, address: str, replicas: int, host: str = "127.0.0.1",
 
     init(address)
     serve.start(http_options={"host": host, "port": port})
-    serve.run(deployment(root, access, replicas, settings, embedder), name=APP, route_prefix="/")
+    serve.run(deployment(root, access, replicas, settings, embedder, pin), name=APP,
+              route_prefix="/")
     return f"http://{host}:{port}/"
 
 
 def serve_forever(root, address: str, replicas: int, host: str, port: int, token=None,
-                  no_token: bool = False, allow_hosts=(), allow_origins=()) -> None:
+                  no_token: bool = False, allow_hosts=(), allow_origins=(), pin: bool = False
+                  ) -> None:
     """What the CLI runs: the URL printed (with the write token), then serve until ^C."""
     from ..access import Access
     from ..server import server_token
 
     token = server_token(token, os.environ, no_token)
     access = Access.for_server(token, host, allow_hosts, allow_origins)
-    url = run(root, address, replicas, host, port, access)
+    url = run(root, address, replicas, host, port, access, pin=pin)
     print(f"News assistant on Ray Serve ({replicas} replicas): open {url}"
           + (f"?token={token}" if token else ""), flush=True)
     try:

@@ -1,0 +1,77 @@
+"""A server's writes to a sharded collection (server.Shared's write handle). Without Ray, a
+second `ClusterAssistant` in the server's process. With Ray, one named writer actor for the
+collection, which every Serve replica calls: uploads from any replica queue there and are
+written one after another, instead of meeting the collection's lock (409) when two arrive at
+once. The actor is detached, like the shard actors: a replica stopped by a rescale leaves it.
+"""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from .ray_shards import writer_name
+
+WRITER_CPUS = 0.25
+
+
+def write_handle(assistant):
+    """What `server.Shared` writes `assistant`'s collection with. A server also keeps the
+    feeds it follows (feedstore.py) in its index's database: a collection's is one at its
+    root, beside catalog.json, holding those tables only (its articles live in the shards)."""
+    from ..rows import DB_FILE
+    from .front import ClusterAssistant
+
+    feeds = Path(assistant.folder) / DB_FILE
+    if not feeds.exists():
+        sqlite3.connect(feeds).close()
+    if assistant.ray_embedding is None:
+        return ClusterAssistant(assistant.folder, assistant.settings, embedder=assistant._embedder)
+    return RemoteWriter(assistant.folder, assistant.settings, assistant._embedder)
+
+
+class Host:
+    """The writer actor: a write-only front door to the collection (no shard opened for
+    reading), embedding in its own process (with `embedder`, or the settings' model)."""
+
+    def __init__(self, root: str, settings, embedder=None):
+        from .front import ClusterAssistant
+
+        self.assistant = ClusterAssistant(root, settings, embedder=embedder, reads=False)
+
+    def write(self, method: str, *args, **kwargs):
+        return getattr(self.assistant, method)(*args, **kwargs)
+
+
+class RemoteWriter:
+    """The writes `server.Shared` makes (ingest, ingest_articles, add_files, delete), sent to
+    the collection's writer actor, found by name or started; its errors raised here as they
+    were raised there (an `AssistantError` keeps its HTTP status)."""
+
+    def __init__(self, root: str | Path, settings, embedder=None):
+        import ray
+
+        self.actor = ray.remote(Host).options(
+            name=writer_name(Path(root)), get_if_exists=True, lifetime="detached",
+            max_restarts=-1, num_cpus=WRITER_CPUS).remote(str(root), settings, embedder)
+
+    def _call(self, method: str, *args, **kwargs):
+        import ray
+        from ray.exceptions import RayTaskError
+
+        try:
+            return ray.get(self.actor.write.remote(method, *args, **kwargs))
+        except RayTaskError as e:
+            raise e.cause from None
+
+    def ingest(self, paths, progress: bool = False):
+        return self._call("ingest", paths if isinstance(paths, (str, Path)) else list(paths),
+                          progress)
+
+    def ingest_articles(self, items, progress: bool = False):
+        return self._call("ingest_articles", list(items), progress)
+
+    def add_files(self, *args, **kwargs):
+        return self._call("add_files", *args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        return self._call("delete", *args, **kwargs)
