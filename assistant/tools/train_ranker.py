@@ -69,7 +69,7 @@ def train(set_dir: Path, out: Path, depth: int = 100, rounds: int = 30,
     A fixed number of rounds: early stopping on 200 held-out questions stopped after 0 to 2
     rounds, on noise. 30 rounds gained a little on every held-out metric (reordering a top
     20); 100 gained less there and put an unrelated newer article first on a plain demo
-    question (tests/test_ui.py caught it).
+    question (a browser test of the chat caught it).
     """
     import lightgbm
 
