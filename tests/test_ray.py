@@ -67,6 +67,12 @@ def serial(tmp_path_factory, articles):
     return a
 
 
+def pinned(c, serial, timeout_s: float = 5):
+    """The serial collection read through shard actors pinned one a node of cluster `c`."""
+    return connect(serial.folder, ray=c.address, settings=small_settings(), pin=True,
+                   timeout_s=timeout_s)
+
+
 def test_ray_data_ingest_equals_serial_and_shards_sit_one_a_node(cluster, serial, articles,
                                                                   tmp_path):
     import ray
@@ -101,8 +107,7 @@ def test_ray_data_ingest_equals_serial_and_shards_sit_one_a_node(cluster, serial
 
 def test_a_shard_killed_under_load_gives_identical_answers_or_503(cluster, serial):
     c, _ = cluster
-    a = connect(serial.folder, ray=c.address, settings=small_settings(), pin=True,
-                timeout_s=10)
+    a = pinned(c, serial, timeout_s=10)
     expected = {q: serial.ask(q, k=5, as_of=d) for q, d in QUESTIONS}
     outcomes, stop = [], threading.Event()
 
@@ -132,8 +137,7 @@ def test_a_shard_killed_under_load_gives_identical_answers_or_503(cluster, seria
 
 def test_a_node_removed_with_a_spare_present_recovers(cluster, serial):
     c, nodes = cluster
-    a = connect(serial.folder, ray=c.address, settings=small_settings(), pin=True,
-                timeout_s=5)
+    a = pinned(c, serial)
     question, as_of = QUESTIONS[0]
     expected = serial.ask(question, k=5, as_of=as_of)
     spare = c.add_node(num_cpus=1, object_store_memory=100 * MB, resources={"shard-1": 1})
@@ -157,8 +161,7 @@ def test_the_time_to_answer_again_after_a_shard_actor_is_killed(cluster, serial)
     from assistant.cluster.bench import recovery_s
 
     c, _ = cluster
-    a = connect(serial.folder, ray=c.address, settings=small_settings(), pin=True,
-                timeout_s=5)
+    a = pinned(c, serial)
     question, as_of = QUESTIONS[0]
     before = a.collection.shards.call("ping", lambda i: ())
     took = recovery_s(a, question, as_of, shard=2)
