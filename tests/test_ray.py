@@ -209,6 +209,10 @@ def test_serve_with_two_replicas_answers_like_the_single_server(cluster, serial)
         assert added.status_code == 200 and added.json()["added"] == 1, added.text
         assert serial.article("notice-new").title == "Quay notice"
         assert named(writer_name(serial.folder)) is not None
+        with catalogs.lock(serial.folder):  # another writer (a CLI ingest) holds the lock
+            busy = httpx.post(url + "api/articles", json={"articles": [new]}, headers=AUTH,
+                              timeout=60)
+        assert busy.status_code == 409 and "being written" in busy.text, busy.text
         gone = httpx.delete(url + "api/articles/notice-new", headers=AUTH, timeout=60)
         assert gone.status_code == 200 and serial.article("notice-new") is None
         rates = http_rates(serial.folder, c.address, small_settings(), replicas=(1,),
