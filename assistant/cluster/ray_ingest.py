@@ -44,8 +44,11 @@ class Embed:
 
 def embedded(ds, make_embedder, pool: int, rows: int):
     """`ds` with each row's `texts` replaced by their `vectors`, computed by the pool."""
+    from ray.data import ActorPoolStrategy
+
     return ds.map_batches(Embed, fn_constructor_args=(make_embedder,), batch_format="numpy",
-                          batch_size=rows, num_cpus=EMBED_CPUS, concurrency=pool)
+                          batch_size=rows, num_cpus=EMBED_CPUS,
+                          compute=ActorPoolStrategy(size=pool))
 
 
 @dataclass
