@@ -63,7 +63,7 @@ def _read_bounded(path: Path, seen: dict, max_file_bytes: int, max_article_chars
     line repeated stops at once, a real file with blank lines between its articles does not."""
     noise = articles = 0
     for number, item in read_file(path, max_file_bytes, max_article_chars):
-        for out in [None] if item is None else _first_copy(item, str(path), number, seen):
+        for out in [None] if item is None else first_copy(item, str(path), number, seen):
             if isinstance(out, Article):
                 articles += 1
                 yield out
@@ -84,10 +84,10 @@ def first_copies(items: Iterable[Article | Problem], label: str = "articles"
     'repeats the article at line 1: skipped')."""
     seen: dict[str, tuple[str, int, str]] = {}
     for number, item in enumerate(items, 1):
-        yield from _first_copy(item, label, number, seen)
+        yield from first_copy(item, label, number, seen)
 
 
-def _first_copy(item: Article | Problem, path: str, number: int, seen: dict
+def first_copy(item: Article | Problem, path: str, number: int, seen: dict
                 ) -> list[Article | Problem]:
     """Example: one article read at a.jsonl:1 and again at a.jsonl:9 -> [article], then
     [Problem('a.jsonl', 9, 'repeats the article at line 1: skipped')]. Another file is named

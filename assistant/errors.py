@@ -64,3 +64,15 @@ class ShardUnavailable(AssistantError):
         self.shard = shard
         super().__init__(f"shard {shard} unavailable{': ' + why if why else ''}; "
                          "try again in a moment")
+
+
+class WriterUnavailable(AssistantError):
+    """A sharded collection's writer actor is down or restarting. A write it had begun is in
+    whole or not at all (an epoch commits whole); sending it again is safe, since unchanged
+    articles are skipped."""
+
+    http_status = 503
+
+    def __init__(self, why: str = ""):
+        super().__init__(f"the collection's writer is unavailable{': ' + why if why else ''}; "
+                         "the write is in whole or not at all: send it again in a moment")

@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 
+from assistant.articles import make_article
 from assistant.cluster import catalog as catalogs
 from assistant.cluster import connect
 from assistant.errors import ShardUnavailable
@@ -221,6 +222,29 @@ def test_serve_with_two_replicas_answers_like_the_single_server(cluster, serial)
         assert rates[0]["requests_per_s"] > 0 and rates[0]["ok"] == rates[0]["requests"]
     finally:
         serve.shutdown()
+
+
+def test_a_write_meeting_a_dead_writer_actor_is_a_503_and_writes_nothing(cluster, tmp_path):
+    import ray
+
+    from assistant.cluster.ray_shards import named, writer_name
+    from assistant.cluster.writer import RemoteWriter
+    from assistant.errors import WriterUnavailable
+
+    root = tmp_path / "c"
+    catalogs.create(root, 2, small_settings())
+    writer = RemoteWriter(root, small_settings(), WordHashEmbedder())
+    new = {"id": "n1", "title": "Quay notice", "date": "2025-04-30", "text": "The quay opens."}
+    assert writer.ingest_articles([make_article(**new)]).added == 1
+    ray.kill(writer.actor, no_restart=True)
+    deadline = time.monotonic() + 30  # until its name is free (it is dead): a call queued
+    while named(writer_name(root)) is not None:  # before then may still run
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    with pytest.raises(WriterUnavailable) as refused:
+        writer.delete(["n1"])
+    assert refused.value.http_status == 503 and "again" in str(refused.value)
+    assert connect(root, settings=small_settings()).article("n1") is not None  # not made
 
 
 def test_every_command_with_ray_then_cluster_stop(cluster, tmp_path, capsys):

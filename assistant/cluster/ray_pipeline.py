@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..articles import _first_copy, article_hash, read_articles
+from ..articles import article_hash, first_copy, read_articles
 from ..boilerplate import is_boilerplate
 from ..chunking import chunk
 from ..folders import files_under
@@ -124,7 +124,7 @@ class Ingest:
                 self.seen[article.id] = (row["path"], 0, row["digest"])
                 yield article, row
             else:
-                yield from ((out, row) for out in _first_copy(article, row["path"], 0,
+                yield from ((out, row) for out in first_copy(article, row["path"], 0,
                                                               self.seen))
 
     def batch(self, items: list) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from ..errors import WriterUnavailable
 from .ray_shards import writer_name
 
 WRITER_CPUS = 0.25
@@ -56,12 +57,14 @@ class RemoteWriter:
 
     def _call(self, method: str, *args, **kwargs):
         import ray
-        from ray.exceptions import RayTaskError
+        from ray.exceptions import RayActorError, RayTaskError
 
         try:
             return ray.get(self.actor.write.remote(method, *args, **kwargs))
         except RayTaskError as e:
             raise e.cause from None
+        except RayActorError as e:  # died, or restarting after its process or node was lost
+            raise WriterUnavailable(str(e).strip().splitlines()[0][:200]) from None
 
     def ingest(self, paths, progress: bool = False):
         return self._call("ingest", paths if isinstance(paths, (str, Path)) else list(paths),
