@@ -107,6 +107,7 @@ CSS = """
 /* Hints and small print at full text colour (AA in both themes), buttons' text on a darker fill. */
 [data-testid=block-info], .info-text, .min_value, .max_value, .show-api, footer a {
   color: var(--body-text-color) !important; opacity: 1 !important}
+[data-testid=block-info] {white-space: nowrap}  /* "As of", never "As / of" beside its hint */
 button.primary {background: #c2410c !important; color: #fff !important}
 #files .filename, #files .filename .stem {white-space: normal !important;
   overflow: visible !important; overflow-wrap: anywhere}  /* whole upload names, never "….txt" */
