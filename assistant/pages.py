@@ -63,7 +63,6 @@ def article_id(canonical: str) -> str:
     return "w-" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-
 def text_key(text: str) -> str:
     return hashlib.sha256(" ".join(text.lower().split()).encode()).hexdigest()
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 BOUNDARY = re.compile(r"[.!?]+[\"'’”)\]]*\s+(?=[\"'‘“(\[]?[A-Z0-9])|\n\s*\n")
 # A tag starts with a letter, '/' or '!' after '<': "3 < 5 and 7 > 4" is no tag. Inline tags
 # vanish ('<a>Spurs</a>?' -> 'Spurs?'); any other tag parts words ('a<br>b' -> 'a b').
-TAG = re.compile(r"<(/?)([A-Za-z!][^\s<>/]*)[^<>]*>")
+TAG = re.compile(r"</?([A-Za-z!][^\s<>/]*)[^<>]*>")
 INLINE = frozenset({"a", "abbr", "b", "cite", "code", "em", "i", "mark", "q", "s", "small",
                     "span", "strong", "sub", "sup", "time", "u"})
 ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "prof", "gen", "sen", "rep", "gov", "lt", "col",
@@ -27,7 +27,7 @@ def plain(text: str) -> str:
     """Text as a reader sees it: a question pasted from a web page, or a feed's title, carries
     markup whose attribute words ('href', 'data', 'analytics', a URL) would otherwise be
     searched for. Example: 'Ferry <b>back</b> &amp; running' -> 'Ferry back & running'."""
-    untagged = TAG.sub(lambda m: "" if m[2].lower() in INLINE else " ", text or "")
+    untagged = TAG.sub(lambda m: "" if m[1].lower() in INLINE else " ", text or "")
     return " ".join(html.unescape(untagged).split())
 
 
