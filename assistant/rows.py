@@ -165,13 +165,7 @@ class Rows:
 
     def hashes(self, ids: list[str]) -> dict[str, str]:
         """The content hash of each stored article among `ids`."""
-        out = {}
-        for start in range(0, len(ids), CHUNK):
-            chunk = ids[start:start + CHUNK]
-            marks = ",".join("?" * len(chunk))
-            out.update(self.db.execute(f"SELECT id, hash FROM articles WHERE id IN ({marks})",
-                                       chunk).fetchall())
-        return out
+        return article_hashes(self.db, ids)
 
     def keyword_texts(self, ids) -> list[str]:
         """The indexed texts of these passages, in the order given (read in the transaction
@@ -261,6 +255,24 @@ class Rows:
 
     def close(self) -> None:
         self.db.close()
+
+
+def article_hashes(db: sqlite3.Connection, ids: list[str]) -> dict[str, str]:
+    """The content hash of each stored article among `ids`, asked in pieces SQLite can bind."""
+    out = {}
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        marks = ",".join("?" * len(chunk))
+        out.update(db.execute(f"SELECT id, hash FROM articles WHERE id IN ({marks})",
+                              chunk).fetchall())
+    return out
+
+
+def stored_hashes(folder: Path, ids: list[str]) -> dict[str, str]:
+    """`article_hashes`, read without writing anything (a Ray task comparing before it
+    embeds, while the writer may hold the index)."""
+    with closing(sqlite3.connect(f"file:{folder / DB_FILE}?mode=ro", uri=True)) as db:
+        return article_hashes(db, ids)
 
 
 def stored_articles(folder: Path):

@@ -15,9 +15,7 @@ decides unchanged against what this ingest already wrote.
 from __future__ import annotations
 
 import pickle
-import sqlite3
 import time
-from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +24,7 @@ from ..articles import article_hash, first_copy, read_articles
 from ..boilerplate import is_boilerplate
 from ..chunking import chunk
 from ..folders import files_under
-from ..rows import DB_FILE, Put, indexed_text
+from ..rows import Put, indexed_text, stored_hashes
 from ..types import Article, IngestReport, Problem
 from .catalog import shard_folder, shard_of
 from .ray_ingest import embedded
@@ -65,12 +63,6 @@ def compare(batch: dict, root: str) -> dict:
         found = stored_hashes(shard_folder(Path(root), shard), batch["id"][at].tolist())
         stored[at] = [found.get(i, "") for i in batch["id"][at]]
     return dict(batch, stored=stored)
-
-
-def stored_hashes(folder: Path, ids: list[str]) -> dict[str, str]:
-    with closing(sqlite3.connect(f"file:{folder / DB_FILE}?mode=ro", uri=True)) as db:
-        marks = ",".join("?" * len(ids))
-        return dict(db.execute(f"SELECT id, hash FROM articles WHERE id IN ({marks})", ids))
 
 
 def chunked(row: dict, max_chars: int, title_context: bool) -> dict:
