@@ -3,9 +3,9 @@ server.build_app) in N Ray Serve replicas, each reading the collection through t
 shard actors. Serve stands only at the HTTP front: a question's fan-out to shards goes to
 plain actors (calling shards as Serve deployments cost 30 ms more a question).
 
-Writes from any replica go through the collection's one write lock (a second writer at the
-same moment gets 409), and every replica follows the catalog to the newest epoch, as the
-single server follows its index's generations.
+Writes from any replica go to the collection's one writer actor (writer.py), where they
+queue; a CLI ingest holding the write lock meanwhile makes them 409. Every replica follows
+the catalog to the newest epoch, as the single server follows its index's generations.
 """
 from __future__ import annotations
 
