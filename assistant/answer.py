@@ -56,7 +56,8 @@ class Answer:
     lead: Lead | None
     as_of: str | None = None
     read_as: str = ""  # the question as retrieved, with the conversation's context
-    # The calibrated probability that the top passage answers (None: no cross-encoder).
+    # The calibrated probability that the lead (else the top passage) answers; None when no
+    # shipped model gives one.
     confidence: float | None = None
     # False: nothing in the collection (as of that date) answers; the passages are the nearest.
     answered: bool = True
@@ -67,8 +68,8 @@ class Answer:
         if not self.passages:
             return "Nothing in this collection matches that question" + self._as_of()
         if not self.answered:
-            return ("Nothing in this collection answers that" + self._as_of()
-                    + ". The nearest passages:")
+            return ("No passage clearly answers that" + self._as_of()
+                    + ". The closest passages:")
         return ""
 
     def _as_of(self) -> str:
@@ -88,15 +89,31 @@ Scorer = Callable[[str, list[Passage]], "list[float]"]
 
 def compose(question: str, passages: list[Passage], as_of: str | None = None,
             read_as: str = "", scorer: Scorer | None = None,
-            abstain_below: float = 0.0) -> Answer:
+            abstain_below: float = 0.0, leads=None) -> Answer:
     """The answer to `read_as` (else `question`) from these passages, with its lead; not
-    answered when the top passage's calibrated score (the cross-encoder's probability, when
-    one ran) is under `abstain_below`."""
+    answered when the confidence is under `abstain_below`. With `leads` (the shipped lead
+    scorer, lead.py) it picks the lead and its calibrated probability of holding the answer
+    is the confidence; else the cross-encoder (`scorer`) picks, and the top passage's
+    calibrated score is the confidence."""
     asked = read_as or question
-    confidence = passages[0].score if passages and scorer is not None else None
+    if leads is not None and passages:
+        lead, confidence = scored_lead(asked, passages, leads)
+    else:
+        lead = find_lead(asked, passages, scorer)
+        confidence = passages[0].score if passages and scorer is not None else None
     answered = bool(passages) and (confidence is None or confidence >= abstain_below)
-    lead = find_lead(asked, passages, scorer) if answered else None
-    return Answer(question, tuple(passages), lead, as_of, read_as, confidence, answered)
+    return Answer(question, tuple(passages), lead if answered else None, as_of, read_as,
+                  confidence, answered)
+
+
+def scored_lead(question: str, passages: list[Passage], leads) -> tuple[Lead | None, float]:
+    """The lead scorer's best sentence of the top `LEAD_PASSAGES` and the probability that it
+    holds the answer (0.0 and no lead when the passages have no sentence)."""
+    best = leads.best(question, [p.text for p in passages], LEAD_PASSAGES)
+    if best is None:
+        return None, 0.0
+    rank, start, end, score = best
+    return _lead(passages[rank], rank, start, end), leads.probability(score)
 
 
 def resolve_days(text: str, published: str) -> str:

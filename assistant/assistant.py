@@ -5,6 +5,7 @@ import sys
 import unicodedata
 import time
 from dataclasses import replace
+from datetime import date as Date
 from itertools import islice
 from pathlib import Path
 from typing import Iterable
@@ -16,7 +17,7 @@ from .boilerplate import is_boilerplate
 from .chunking import chunk
 from .config import Settings, default_index_dir
 from .conversation import Turn, with_context
-from .errors import BadQuery
+from .errors import BadQuery, UnknownSource
 from .faults import crash_point
 from .read_apart import read_apart
 from .answer import Answer, compose
@@ -88,7 +89,14 @@ class Assistant:
         scorer = None if model is None else (
             lambda q, found: model.calibrated(model.score(*model.pairs(q, query.as_of, found))))
         return compose(question, passages, query.as_of, read_as, scorer,
-                       self.settings.abstain_below)
+                       self.settings.abstain_below, self._lead_scorer())
+
+    def _lead_scorer(self):
+        if not self.settings.lead_scorer:
+            return None
+        from .lead import load_lead_scorer
+
+        return load_lead_scorer()
 
     def _cross_encoder(self):
         if not self.settings.cross_encoder:
@@ -106,8 +114,24 @@ class Assistant:
         return second_stages(self.settings)
 
     def query(self, question, k=5, as_of=None, since=None, sources=()) -> Query:
-        """Validate what a caller asked; raises BadQuery saying what to fix. The question is
-        read as plain text (markup and entities of a pasted web snippet dropped)."""
+        """Every per-question rule, in the one place every edge (CLI, HTTP, chat, MCP) goes
+        through; raises BadQuery saying what to fix (UnknownSource for an outlet no article
+        comes from, listing the outlets). The rules:
+
+        - the question: plain text (markup and entities of a pasted web snippet are dropped
+          at search), not empty, at most `max_question_chars`; surrounding space trimmed;
+        - k: a whole number from 1 to `Settings.max_k`;
+        - as_of and since: YYYY-MM-DD; since on or before as_of;
+        - as_of not given: **today** (`default_as_of()`, this machine's local date), and the
+          answer echoes that date. Why today and not "no limit": every answer is as of a
+          date, and says which (the echo is a date, never null); no edge decides it on its
+          own (the same request gets the same date from the CLI, HTTP, the chat and MCP); and
+          a page whose stated date is in the future (a wrong or embargo date fetched from a
+          feed) is not shown as news before its day. Stored news is all from before today,
+          so for anything else today and no limit find the same passages;
+        - sources: outlets some stored article comes from.
+
+        Example: ("  Who won? ", 5, None) -> Query("Who won?", 5, as_of=<today>, ...)"""
         if not isinstance(question, str) or not visible(plain(question)):
             raise BadQuery("the question is empty: type a question")
         if len(question) > self.settings.max_question_chars:
@@ -116,12 +140,34 @@ class Assistant:
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= self.settings.max_k:
             raise BadQuery(f"k must be a whole number from 1 to {self.settings.max_k}, got {k!r}")
         for name, value in (("as_of", as_of), ("since", since)):
-            if value is not None:
+            if value is not None and value != "":
                 try:
                     check_date(value, name)
                 except BadArticle as e:
                     raise BadQuery(str(e)) from None
-        return Query(question, k, as_of or None, since or None, tuple(sources or ()))
+        as_of = as_of or self.default_as_of()
+        if since and since > as_of:
+            raise BadQuery(f"since ({since}) is after the as_of ({as_of}): no article can "
+                           "match; move one of them")
+        sources = tuple(sources or ())
+        if unknown := self.unknown_sources(sources):
+            raise UnknownSource(unknown, self.sources())
+        return Query(question.strip(), k, as_of, since or None, sources)
+
+    @staticmethod
+    def default_as_of() -> str:
+        """The as-of date of a question that gives none: today, this machine's local date
+        (`query` says why). Example: -> '2026-03-01'"""
+        return Date.today().isoformat()
+
+    @property
+    def feeds(self):
+        """The followed feeds of this index (a collection's: in its root's database), as a
+        `FeedStore` the caller closes. Every edge (CLI, HTTP, chat) reads and changes feeds
+        through it; NoIndex where the folder holds no index."""
+        from .feedstore import FeedStore
+
+        return FeedStore(self.folder)
 
     # -- writing ---------------------------------------------------------------------------
 

@@ -52,6 +52,9 @@ class Settings:
     # nothing in the collection (as of that date) answers it. Off: on rtqa-2025 the top
     # score told answerable questions from their unanswerable copies with AUC 0.57 only.
     abstain_below: float = 0.0
+    # The lead sentence and the confidence come from the learned lead scorer (lead.py) when
+    # the package ships one; False: the cross-encoder (if on) or shared question words pick.
+    lead_scorer: bool = True
     dedupe: bool = True  # collapse the same text carried by several outlets
     # Cards of one article (0: no limit); its other passages fold into its card's `more`.
     per_article: int = 1

@@ -53,6 +53,35 @@ def boost_window(scores: dict[int, float], days: dict[int, int], first: int, las
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
+def recency_prior(scores: dict[int, float], days: dict[int, int], today: int, boost: float,
+                  half_life: float, window: tuple[int, int] | None = None,
+                  window_boost: float = 0.0, within: int = 0) -> dict[int, float]:
+    """Recency as one more term of the score, not a reorder: each item gains `boost` x the
+    best score x 0.5 ** (age / half_life) (age in days before `today`), plus `window_boost`
+    x the best score when it falls in the `window` of days a time phrase names. With
+    `within` > 0 only the first `within` items gain, so recency orders what fusion found and
+    never pushes one of them below the cut.
+
+    Example: recency_prior({1: 1.0, 2: 0.8}, {1: 30, 2: 44}, 44, 0.5, 7) -> {2: 1.3, 1: 1.125}
+    """
+    if not scores or (boost <= 0 and not (window and window_boost > 0)):
+        return scores
+    top = max(scores.values())
+    out = {}
+    for rank, (i, s) in enumerate(scores.items()):
+        if within and rank >= within:
+            out[i] = s
+            continue
+        d = days.get(i)
+        gain = 0.0
+        if d is not None and boost > 0:
+            gain += boost * 0.5 ** (max(today - d, 0) / half_life)
+        if window and window_boost > 0 and d is not None and window[0] <= d <= window[1]:
+            gain += window_boost
+        out[i] = s + gain * top
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
 def text_key(text: str) -> str:
     """Example: 'Hello,  World!' -> 'hello world' (what makes two passages the same text)."""
     return " ".join(re.sub(r"[\W_]+", " ", text.lower()).split())

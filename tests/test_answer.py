@@ -109,6 +109,6 @@ def test_compose_abstains_below_the_threshold_and_says_so():
     abstained = compose("Who won the chess open?", [unsure], "2024-02-01", scorer=scorer,
                         abstain_below=0.5)
     assert not abstained.answered and abstained.lead is None and abstained.passages
-    assert abstained.heading.startswith("Nothing in this collection answers that as of 2024-02-01")
+    assert abstained.heading.startswith("No passage clearly answers that as of 2024-02-01")
     assert abstained.to_dict()["answered"] is False and abstained.to_dict()["confidence"] == 0.2
     assert not compose("q", [], None).answered

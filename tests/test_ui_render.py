@@ -9,9 +9,9 @@ from ui_browser import HOSTILE
 from assistant.answer import compose
 from assistant.chat_render import (progress_line, render_answer, render_card, render_report,
                                    shorten, shown_error)
-from assistant.errors import AssistantError
+from assistant.errors import BadQuery
 from assistant.types import IngestReport, Passage, Problem
-from assistant.ui import default_as_of, passages_wanted
+from assistant.ui import passages_wanted
 
 
 def passage(**fields) -> Passage:
@@ -20,14 +20,11 @@ def passage(**fields) -> Passage:
     return Passage(**{**base, **fields})
 
 
-@pytest.mark.parametrize("newest, expected", [
-    (None, "2026-03-01"),
-    ("2026-03-01", "2026-03-01"),
-    ("2026-02-25", "2026-03-01"),  # updated this week: a live index, asked about today
-    ("2024-01-05", "2024-01-05"),  # an archive: asked as of its last day
-])
-def test_default_as_of(newest, expected):
-    assert default_as_of(newest, date(2026, 3, 1)) == expected
+def test_the_first_as_of_is_the_default_every_edge_uses():
+    """The page's As of field opens on the date a question without one is asked as of."""
+    from assistant import Assistant
+
+    assert Assistant.default_as_of() == date.today().isoformat()
 
 
 def test_card_escapes_untrusted_title_and_text():
@@ -65,7 +62,7 @@ def test_an_unanswered_question_says_so_above_the_nearest_passages():
     unsure = compose("Who won the 2022 World Cup?", [replace(passage(), score=0.1)],
                      "2025-07-01", scorer=lambda q, texts: [0.1] * len(texts), abstain_below=0.5)
     html = render_answer(unsure)
-    assert "Nothing in this collection answers that as of 2025-07-01. The nearest passages:" in html
+    assert "No passage clearly answers that as of 2025-07-01. The closest passages:" in html
     assert '<li class="card" id="src-' in html and '<p class="lead">' not in html
 
 
@@ -140,12 +137,14 @@ def test_the_progress_line_waits_empty_with_the_collection_size():
     assert line.endswith("></p>")  # says nothing until an answer is slow
 
 
-@pytest.mark.parametrize("k, expected", [(None, 5), (5, 5), (5.0, 5), (1, 1), (20, 20)])
-def test_passages_as_the_slider_allows(k, expected):
+@pytest.mark.parametrize("k, expected", [(None, 5), (5, 5), (5.0, 5), (1, 1), (20, 20),
+                                         (100.0, 100), (2.5, 2.5)])
+def test_passages_as_the_slider_sends_them(k, expected):
     assert passages_wanted(k) == expected
 
 
-@pytest.mark.parametrize("k", [0, -3, 21, 500, 2.5])
-def test_passages_outside_the_slider_are_refused_naming_the_field(k):
-    with pytest.raises(AssistantError, match="Passages: choose a whole number from 1 to 20"):
-        passages_wanted(k)
+@pytest.mark.parametrize("k", [0, -3, 101, 500, 2.5])
+def test_passages_outside_the_servers_rule_are_refused_as_everywhere(small_assistant, k):
+    """The slider stops at 20; the server takes what every edge takes (Assistant.query)."""
+    with pytest.raises(BadQuery, match="k must be a whole number from 1 to 100"):
+        small_assistant.query("chess", passages_wanted(k))

@@ -1,15 +1,23 @@
-"""A bounded load test of a running server: N clients asking questions for S seconds.
+"""A bounded load test of a server: N clients asking questions for S seconds.
 
     python -m assistant.tools.loadtest http://127.0.0.1:7860 --clients 8 --seconds 60 [--pid PID]
+    python -m assistant.tools.loadtest --index DIR --clients 8 --seconds 30
 
 Prints requests/s, latency percentiles, the status codes seen and (with --pid) the server's
-memory before and after. Only for servers on this machine: it refuses any other host.
+memory before and after. Only for servers on this machine: it refuses any other host. With
+--index it starts the servers itself, one after the other on the same index: the first stage
+alone (no reranker, no lead scorer) and the shipped settings, and prints the shipped
+pipeline's requests/s and p95 as ratios to the first stage's, measured in the same run, so a
+stage's cost under load is never compared across machines or hours.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import socket
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -29,9 +37,21 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def run(url: str, clients: int = 8, seconds: float = 60.0, pid: int | None = None) -> dict:
+def read_questions(path: str | None) -> list[dict]:
+    """The questions to send: a JSON Lines file's `question` (and `date`, sent as as_of), or
+    the demo's few."""
+    if not path:
+        return [{"q": q} for q in QUESTIONS]
+    rows = [json.loads(line) for line in open(path) if line.strip()]
+    return [{"q": r["question"], **({"as_of": r["date"]} if r.get("date") else {})}
+            for r in rows]
+
+
+def run(url: str, clients: int = 8, seconds: float = 60.0, pid: int | None = None,
+        questions: list[dict] | None = None) -> dict:
     import httpx
 
+    questions = questions or read_questions(None)
     if urlparse(url).hostname not in LOCAL:
         raise SystemExit(f"refusing to load-test {url}: only servers on this machine")
     statuses: Counter = Counter()
@@ -47,7 +67,7 @@ def run(url: str, clients: int = 8, seconds: float = 60.0, pid: int | None = Non
             while time.monotonic() < stop:
                 started = time.perf_counter()
                 try:
-                    status = http.get("/api/ask", params={"q": QUESTIONS[i % len(QUESTIONS)],
+                    status = http.get("/api/ask", params={**questions[i % len(questions)],
                                                          "k": 5}).status_code
                 except httpx.HTTPError as e:
                     status = None
@@ -77,14 +97,91 @@ def run(url: str, clients: int = 8, seconds: float = 60.0, pid: int | None = Non
             "rss_mb_before": before and round(before), "rss_mb_after": pid and round(rss_mb(pid))}
 
 
+# What each compared server runs: the first stage alone, and the settings as shipped.
+VARIANTS = {"first stage": {"cross_encoder": False, "rerank": False, "lead_scorer": False},
+            "shipped": {}}
+
+
+def serve_variant(index: str, port: int, variant: str) -> None:
+    """The child process of `compare`: one server over `index` with a variant's settings."""
+    from ..assistant import Assistant
+    from ..config import Settings
+    from ..server import serve
+
+    settings = Settings.for_index(index).with_(**VARIANTS[variant])
+    serve(Assistant(index, settings, create=False), port=port, no_token=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def compare(index: str, clients: int = 8, seconds: float = 30.0, start_s: float = 300.0,
+            questions: list[dict] | None = None) -> dict:
+    """Each variant's server started fresh (warm before it listens), loaded, and stopped."""
+    import httpx
+
+    out = {}
+    for variant in VARIANTS:
+        port = free_port()
+        child = subprocess.Popen([sys.executable, "-m", "assistant.tools.loadtest", "--serve",
+                                  index, "--port", str(port), "--variant", variant],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + start_s
+        try:
+            while True:
+                if child.poll() is not None:
+                    raise SystemExit(f"the {variant} server stopped: "
+                                     f"{child.stderr.read().decode()[-2000:]}")
+                try:
+                    if httpx.get(url + "/api/health", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"the {variant} server did not answer in {start_s:.0f} s")
+                time.sleep(0.5)
+            out[variant] = run(url, clients, seconds, child.pid, questions)
+        finally:
+            child.terminate()
+            try:
+                child.wait(30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    first, shipped = out["first stage"], out["shipped"]
+    out["shipped / first stage"] = {
+        "requests_per_s": round(shipped["requests_per_s"] / max(first["requests_per_s"], 1e-9),
+                                3),
+        "p95_ms": round(shipped["p95_ms"] / max(first["p95_ms"], 1e-9), 3)}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m assistant.tools.loadtest")
-    parser.add_argument("url")
+    parser.add_argument("url", nargs="?", help="a running server (else --index)")
+    parser.add_argument("--index", help="start the first-stage and the shipped server on it")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--pid", type=int, help="the server's process id, to report its memory")
+    parser.add_argument("--questions", help="JSON Lines of {question, date} to send (date as "
+                                            "as_of); default: a few demo questions")
+    parser.add_argument("--serve", help=argparse.SUPPRESS)  # compare's child: an index to serve
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--variant", choices=list(VARIANTS), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    print(json.dumps(run(args.url, args.clients, args.seconds, args.pid), indent=2))
+    if args.serve:
+        serve_variant(args.serve, args.port, args.variant)
+        return 0
+    if args.index:
+        print(json.dumps(compare(args.index, args.clients, args.seconds,
+                                 questions=read_questions(args.questions)), indent=2))
+        return 0
+    if not args.url:
+        parser.error("give a server's URL or --index DIR")
+    print(json.dumps(run(args.url, args.clients, args.seconds, args.pid,
+                         read_questions(args.questions)), indent=2))
     return 0
 
 
