@@ -102,6 +102,28 @@ def build_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYTE
                                run_history=False)
 
 
+WARM_UP = "What is the latest news?"  # any question: it only has to run every stage once
+
+
+def warm(assistant) -> None:
+    """Answer one question before the port listens, so that the first real ones find every
+    model loaded and run once: the embedder (on each of its worker threads: an OpenVINO
+    infer request is a thread's own, and its first run took 0.15 s), the cross-encoder and
+    LightGBM ranker the settings ask for, the lead's scorer, the keyword index and the
+    shards' first calls. Loaded at the first questions instead, 8 sent together to a fresh
+    server took 2-11 s each (issue 25). A failure here (a shard down) is left to the
+    questions to report."""
+    try:
+        assistant.rerankers  # loads the second stages, even where an empty index finds nothing
+        embedder = assistant.embedder
+        runs = 2 * getattr(embedder, "threads", 1)  # a run for every worker, whoever takes it
+        embedder.embed([WARM_UP] * runs * getattr(embedder, "batch_size", 1))
+        assistant.answer(WARM_UP)
+    except AssistantError as e:
+        print(f"warning: the warm-up question failed ({e}); the first questions will load "
+              "what it did not", file=sys.stderr, flush=True)
+
+
 def server_token(given: str | None, environ: dict, no_token: bool = False) -> str | None:
     """The write token: --token, else $ASSISTANT_TOKEN, else a fresh one for this run; None
     (writes open) only when asked for with --no-token.
@@ -153,7 +175,7 @@ def serve(assistant, host: str = "127.0.0.1", port: int = 7860, token: str | Non
     app = build_app(assistant, access)
     if follow_every:  # stored feeds, fetched in the background through Shared's one writer
         start_following(app.state.shared, follow_every, allow_private)
-    assistant.embedder  # load the model now, so that the first question is answered at once
+    warm(assistant)  # every model loaded before the port listens: the first answers at once
     url = home_url(host, port)
     agents = f"; MCP for agents at {url}mcp" if importlib.util.find_spec("mcp") else ""
 

@@ -1,10 +1,13 @@
-"""A fresh `assistant serve` answers its first questions when they arrive together.
+"""A fresh `assistant serve` answers its first questions when they arrive together, and as
+fast as it answers later ones.
 
 The OpenVINO embedder once deadlocked at first use from several threads at once: a server
 freshly started and sent 8 questions together stopped answering anything, /api/health
 included, in 6 of 20 tries (issue 11). The deadlock is in a process's first inferences, so
-each try starts a new process.
+each try starts a new process. Answered, they still took 2-11 s each while the cross-encoder
+loaded under them (issue 25): the server now answers one question before it listens.
 """
+import math
 import os
 import subprocess
 import sys
@@ -24,6 +27,10 @@ QUESTIONS = ["Who won the Northern Open chess championship?", "tidal power stati
              "Where did the storm hit?", "Who broke the record?"]
 TOKEN = "first-use-token"
 TIMEOUT_S = 60  # a question takes ~0.1 s; the first ones together, a few seconds at most
+P95_S = 1.5  # the 8 first questions' p95 on the demo index, 2 cores (issue 25)
+# ... or, on a machine too loaded for that, no slower than this many times the 8 questions
+# sent again (a server that loads a model at its first questions was 2-4x slower)
+WARM_RATIO = 1.5
 
 
 def start_serve(index, port: int) -> subprocess.Popen:
@@ -45,8 +52,9 @@ def start_serve(index, port: int) -> subprocess.Popen:
     pytest.fail("serve did not answer /api/health within 120 s")
 
 
-def first_questions(url: str) -> list:
-    """The 8 questions sent at once: each thread's status code, or the exception it met."""
+def first_questions(url: str, seconds: list | None = None) -> list:
+    """The 8 questions sent at once: each thread's status code, or the exception it met.
+    seconds: where each question's time from send to answer is appended."""
     results = [None] * len(QUESTIONS)
     barrier = threading.Barrier(len(QUESTIONS))
 
@@ -54,8 +62,11 @@ def first_questions(url: str) -> list:
         try:
             with httpx.Client(timeout=TIMEOUT_S) as http:
                 barrier.wait()
+                sent = time.monotonic()
                 results[i] = http.post(f"{url}/api/ask", json={"q": QUESTIONS[i], "k": 3},
                                        headers={"Authorization": f"Bearer {TOKEN}"}).status_code
+                if seconds is not None:
+                    seconds.append(time.monotonic() - sent)
         except Exception as e:  # a timeout is what a deadlock looks like from here
             results[i] = repr(e)
 
@@ -84,3 +95,27 @@ def test_a_fresh_server_answers_its_first_questions_sent_together(demo_copy):
             except subprocess.TimeoutExpired:  # a deadlocked server may not hear SIGTERM
                 server.kill()
                 server.wait(timeout=15)
+
+
+def p95(seconds: list[float]) -> float:
+    """Nearest rank. Example: p95([1, 2, 3, 4]) -> 4; p95(list(range(1, 21))) -> 19"""
+    return sorted(seconds)[math.ceil(0.95 * len(seconds)) - 1]
+
+
+def test_a_fresh_servers_first_questions_are_answered_at_warm_speed(demo_copy):
+    """Two fresh servers, each sent the 8 questions together twice: the first time, every
+    model is already loaded (server.warm), so they are answered as the second time is."""
+    first, again = [], []
+    for _ in range(2):
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        server = start_serve(demo_copy, port)
+        try:
+            assert first_questions(url, first) == [200] * len(QUESTIONS)
+            assert first_questions(url, again) == [200] * len(QUESTIONS)
+        finally:
+            server.terminate()
+            server.wait(timeout=15)
+    shown = (f"first: {sorted(round(s, 2) for s in first)}; "
+             f"again: {sorted(round(s, 2) for s in again)}")
+    assert p95(first) < max(P95_S, WARM_RATIO * p95(again)), shown

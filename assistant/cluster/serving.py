@@ -31,11 +31,13 @@ def deployment(root: str | Path, access, replicas: int, settings=None, embedder=
     root = str(Path(root).resolve())
 
     def build():  # runs in each replica: its own app, its own front door to the shards
-        from ..server import build_app
+        from ..server import build_app, warm
         from . import connect
 
-        return build_app(connect(root, ray="auto", settings=settings, embedder=embedder,
-                                 pin=pin), access)
+        assistant = connect(root, ray="auto", settings=settings, embedder=embedder, pin=pin)
+        app = build_app(assistant, access)
+        warm(assistant)  # Serve routes to a replica once this returns: its models loaded
+        return app
 
     front = serve.deployment(serve.ingress(build)(Front), name="front",
                              num_replicas=replicas,
