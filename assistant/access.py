@@ -42,11 +42,20 @@ class Access:
         """The page's cookie name, one per token: servers on other ports keep their own."""
         return "assistant-" + sha256((self.token or "").encode()).hexdigest()[:12]
 
-    def may_write(self, authorization: str | None, cookie: str | None) -> bool:
-        """For the chat's writes: a program's bearer header, or the cookie of a page opened
-        with the token in its URL. (The JSON API takes the bearer header only.)"""
+    def may_write(self, authorization: str | None, cookie: str | None = None) -> bool:
+        """The one write rule of every edge: no token (--no-token), or a program's bearer
+        header, or (the chat's pages only) the cookie of a page opened with the token in its
+        URL. The JSON API, its feeds and MCP pass no cookie: the bearer header only."""
         return self.token is None or token_matches(bearer(authorization), self.token) \
             or token_matches(cookie, self.token)
+
+    def check_write(self, authorization: str | None, cookie: str | None = None,
+                    what: str = "add or delete articles") -> None:
+        """`may_write`, or NeedsToken (401 at the HTTP edge, a tool error for an agent)."""
+        if not self.may_write(authorization, cookie):
+            from .errors import NeedsToken
+
+            raise NeedsToken(what)
 
 
 def new_token() -> str:

@@ -7,15 +7,15 @@ wrong comes back as a tool error naming the fix, never as a crash of the server;
 cut to keep a result small says so and says how to get the rest.
 """
 # No `from __future__ import annotations`: the SDK reads the tools' annotations, which name
-# ArticleIn, defined here.
+# ArticleIn (uploads.py).
 from contextlib import contextmanager
-from datetime import date as Date
 from typing import Annotated, Callable, Mapping
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from .api import articles_from
-from .errors import AssistantError
+from .assistant import Assistant
+from .errors import AssistantError, NeedsToken
+from .uploads import ArticleIn, add_json_articles
 
 TEXT_CHARS = 20_000  # get_article's slice: a long article is read in parts
 RESULT_CHARS = 40_000  # search_news's passage text, all told (k=100 is ~100,000 characters)
@@ -28,19 +28,6 @@ INSTRUCTIONS = (
     "outlets and dates it covers. search_news returns cited passages dated on or before as_of "
     "(today unless you say otherwise): set as_of to the date a question is asked from, quote "
     "the passages' citations, and read a whole article with get_article(article_id).")
-
-
-class ArticleIn(BaseModel):
-    """One article to add; validated as `POST /api/articles` validates it (api.articles_from)."""
-
-    title: str = Field("", description="the headline (required)")
-    date: str = Field("", description="publication date, YYYY-MM-DD (required): the as-of rule "
-                                      "reads it")
-    text: str = Field("", description="the article's full text (required)")
-    id: str = Field("", description="your id for it; default: a hash of title, date and text; "
-                                    "adding the same id again replaces the article")
-    url: str = Field("", description="where it was published (shown in citations)")
-    source: str = Field("", description="the outlet, e.g. 'bbc.co.uk'")
 
 
 @contextmanager
@@ -84,9 +71,7 @@ def build_mcp(assistant, may_write: WriteRule | None = None):
         sources: Annotated[list[str] | None, Field(description=(
             "only these outlets, as list_sources names them; default all"))] = None,
     ) -> dict:
-        as_of = as_of or Date.today().isoformat()
-        with tool_errors():
-            check_sources(assistant, sources or [])
+        with tool_errors():  # every rule (as_of's default too) is Assistant.query's
             answer = assistant.answer(query, k=k, as_of=as_of, since=since,
                                       sources=sources or ())
         return search_result(answer, since, sources or [])
@@ -125,7 +110,7 @@ def build_mcp(assistant, may_write: WriteRule | None = None):
         stats = assistant.stats()
         return {"articles": stats["articles"], "passages": stats["passages"],
                 "outlets": len(assistant.outlets()), "oldest": stats["oldest"],
-                "newest": stats["newest"], "today": Date.today().isoformat()}
+                "newest": stats["newest"], "today": Assistant.default_as_of()}
 
     @server.resource("article://{article_id}", name="article", mime_type="text/plain",
                      description="A stored article, whole: title, outlet, date, url, text")
@@ -150,18 +135,10 @@ def add_write_tool(server, assistant, may_write: WriteRule, context_type) -> Non
         articles: Annotated[list[ArticleIn], Field(description="the articles to add")],
         ctx: context_type,
     ) -> dict:
-        from mcp.server.mcpserver.exceptions import ToolError
-
-        if not may_write(request_headers(ctx)):
-            raise ToolError("adding articles needs the server's token: send the header "
-                            "'Authorization: Bearer <token>' that 'assistant serve' printed")
         with tool_errors():
-            report = assistant.ingest_articles(
-                articles_from(articles, assistant.settings.max_article_chars))
-        if report.read == 0 and report.skipped:
-            raise ToolError("no article could be read: " + "; ".join(
-                str(p) for p in report.skipped[:3]))
-        return report.to_dict()
+            if not may_write(request_headers(ctx)):
+                raise NeedsToken("add articles")
+            return add_json_articles(assistant, articles).to_dict()
 
     server.add_tool(add_articles, description=(
         "Add articles to the archive (or replace those with the same id), each with title, "
@@ -173,17 +150,6 @@ def request_headers(ctx) -> Mapping[str, str] | None:
     """The HTTP headers of the call that `ctx` serves; None over stdio."""
     request = getattr(ctx.request_context, "request", None)
     return getattr(request, "headers", None)
-
-
-def check_sources(assistant, sources: list[str]) -> None:
-    """A misspelt outlet would silently match nothing: refuse it, naming the known ones."""
-    from .errors import BadQuery
-
-    unknown = assistant.unknown_sources(sources)
-    if unknown:
-        known = assistant.sources()
-        raise BadQuery(f"unknown source(s) {', '.join(map(repr, unknown))}; list_sources names "
-                       f"the {len(known)} outlets, e.g. {', '.join(sorted(known)[:5])}")
 
 
 def search_result(answer, since: str | None, sources: list[str],
@@ -245,7 +211,7 @@ def mount_mcp(app, shared, access) -> None:
     from mcp.server.transport_security import TransportSecuritySettings
 
     server = build_mcp(shared, lambda headers: access.may_write(
-        (headers or {}).get("authorization"), None))
+        (headers or {}).get("authorization")))
     # Guard already checks Host against --host/--allow-host; the SDK's own check knows only
     # loopback names and would refuse what Guard allows.
     mcp_app = server.streamable_http_app(transport_security=TransportSecuritySettings(

@@ -7,10 +7,9 @@ when the server has a token; the Host, Origin and CORS rules are in access.py.
 # No `from __future__ import annotations` here: FastAPI must resolve the annotations of the
 # routes and models that create_app defines locally, which strings would hide from it.
 
-from .access import Access, Guard, token_matches
-from .articles import BadArticle, make_article
-from .errors import AssistantError, EmbeddingStalled
-from .types import Problem
+from .access import Access, Guard
+from .errors import AssistantError, EmbeddingStalled, NeedsToken, NothingRead
+from .uploads import ArticleIn, add_json_articles, read_something
 
 MAX_UPLOAD_BYTES = 50_000_000  # one request; the UI's uploads share the limit
 MAX_FILES = 20
@@ -35,7 +34,6 @@ def create_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYT
                   description="Cited passages from a news index, as of a date.")
     offline_docs(app)
     bearer = HTTPBearer(auto_error=False, description="the server's --token")
-    token = access.token
     # Gradio answers any localhost origin with credentials unless its parent app has a
     # CORSMiddleware: this one allows only the origins the user listed (none by default).
     app.add_middleware(CORSMiddleware, allow_origins=sorted(access.origins),
@@ -50,14 +48,6 @@ def create_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYT
         as_of: str | None = None
         since: str | None = None
         sources: list[str] = Field(default_factory=list)
-
-    class ArticleIn(BaseModel):
-        title: str = ""
-        date: str = Field("", description="YYYY-MM-DD")
-        text: str = ""
-        id: str = Field("", description="default: a hash of title, date and text")
-        url: str = ""
-        source: str = ""
 
     class ArticlesIn(BaseModel):
         articles: list[ArticleIn]
@@ -90,6 +80,15 @@ def create_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYT
     def assistant_error(request, e: AssistantError):
         return error(e.http_status, str(e))
 
+    @app.exception_handler(NothingRead)
+    def nothing_read(request, e: NothingRead):
+        return error(e.http_status, str(e), report=e.report.to_dict())
+
+    @app.exception_handler(NeedsToken)
+    def needs_token(request, e: NeedsToken):
+        return JSONResponse({"error": str(e)}, status_code=e.http_status,
+                            headers={"WWW-Authenticate": "Bearer"})
+
     @app.exception_handler(EmbeddingStalled)
     def stalled(request, e: EmbeddingStalled):
         """The model stopped making progress on this question: it may be retried."""
@@ -117,17 +116,13 @@ def create_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYT
             return error(400, unknown_message(extra))
         return error(422, validation_message(errors))
 
-    def writer(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
-        if token and not (credentials and token_matches(credentials.credentials, token)):
-            raise HTTPException(401, "this server needs 'Authorization: Bearer <token>' to "
-                                     "add or delete articles", headers={"WWW-Authenticate": "Bearer"})
+    def writer(request: Request,
+               credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+        """access.py's one rule (the bearer header only: no cookie for the JSON API);
+        `credentials` puts the scheme in the schema."""
+        access.check_write(request.headers.get("authorization"))
 
     def ask(q, k, as_of, since, sources) -> dict:
-        unknown = assistant.unknown_sources(sources)
-        if unknown:
-            known = assistant.sources()
-            return error(400, f"unknown outlet {', '.join(map(repr, unknown))}; the outlets are "
-                              f"{', '.join(sorted(known)) or 'none (this index has no outlets)'}")
         return assistant.answer(q, k=k, as_of=as_of, since=since, sources=sources).to_dict()
 
     @app.get("/api/ask", tags=["ask"], summary="The passages that answer a question")
@@ -158,15 +153,14 @@ def create_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYT
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind == "application/json":
             try:
-                items = articles_from(ArticlesIn.model_validate_json(body).articles,
-                                      assistant.settings.max_article_chars)
+                items = ArticlesIn.model_validate_json(body).articles
             except ValidationError as e:
                 broken = [x for x in e.errors() if x.get("type") == "json_invalid"]
                 if broken:
                     return error(400, not_json_message(broken[0]))
                 return error(422, validation_message(e.errors()) + ' (expected {"articles": '
                                   '[{"title": ..., "date": "YYYY-MM-DD", "text": ...}]})')
-            report = await run_in_threadpool(assistant.ingest_articles, items)
+            report = await run_in_threadpool(add_json_articles, assistant, items)
         elif kind == "multipart/form-data":
             async def stream():
                 yield body
@@ -186,10 +180,7 @@ def create_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYT
         else:
             return error(415, "send articles as application/json ({\"articles\": [...]}) "
                               "or as files in multipart/form-data")
-        if report.read == 0 and report.skipped:
-            return error(422, "no article could be read: " + "; ".join(
-                str(p) for p in report.skipped[:3]), report=report.to_dict())
-        return report.to_dict()
+        return read_something(report).to_dict()
 
     @app.delete("/api/articles/{article_id}", tags=["articles"], dependencies=[Depends(writer)],
                 summary="Remove one article")
@@ -280,15 +271,3 @@ def validation_message(errors) -> str:
         where = ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path"))
         parts.append(f"{where}: {e.get('msg')}" if where else str(e.get("msg")))
     return "; ".join(parts) or "invalid request"
-
-
-def articles_from(items, max_article_chars: int) -> list:
-    """Validated JSON articles -> Article, or a Problem naming the item ('articles:2: ...').
-    An article longer than max_article_chars is refused as it is in a file."""
-    out = []
-    for number, item in enumerate(items, 1):
-        try:
-            out.append(make_article(**item.model_dump(), max_chars=max_article_chars))
-        except BadArticle as e:
-            out.append(Problem("articles", number, str(e)))
-    return out

@@ -8,8 +8,8 @@ from functools import partial
 from pathlib import Path
 
 from .cli_live import (LIVE_COMMANDS, add_ingest_options, add_live_commands, add_serve_options,
-                       ingest_urls, is_url)
-from .config import INDEX_ENV, default_index_dir
+                       index_folder, ingest_urls, is_url, open_index)
+from .config import INDEX_ENV
 from .errors import AssistantError, BadQuery
 from .tools.commands import TOOL_COMMANDS, add_tool_commands
 
@@ -105,6 +105,11 @@ def main(argv: list[str] | None = None) -> int:
         return bench(argv[1:])
     args = build_parser().parse_args(argv)
     try:
+        if args.command in TOOL_COMMANDS:
+            one_index_only(args)
+        sets = [getattr(args, "set_dir", None), *getattr(args, "train_sets", [])]
+        if missing := [str(p) for p in sets if p is not None and not Path(p).is_dir()]:
+            raise BadQuery(f"no such set folder: {', '.join(missing)}")  # before any index
         return COMMANDS[args.command](args)
     except AssistantError as e:
         print(f"assistant: {e}", file=sys.stderr)
@@ -115,23 +120,21 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _open(args, create: bool = True):
-    """The index `--index` names; only writers that add articles create one (create=True).
-    A sharded collection (or --ray) opens through its shards (assistant.cluster)."""
-    from .assistant import Assistant
+def one_index_only(args) -> Path:
+    """The folder of a command that builds or reads one plain index itself (the tools):
+    refused, saying so, for a sharded collection or --ray, where it would write a stray
+    index beside the shards."""
     from .cluster.catalog import is_collection
 
-    folder = args.index if args.index is not None else default_index_dir()
+    folder = index_folder(args)
     if args.ray or is_collection(folder):
-        from .cluster import connect
-
-        return connect(folder, args.ray, **({"pin": True} if args.pin_shards else {}))
-    return Assistant(args.index if args.index is not None else default_index_dir(),
-                     create=create)
+        raise BadQuery(f"'assistant {args.command}' works on one index folder, not a sharded "
+                       f"collection; give it --index of a plain index")
+    return folder
 
 
 def cmd_ingest(args) -> int:
-    assistant, paths = _open(args), [p for p in args.paths if not is_url(p)]
+    assistant, paths = open_index(args, create=True), [p for p in args.paths if not is_url(p)]
     status = ingest_urls(assistant, [p for p in args.paths if is_url(p)], args)
     if not paths:
         return status
@@ -143,12 +146,10 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    assistant = _open(args, create=False)
-    if unknown := assistant.unknown_sources(args.source):  # a misspelt outlet matches nothing
-        known = ", ".join(sorted(assistant.sources())) or "none (this index has no outlets)"
-        raise BadQuery(f"--source {', '.join(map(repr, unknown))}: no article comes from that "
-                       f"outlet; the outlets are {known}")
+    assistant = open_index(args)
     if args.question is None:
+        # every filter checked before the first question (Assistant.query's rules)
+        assistant.query("?", args.k, args.as_of, args.since, args.source)
         return _prompt(assistant, args)
     _print_answer(assistant, args.question, args)
     return 0
@@ -167,7 +168,8 @@ def _print_answer(assistant, question: str, args, previous=None):
 
 
 def _prompt(assistant, args) -> int:
-    print(f"Ask a question (as of {args.as_of or 'today'}); an empty line quits.")
+    as_of = args.as_of or assistant.default_as_of()  # Assistant.query's default
+    print(f"Ask a question (as of {as_of}); an empty line quits.")
     previous = None  # the last answer: "who is he?" is read with it
     while True:
         try:
@@ -193,19 +195,19 @@ def format_answer(answer) -> str:
 
 
 def cmd_delete(args) -> int:
-    gone = _open(args, create=False).delete(args.ids)
+    gone = open_index(args).delete(args.ids)
     print(f"deleted {gone} of {len(args.ids)} articles")
     return 0 if gone else 1
 
 
 def cmd_compact(args) -> int:
-    dropped = _open(args, create=False).compact(progress=True)
+    dropped = open_index(args).compact(progress=True)
     print(f"dropped {dropped} deleted passages from the keyword index")
     return 0
 
 
 def cmd_stats(args) -> int:
-    stats = _open(args, create=False).stats()
+    stats = open_index(args).stats()
     if args.json:
         print(json.dumps(stats, indent=2))
     else:
@@ -218,7 +220,7 @@ def cmd_cluster(args) -> int:
     from .cluster.catalog import create
     from .config import Settings
 
-    folder = args.index if args.index is not None else default_index_dir()
+    folder = index_folder(args)
     if args.action == "stop":  # detached shard actors outlive every process that used them
         from .cluster.ray_shards import stop_collection
 
@@ -233,7 +235,7 @@ def cmd_check(args) -> int:
     from .check import check, repair
     from .cluster import health
 
-    folder = args.index if args.index is not None else default_index_dir()
+    folder = index_folder(args)
     if health.is_collection(folder):  # its shards, its catalog, and with --ray its actors
         check, repair = partial(health.check, ray=args.ray), health.repair
     if args.repair:  # both read the index with the settings it was built with
@@ -250,13 +252,13 @@ def cmd_eval(args) -> int:
     from .cluster.catalog import is_collection
     from .evaluate import run_eval
 
-    open_index = None
+    opener = None
     if args.ray or (args.index is not None and is_collection(args.index)):
         from .cluster import eval_opener  # the set's questions asked of a sharded collection
 
-        open_index = eval_opener(args.index, args.ray, args.rebuild)
+        opener = eval_opener(args.index, args.ray, args.rebuild)
     result = run_eval(args.set_dir, index=args.index, rebuild=args.rebuild, limit=args.limit,
-                      progress=not args.json, open_index=open_index)
+                      progress=not args.json, open_index=opener)
     print(json.dumps(result, indent=2) if args.json else result["table"])
     return 0
 
@@ -264,7 +266,7 @@ def cmd_eval(args) -> int:
 def cmd_mcp(args) -> int:
     from .agent_stdio import run_stdio
 
-    run_stdio(_open(args, create=False), allow_writes=args.allow_writes)
+    run_stdio(open_index(args), allow_writes=args.allow_writes)
     return 0
 
 
@@ -274,11 +276,11 @@ def cmd_serve(args) -> int:
     if args.ray:  # a collection behind Ray Serve
         from .cluster.serving import serve_forever
 
-        serve_forever(args.index or default_index_dir(), args.ray, args.replicas, args.host,
+        serve_forever(index_folder(args), args.ray, args.replicas, args.host,
                       args.port, args.token, args.no_token, args.allow_host, args.allow_origin,
                       pin=args.pin_shards)
         return 0
-    serve(_open(args), host=args.host, port=args.port, token=args.token,
+    serve(open_index(args, create=True), host=args.host, port=args.port, token=args.token,
           no_token=args.no_token, allow_hosts=args.allow_host, allow_origins=args.allow_origin,
           follow_every=args.follow, allow_private=args.allow_private)
     return 0

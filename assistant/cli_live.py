@@ -66,12 +66,22 @@ def every_seconds(text: str) -> float:
     return float(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match[2]]
 
 
-def open_index(args):
-    """The index `--index` names, created if missing (every command here may write)."""
-    from .assistant import Assistant
+def open_index(args, create: bool = False):
+    """What `--index` names, as every command opens it (`assistant.connect`): one index, or
+    a sharded collection through its shards (in this process, or Ray's with --ray). Only
+    commands that add articles (ingest, follow FEED_URL, watch, serve) create an index
+    (create=True); the rest, given a folder without one, say so and make nothing. (Here, not
+    in cli.py, which imports this module.)"""
+    from . import connect
+
+    return connect(index_folder(args), args.ray, create=create,
+                   **({"pin": True} if args.pin_shards else {}))
+
+
+def index_folder(args):
     from .config import default_index_dir
 
-    return Assistant(args.index if args.index is not None else default_index_dir())
+    return args.index if args.index is not None else default_index_dir()
 
 
 def is_url(text: str) -> bool:
@@ -108,7 +118,7 @@ def print_report(report) -> None:
 def cmd_follow(args) -> int:
     from .feeds import keep_following
 
-    assistant = open_index(args)
+    assistant = open_index(args, create=bool(args.feeds))  # new feeds: it will add articles
     follower = follower_for(assistant, args)
     if not args.feeds and not follower.feeds.list():
         raise BadQuery("no feeds are followed: assistant follow FEED_URL (or: assistant feeds "
@@ -147,15 +157,13 @@ class stop_signals:
 
 
 def cmd_feeds(args) -> int:
-    from .config import default_index_dir
-    from .feedstore import FeedStore
-
+    """The feeds of the index or collection `--index` names (Assistant.feeds); a folder
+    without one is an error: `follow FEED_URL` or `ingest` make the index."""
+    feeds = open_index(args).feeds
     if args.action == "add":
-        feeds = FeedStore(open_index(args).folder)  # adding a feed creates the index
         for url in args.targets:
             print(f"following {feeds.add(url).url}")
         return 0
-    feeds = FeedStore(args.index if args.index is not None else default_index_dir())
     if args.action == "remove":
         for target in args.targets:
             feed = feeds.remove(int(target) if target.isdigit() else target)
@@ -176,7 +184,7 @@ def cmd_watch(args) -> int:
 
     stopped = threading.Event()
     with stop_signals(stopped):
-        watch(open_index(args), args.folder, stopped, settle_s=args.settle,
+        watch(open_index(args, create=True), args.folder, stopped, settle_s=args.settle,
               log=lambda line: print(line, flush=True))
     return 0
 

@@ -76,3 +76,40 @@ class WriterUnavailable(AssistantError):
     def __init__(self, why: str = ""):
         super().__init__(f"the collection's writer is unavailable{': ' + why if why else ''}; "
                          "the write is in whole or not at all: send it again in a moment")
+
+
+class UnknownSource(BadQuery):
+    """An outlet filter no stored article comes from: a misspelt outlet would silently match
+    nothing, so it is refused with the outlets there are. Every edge shows this one message."""
+
+    SHOWN = 20  # outlets named in the message; a big collection's list is cut, and says so
+
+    def __init__(self, unknown, known):
+        self.unknown, self.known = list(unknown), sorted(known)
+        names = ", ".join(self.known[:self.SHOWN]) or "none (this collection has no outlets)"
+        more = len(self.known) - self.SHOWN
+        if more > 0:
+            names += f" and {more} more (assistant stats, list_sources)"
+        super().__init__(f"no article comes from {', '.join(map(repr, self.unknown))}; "
+                         f"the outlets are {names}")
+
+
+class NothingRead(BadQuery):
+    """Articles were sent and none could be stored; `report` says why for each."""
+
+    http_status = 422
+
+    def __init__(self, report):
+        self.report = report
+        super().__init__("no article could be read: "
+                         + "; ".join(str(p) for p in report.skipped[:3]))
+
+
+class NeedsToken(AssistantError):
+    """A write without the server's token (`Authorization: Bearer <token>`)."""
+
+    http_status = 401
+
+    def __init__(self, what: str = "add or delete articles"):
+        super().__init__(f"this server needs 'Authorization: Bearer <token>' to {what}; "
+                         "'assistant serve' printed the token in the URL to open")

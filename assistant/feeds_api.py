@@ -8,8 +8,8 @@ time, so a pass never races an upload, and questions (the read handle) are never
 import sys
 import threading
 
-from .access import Access, bearer, token_matches
-from .feedstore import FeedStore
+from .access import Access
+from .assistant import Assistant
 
 
 def feeds_router(shared, access: Access):
@@ -17,19 +17,18 @@ def feeds_router(shared, access: Access):
     the server's token as other writes do."""
     from fastapi import APIRouter, Depends, Request
     from pydantic import BaseModel
-    from starlette.exceptions import HTTPException
 
     class FeedIn(BaseModel):
         url: str
 
     def writer(request: Request) -> None:
-        given = bearer(request.headers.get("authorization"))
-        if access.token and not token_matches(given, access.token):
-            raise HTTPException(401, "this server needs 'Authorization: Bearer <token>' to "
-                                     "add or remove feeds")
+        access.check_write(request.headers.get("authorization"), what="add or remove feeds")
 
-    def feeds() -> FeedStore:
-        return FeedStore(shared.folder)
+    def feeds():
+        """Assistant.feeds: the one way every edge opens the feeds. (server.Shared passes
+        the reader's through where it has it; else its folder is the index's.)"""
+        found = getattr(shared, "feeds", None)
+        return found if found is not None else Assistant.feeds.fget(shared)
 
     router = APIRouter(prefix="/api/feeds", tags=["feeds"])
 

@@ -5,11 +5,11 @@ Article text and titles are untrusted: every piece of them is HTML-escaped befor
 # No `from __future__ import annotations`: Gradio reads the annotations of the functions below
 # (gr.Request, and the types of the /ask endpoint), which strings would hide from it.
 
-from datetime import date as Date, timedelta
 from html import escape
 from pathlib import Path
 
 from .access import Access
+from .assistant import Assistant
 from .errors import AssistantError
 from .feeds_panel import feeds_panel
 from .chat_render import (progress_line, render_answer, render_report, shorten, shown_error,
@@ -17,9 +17,8 @@ from .chat_render import (progress_line, render_answer, render_report, shorten, 
 from .ui_scripts import (ANSWERED, ASK_SHARED, COPY_JS, CSS, FILTERS_BUTTON, PAGE_JS, SHARE_URL,
                          WAITING)
 
-ARCHIVE_AFTER = timedelta(days=7)  # newest article older than this: the index is an archive
 ACCEPTED = (".txt", ".jsonl", ".jsonl.gz")  # what an upload may be
-MAX_PASSAGES = 20  # the Passages slider's top
+MAX_PASSAGES = 20  # the Passages slider's top; the server takes what Assistant.query allows
 
 
 def build_ui(assistant, access: Access):
@@ -31,7 +30,8 @@ def build_ui(assistant, access: Access):
         """The page as its URL asks (`?q=...&as_of=...`: a shared answer), with the
         conversation this browser kept."""
         stats, shared = assistant.stats(), dict(request.query_params)
-        as_of_value = shared.get("as_of") or default_as_of(stats["newest"], Date.today())
+        # The field shows the date a question without one is asked as of (Assistant.query's).
+        as_of_value = shared.get("as_of") or Assistant.default_as_of()
         kept = saved if saved else gr.skip()  # never wipe what was asked while loading
         return (status_line(stats), progress_line(stats), as_of_value, outlet_choices(), kept,
                 kept, shared.get("q") or gr.skip())
@@ -47,14 +47,8 @@ def build_ui(assistant, access: Access):
         answer as JSON, the emptied question box and Ask turned back on."""
         history, question = list(history or []), question or ""
         try:
-            k = passages_wanted(k)
-            assistant.query(question, k, as_of, since, sources)  # says what to fix, if anything
-            if as_of and since and since > as_of:
-                raise AssistantError(f"the Since date ({since}) is after the As of date "
-                                     f"({as_of}): nothing can match; move one of them")
-            known_outlets(sources)
-            answer = assistant.answer(question.strip(), k, as_of, since, sources,
-                                      previous=previous)
+            answer = assistant.answer(question, passages_wanted(k), as_of or None,
+                                      since or None, sources or (), previous=previous)
         except AssistantError as e:
             message = shown_error(str(e))
             history.append({"role": "assistant", "content": f"⚠️ {escape(message)}"})
@@ -64,12 +58,6 @@ def build_ui(assistant, access: Access):
                         "content": render_answer(answer, since=since, sources=sources)})
         return history, history, history, answer, answer.to_dict(), "", gr.Button(
             interactive=True)
-
-    def known_outlets(sources) -> None:
-        """A misspelt outlet would match nothing and look like an empty collection: say so."""
-        if unknown := assistant.unknown_sources(sources or []):
-            raise AssistantError(f"Sources: this collection has no articles from "
-                                 f"{', '.join(unknown)}; pick outlets from the list")
 
     def echo(question, history):
         """The question in the chat at once, and Ask off until its answer is there."""
@@ -94,9 +82,8 @@ def build_ui(assistant, access: Access):
         """One question, read on its own (a program's calls are not a conversation): the
         answer as /api/ask returns it."""
         try:
-            known_outlets(sources)
-            return assistant.answer(question, k, as_of or None, since or None,
-                                    sources or ()).to_dict()
+            return assistant.answer(question, passages_wanted(k), as_of or None,
+                                    since or None, sources or ()).to_dict()
         except AssistantError as e:
             raise gr.Error(str(e)) from None
 
@@ -206,23 +193,12 @@ def build_ui(assistant, access: Access):
     return page
 
 
-def default_as_of(newest: str | None, today: Date) -> str:
-    """Today, or for an archive (nothing in the last week) the newest article's date.
-
-    Example: ('2024-01-05', date(2026, 3, 1)) -> '2024-01-05'; (None, date(2026, 3, 1)) -> '2026-03-01'
-    """
-    if newest and Date.fromisoformat(newest) < today - ARCHIVE_AFTER:
-        return newest
-    return today.isoformat()
-
-
-def passages_wanted(k) -> int:
-    """The Passages field as the slider allows it: a whole number from 1 to MAX_PASSAGES.
-
-    Example: 5.0 -> 5; None -> 5; 2.5 or 500 -> AssistantError naming the field"""
+def passages_wanted(k):
+    """The Passages field as a number of passages: a slider sends whole floats, and a
+    program None; Assistant.query judges the rest (k from 1 to Settings.max_k), as at every
+    edge. Example: 5.0 -> 5; None -> 5; 2.5 -> 2.5 (refused by query)"""
     if k is None:
         return 5
-    if k != int(k) or not 1 <= k <= MAX_PASSAGES:
-        raise AssistantError(f"Passages: choose a whole number from 1 to {MAX_PASSAGES} "
-                             f"(not {k:g})")
-    return int(k)
+    if isinstance(k, float) and k.is_integer():
+        return int(k)
+    return k

@@ -1,6 +1,7 @@
-"""Files uploaded through the chat or the API: written under the index's `uploads/` folder
-(the only place an upload is ever written), read like any file, and deleted again whatever
-came of them."""
+"""What the edges receive to add: files uploaded through the chat or the API (written under the
+index's `uploads/` folder, the only place an upload is ever written, read like any file, and
+deleted again whatever came of them), and articles sent as JSON (the API's and the MCP tool's
+`ArticleIn`), each checked by the same rules."""
 from __future__ import annotations
 
 import hashlib
@@ -9,10 +10,54 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+from pydantic import BaseModel, Field
+
+from .articles import BadArticle, make_article
+from .errors import NothingRead
 from .folders import JSONL_SUFFIXES, TEXT_SUFFIXES
 from .types import IngestReport, Problem
 
 UPLOADS = "uploads"  # under the index folder
+
+
+class ArticleIn(BaseModel):
+    """One article sent as JSON (`POST /api/articles`, the MCP tool add_articles)."""
+
+    title: str = Field("", description="the headline (required)")
+    date: str = Field("", description="publication date, YYYY-MM-DD (required): the as-of rule "
+                                      "reads it")
+    text: str = Field("", description="the article's full text (required)")
+    id: str = Field("", description="your id for it; default: a hash of title, date and text; "
+                                    "adding the same id again replaces the article")
+    url: str = Field("", description="where it was published (shown in citations)")
+    source: str = Field("", description="the outlet, e.g. 'bbc.co.uk'")
+
+
+def articles_from(items, max_article_chars: int) -> list:
+    """Validated JSON articles -> Article, or a Problem naming the item ('articles:2: ...').
+    An article longer than max_article_chars is refused as it is in a file."""
+    out = []
+    for number, item in enumerate(items, 1):
+        try:
+            out.append(make_article(**item.model_dump(), max_chars=max_article_chars))
+        except BadArticle as e:
+            out.append(Problem("articles", number, str(e)))
+    return out
+
+
+def add_json_articles(assistant, items) -> IngestReport:
+    """Store articles sent as JSON (`ArticleIn`s) through `assistant.ingest_articles`; raises
+    NothingRead (422 at the HTTP edge, a tool error for an agent) when some were sent and
+    none could be stored."""
+    return read_something(assistant.ingest_articles(
+        articles_from(items, assistant.settings.max_article_chars)))
+
+
+def read_something(report: IngestReport) -> IngestReport:
+    """The report, or NothingRead when input was sent and none of it could be read."""
+    if report.read == 0 and report.skipped:
+        raise NothingRead(report)
+    return report
 
 
 def upload_name(name: str) -> str | None:

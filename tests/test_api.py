@@ -286,7 +286,7 @@ def test_unknown_parameters_are_400s_that_name_them(client, send):
 def test_unknown_outlets_are_400s_that_say_so(client, send):
     response = send(client)
     assert response.status_code == 400
-    assert "unknown outlet 'Nowhere Times'" in response.json()["error"]
+    assert "no article comes from 'Nowhere Times'" in response.json()["error"]
 
 
 @pytest.mark.parametrize("path", ["/api/ask", "/api/articles"])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.errors import BadQuery, IndexBusy, IndexMismatch
+from assistant.errors import BadQuery, IndexBusy, IndexMismatch, UnknownSource
 from assistant.keyword import KeywordIndex
 from assistant.types import Article
 
@@ -52,7 +52,8 @@ def test_as_of_changes_the_answer(small_assistant):
 def test_since_and_sources_filters(small_assistant):
     found = small_assistant.ask("river", k=5, since="2026-01-01")
     assert all(p.date >= "2026-01-01" for p in found)
-    assert small_assistant.ask("river", k=5, sources=["no-such-outlet"]) == []
+    with pytest.raises(UnknownSource, match="no article comes from 'no-such-outlet'"):
+        small_assistant.ask("river", k=5, sources=["no-such-outlet"])  # not a silent []
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -66,6 +67,7 @@ def test_since_and_sources_filters(small_assistant):
     ({"question": "\u200b\u200d\ufeff \u2060"}, "empty"),  # zero-width characters only
     ({"question": "<b> </b>&nbsp;"}, "empty"),  # markup only
     ({"question": "What happened yesterday?", "as_of": "9999-12-31"}, "from 1600 to 2100"),
+    ({"question": "q", "as_of": "2025-01-01", "since": "2025-01-02"}, "is after the as_of"),
     ({"question": "q", "since": "0001-01-01"}, "from 1600 to 2100"),
 ])
 def test_bad_questions_raise_bad_query(small_assistant, kwargs, message):

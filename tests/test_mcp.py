@@ -163,7 +163,7 @@ def test_stdio_tools_answer_as_the_assistant_does_and_refuse_bad_calls(index):
 
             for bad, words in [(dict(as_of="2024-02-30"), "as_of"), (dict(since="March"), "since"),
                                (dict(k=0), "k must be"), (dict(k=101), "k must be"),
-                               (dict(sources=["nowhere.example"]), "unknown source")]:
+                               (dict(sources=["nowhere.example"]), "no article comes from")]:
                 error, message = await call(s, "search_news", query=QUESTION, **bad)
                 assert error and words in message, (bad, message)
 

@@ -5,7 +5,7 @@ import time
 
 import pytest
 from helpers import TOKEN
-from ui_browser import NEWEST, TIDAL, ask, browser, opened
+from ui_browser import TIDAL, TODAY, ask, browser, opened
 
 pytestmark = pytest.mark.slow
 # Every text the progress line shows, in order, from the moment this runs.
@@ -100,7 +100,7 @@ def test_examples_copy_history_sharing_and_latency(chromium, live, tmp_path):
         page.reload()  # the conversation stays; the URL shares the last question
         expect(page.locator("#chat [data-testid=user]").last).to_contain_text(asked,
                                                                               timeout=30_000)
-        assert "q=What+happened" in page.url and f"as_of={NEWEST}" in page.url
+        assert "q=What+happened" in page.url and f"as_of={TODAY}" in page.url
         shared = chrome.new_page(viewport={"width": 1280, "height": 900})
         shared.goto(f"{live}/?q=chess+championship&as_of=2025-12-31")
         opened_answer = shared.locator("#chat [data-testid=bot]").last
@@ -109,7 +109,7 @@ def test_examples_copy_history_sharing_and_latency(chromium, live, tmp_path):
         page.locator("#new-conversation").click()
         expect(page.locator("#chat [data-testid=user]")).to_have_count(0)
         page.reload()
-        expect(page.locator("#as-of input")).to_have_value(NEWEST, timeout=30_000)
+        expect(page.locator("#as-of input")).to_have_value(TODAY, timeout=30_000)
         expect(page.locator("#chat [data-testid=user]")).to_have_count(0)
         seconds = []
         for question in ["chess championship winner", TIDAL, "ferry fares", "tidal turbines",

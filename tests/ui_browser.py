@@ -3,9 +3,11 @@ open a page, ask a question and read the answer (fixtures live in conftest.py)."
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
-NEWEST = "2026-02-21"  # the demo archive's newest article: the as-of date a visitor starts at
+NEWEST = "2026-02-21"  # the demo archive's newest article
+TODAY = date.today().isoformat()  # the as-of date a visitor starts at (Assistant.default_as_of)
 TIDAL = "What happened at the Harbourton tidal station?"
 HOSTILE = '<img src=x onerror="window.pwned=1">'
 CHROMIUM = ("/usr/bin/chromium", "chromium", "chromium-browser")
@@ -49,7 +51,7 @@ def opened(browser, url: str, size=DESKTOP, theme: str = "light", **context):
     page = browser.new_context(viewport={"width": width, "height": height},
                                color_scheme=theme, **context).new_page()
     page.goto(url)
-    expect(page.locator("#as-of input")).to_have_value(NEWEST, timeout=30_000)
+    expect(page.locator("#as-of input")).to_have_value(TODAY, timeout=30_000)
     return page
 
 
