@@ -91,6 +91,7 @@ def is_url(text: str) -> bool:
 def follower_for(assistant, args, log=None):
     from .feeds import Follower
 
+    assistant.feeds.close()  # where they live exists (a collection's root database)
     settings = assistant.settings
     if args.delay is not None:
         settings = settings.with_(fetch_delay_s=args.delay)

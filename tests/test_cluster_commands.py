@@ -142,3 +142,118 @@ def stored_tables(folder) -> set[str]:
 
     with closing(sqlite3.connect(folder / "assistant.sqlite")) as db:
         return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+
+FEED = "https://news.example/rss.xml"
+
+
+def test_feeds_add_on_a_collection_keeps_the_feed_in_its_root_and_makes_no_index(tmp_path,
+                                                                                   capsys):
+    """The bug of issue 24: `feeds add --index COLLECTION` exited 0 and made an ordinary
+    index (articles and passages tables) in the collection's root."""
+    from assistant.cli import main
+
+    root = tmp_path / "c"
+    catalogs.create(root, 2, small_settings())
+    assert main(["feeds", "add", FEED, "--index", str(root)]) == 0
+    assert f"following {FEED}" in capsys.readouterr().out
+    assert not stored_tables(root) & {"articles", "passages"}  # feeds' tables only
+    assert not (root / "manifest.json").exists()
+    assert main(["feeds", "list", "--json", "--index", str(root)]) == 0
+    assert [f["url"] for f in json.loads(capsys.readouterr().out)] == [FEED]
+    feeds = ClusterAssistant(root, small_settings()).feeds  # the one feeds API, as the CLI's
+    assert [f.url for f in feeds.list()] == [FEED]
+    feeds.close()
+    assert main(["feeds", "remove", FEED, "--index", str(root)]) == 0
+    assert catalogs.read(root).shards == 2
+
+
+def command_lines(root, work) -> list[tuple[list[str], int, str]]:
+    """Each of the 17 commands (`assistant --help`) on `root`: (argv, exit code, words of
+    what it prints). Commands that make no sense on a collection refuse, saying why."""
+    index = ["--index", str(root)]
+    return [
+        (["cluster", "init", "--shards", "2", *index], 2, "already holds"),
+        (["cluster", "stop", *index], 2, "needs --ray"),
+        (["ingest", str(DEMO), "--quiet", *index], 0, "added 8"),
+        (["ask", "Who won the Northern Open chess championship?", "--as-of", "2025-07-01",
+          *index], 0, "Amara Osei"),
+        (["ask", "chess", "--source", "nowhere.example", *index], 2,
+         "no article comes from 'nowhere.example'"),
+        (["stats", "--json", *index], 0, '"articles": 8'),
+        (["check", *index], 0, "healthy"),
+        (["delete", "nothing-such", *index], 1, "deleted 0 of 1"),
+        (["compact", *index], 0, "dropped 0"),
+        (["eval", str(work), "--rebuild", *index], 2, "cluster init"),
+        (["train-ranker", str(work), "--out", str(work / "r.txt"), *index], 2,
+         "not a sharded collection"),
+        (["train-reranker", str(work), "--out", str(work / "r"), *index], 2,
+         "not a sharded collection"),
+        (["tune", str(work), *index], 2, "not a sharded collection"),
+        (["mcp", *index], 0, "ClusterAssistant"),
+        (["serve", *index], 0, "ClusterAssistant"),
+        (["watch", str(work), "--settle", "0.1", *index], 0, "ClusterAssistant"),
+        (["follow", *index], 2, "no feeds are followed"),
+        (["feeds", "add", FEED, *index], 0, "following"),
+        (["feeds", "list", *index], 0, FEED),
+    ]
+
+
+@pytest.fixture()
+def opened(monkeypatch, capsys):
+    """serve, mcp and watch run until stopped: here they print what they were given."""
+    import assistant.agent_stdio
+    import assistant.server
+    import assistant.watching
+
+    def show(assistant, *args, **kwargs):
+        print(type(assistant).__name__)
+
+    for module, name in [(assistant.server, "serve"), (assistant.agent_stdio, "run_stdio"),
+                         (assistant.watching, "watch")]:
+        monkeypatch.setattr(module, name, show)
+
+
+def test_all_17_commands_on_a_collection_work_or_refuse_and_never_write_a_stray_index(
+        tmp_path, capsys, opened):
+    from assistant.cli import build_parser, main
+
+    root, work = tmp_path / "c", tmp_path / "work"
+    work.mkdir()
+    catalogs.create(root, 2, small_settings())
+    lines = command_lines(root, work)
+    commands = set(build_parser()._subparsers._group_actions[0].choices)
+    assert len(commands) == 17 and commands == {argv[0] for argv, *_ in lines} | {"bench"}
+    for argv, code, words in lines:
+        assert main(argv) == code, argv
+        out = capsys.readouterr()
+        assert words in out.out + out.err, (argv, out)
+        assert catalogs.read(root).shards == 2, argv
+        assert not stored_tables(root) & {"articles", "passages"}, argv
+        assert not (root / "manifest.json").exists(), argv
+    with pytest.raises(SystemExit) as bench:  # bench makes its own index; it takes no --index
+        main(["bench", "--index", str(root)])
+    assert bench.value.code == 2
+
+
+# The commands that add articles (ingest, follow FEED_URL, watch, serve) and `cluster init`
+# make what is missing; every other command, given a folder without an index, says so.
+MISSING = [["ask", "chess"], ["ask"], ["delete", "x"], ["compact"], ["stats"], ["check"],
+           ["mcp"], ["feeds", "list"], ["feeds", "add", FEED], ["feeds", "remove", "1"],
+           ["follow"], ["eval", "{set}"], ["train-ranker", "{set}", "--out", "{set}/o"],
+           ["train-reranker", "{set}", "--out", "{set}/o"], ["tune", "{set}"],
+           ["cluster", "stop"]]
+
+
+@pytest.mark.parametrize("argv", MISSING, ids=" ".join)
+def test_a_command_on_a_missing_folder_says_so_and_makes_nothing(tmp_path, capsys, opened,
+                                                                  argv):
+    from assistant.cli import main
+
+    missing, no_set = tmp_path / "missing", tmp_path / "no-set"
+    argv = [a.replace("{set}", str(no_set)) for a in argv]
+    assert main([*argv, "--index", str(missing)]) != 0
+    said = capsys.readouterr().err
+    assert said.startswith("assistant: ") and ("no index at" in said or "no such set" in said
+                                               or "needs --ray" in said), said
+    assert not missing.exists() and not no_set.exists()

@@ -82,6 +82,15 @@ class ClusterAssistant(Assistant):
             return super()._embed_with_progress(texts, bar, step)
         return self.ray_embedding.embed(texts, bar)
 
+    @property
+    def feeds(self):
+        """The collection's followed feeds, in its root's own database (the feeds' tables
+        only, made at first use; the articles are the shards')."""
+        from ..rows import DB_FILE
+
+        (self.folder / DB_FILE).touch(exist_ok=True)
+        return super().feeds
+
     def stats(self) -> dict:
         return self.collection.stats()  # at the newest epoch
 
