@@ -21,7 +21,7 @@ def test_programs_ask_the_chat_one_independent_question_at_a_time(live):
     assert answer["passages"][0]["citation"].startswith("Amara Osei wins")
     follow = client.predict("Who is she?", NEWEST, None, [], 3, api_name="/ask")
     assert follow["read_as"] == "Who is she?"  # not read with the first question's words
-    with pytest.raises(Exception, match="no articles from en.wikinews.org"):  # as /api/ask
+    with pytest.raises(Exception, match="no article comes from 'en.wikinews.org'"):  # as /api/ask
         client.predict(chess, None, None, ["en.wikinews.org"], 3, api_name="/ask")
     for empty in (None, "   "):
         with pytest.raises(Exception, match="the question is empty"):
