@@ -1,0 +1,179 @@
+"""The collection on a Ray cluster started as a user starts one (docs/cluster.md): `ray start
+--head` and `ray start --address` for a second node, each its own processes, temp dir and
+custom resource, then the CLI in processes of its own: cluster init, ingest --ray, ask --ray,
+serve --ray --replicas 2 and cluster stop, answering as one plain index of the same articles.
+
+test_ray.py runs Ray inside the test process (ray.cluster_utils.Cluster); this is the path a
+README reader takes. Both nodes stand on 127.0.0.1 with ports of their own, and are stopped
+by their own process groups: `ray stop` would end every Ray process on the machine."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from helpers import DEMO, ROOT, free_port
+
+pytestmark = pytest.mark.slow
+MB = 1024 ** 2
+UP_S = 90  # a node's `ray start` on 2 busy cores took 4-13 s
+TOKEN = "ray-start-token"
+ARTICLES = [
+    {"id": "ferry-1", "title": "Night ferry to Valmora resumes", "date": "2025-03-10",
+     "source": "outlet1.example", "url": "https://outlet1.example/ferry",
+     "text": "The port authority said the night ferry to Valmora resumes on Monday."},
+    {"id": "ferry-2", "title": "Night ferry to Valmora resumes", "date": "2025-04-10",
+     "source": "outlet2.example", "url": "https://outlet2.example/ferry",
+     "text": "The port authority said the night ferry to Valmora resumes on Monday."},
+    {"id": "budget-1", "title": "Council passes harbour budget", "date": "2025-04-02",
+     "source": "outlet1.example", "url": "https://outlet1.example/budget",
+     "text": "The council passed the harbour budget by nine votes to four."},
+]
+QUESTIONS = [("Who won the Northern Open chess championship?", "2025-07-01"),
+             ("When does the night ferry to Valmora resume?", "2025-05-01"),
+             ("rail strike union deal", "2026-03-01"), ("harbour budget vote", "2025-12-31")]
+
+
+def ray_bin() -> str:
+    pytest.importorskip("ray", reason="the Ray tests need ray: pip install '.[ray]'")
+    path = os.path.join(os.path.dirname(sys.executable), "ray")
+    if not os.access(path, os.X_OK):
+        pytest.skip(f"no `ray` command beside {sys.executable}: pip install '.[ray]'")
+    return path
+
+
+def env() -> dict:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0"}
+
+
+def start_node(ray: str, temp_dir, log, *args) -> subprocess.Popen:
+    """`ray start --block` in a process group of its own (what teardown ends), on 127.0.0.1
+    with every port chosen here: the two nodes share one machine, so no default may meet."""
+    ports = {"--node-manager-port", "--object-manager-port", "--dashboard-port",
+             "--dashboard-agent-listen-port", "--dashboard-agent-grpc-port",
+             "--metrics-export-port", "--runtime-env-agent-port"}
+    command = [ray, "start", "--block", "--node-ip-address", "127.0.0.1",
+               "--temp-dir", str(temp_dir), "--num-cpus", "1",
+               "--object-store-memory", str(100 * MB), "--disable-usage-stats", *args]
+    for port in sorted(ports):
+        command += [port, str(free_port())]
+    return subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                            start_new_session=True, env=env())
+
+
+def wait_for(ray: str, address: str, wanted: str, node: subprocess.Popen, log) -> None:
+    """Until `ray status` names `wanted` (a node's custom resource), for at most UP_S."""
+    deadline = time.monotonic() + UP_S
+    while time.monotonic() < deadline:
+        assert node.poll() is None, f"ray start exited: {log.read_text()[-3000:]}"
+        status = subprocess.run([ray, "status", "--address", address], capture_output=True,
+                                text=True, timeout=30, env=env())
+        if status.returncode == 0 and wanted in status.stdout:
+            return
+        time.sleep(0.5)
+    pytest.fail(f"{wanted} not in `ray status` within {UP_S} s: {log.read_text()[-3000:]}")
+
+
+def stop(process: subprocess.Popen, first=signal.SIGTERM, wait_s: float = 15) -> None:
+    """End `process` and everything in its process group: `first`, then SIGKILL."""
+    for sig in (first, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(timeout=wait_s)
+            if sig == signal.SIGKILL:
+                break
+        except subprocess.TimeoutExpired:
+            continue
+    process.wait(timeout=wait_s)
+
+
+@pytest.fixture(scope="module")
+def address(tmp_path_factory):
+    """The address of a head offering the resource shard-0 and a second node offering shard-1
+    (with --pin-shards, shard i runs on the node offering shard-i), 1 CPU each."""
+    ray, where = ray_bin(), tmp_path_factory.mktemp("ray")
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    nodes = []
+    try:
+        nodes.append(start_node(ray, where / "head", where / "head.log", "--head",
+                                "--port", str(port), "--include-dashboard", "false",
+                                "--ray-client-server-port", str(free_port()),
+                                "--resources", json.dumps({"shard-0": 1})))
+        wait_for(ray, address, "shard-0", nodes[0], where / "head.log")
+        nodes.append(start_node(ray, where / "node", where / "node.log", "--address", address,
+                                "--resources", json.dumps({"shard-1": 1})))
+        wait_for(ray, address, "shard-1", nodes[1], where / "node.log")
+        yield address
+    finally:
+        for node in reversed(nodes):
+            stop(node, wait_s=5)  # SIGTERM leaves some of its processes up: then SIGKILL
+
+
+def cli(*args, timeout: float = 240) -> str:
+    """`assistant ARGS` as a user runs it; its stdout, or a failure with its stderr."""
+    done = subprocess.run([sys.executable, "-m", "assistant", *map(str, args)], env=env(),
+                          capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, f"assistant {' '.join(map(str, args))}: {done.stderr[-3000:]}"
+    return done.stdout
+
+
+def serve(root, address: str, port: int, log) -> subprocess.Popen:
+    """`assistant serve --ray --replicas 2`, once /api/health answers (replicas warm)."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "serve", "--index", str(root), "--ray", address,
+         "--pin-shards", "--replicas", "2", "--port", str(port), "--token", TOKEN],
+        env=env(), stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"serve exited: {log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=5).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    stop(server, signal.SIGINT)
+    pytest.fail(f"serve did not answer within 240 s: {log.read_text()[-3000:]}")
+
+
+def test_a_cluster_from_ray_start_answers_as_one_index(address, tmp_path):
+    written = tmp_path / "written.jsonl"
+    written.write_text("".join(json.dumps(a) + "\n" for a in ARTICLES))
+    plain, root = tmp_path / "plain", tmp_path / "news"
+    cli("ingest", DEMO, written, "--index", plain, "--quiet")
+    assert "2 shards" in cli("cluster", "init", "--index", root, "--shards", 2)
+    on = ["--index", root, "--ray", address, "--pin-shards"]
+    added = cli("ingest", DEMO, written, *on, "--quiet")
+    assert f"added {len(list(DEMO.glob('*.txt'))) + len(ARTICLES)}," in added, added
+
+    want = {}
+    for question, as_of in QUESTIONS:
+        want[question] = json.loads(cli("ask", question, "--as-of", as_of, "--json",
+                                        "--index", plain))
+    for question, as_of in QUESTIONS[:2]:  # each a process loading the model: two of them
+        got = json.loads(cli("ask", question, "--as-of", as_of, "--json", *on))
+        assert got == want[question], question
+
+    port = free_port()
+    server = serve(root, address, port, tmp_path / "serve.log")
+    try:
+        for question, as_of in QUESTIONS:
+            got = httpx.get(f"http://127.0.0.1:{port}/api/ask",
+                            params={"q": question, "as_of": as_of}, timeout=60)
+            assert got.status_code == 200, got.text
+            assert got.json() == want[question], question
+    finally:
+        stop(server, signal.SIGINT, wait_s=30)  # ^C: serve shuts Ray Serve down
+
+    stopped = cli("cluster", "stop", "--index", root, "--ray", address)
+    assert stopped.startswith("stopped ") and not stopped.startswith("stopped 0"), stopped
+    assert cli("cluster", "stop", "--index", root, "--ray", address).startswith("stopped 0")
