@@ -95,14 +95,16 @@ def stages(settings: Settings) -> dict[str, Settings]:
     references run on the same index: the naive floor of ../shared/eval/README.md
     (reciprocal-rank fusion with k=60, articles of the 10 days before the question first)
     and the pipeline shipped before the cross-encoder (LightGBM ranker, one card a passage)."""
-    plain = replace(settings, recency_boost=0.0, dedupe=False, per_article=0, rerank=False,
-                    cross_encoder=False, abstain_below=0.0)
-    recent = replace(plain, recency_boost=settings.recency_boost)
+    plain = replace(settings, recency_boost=0.0, phrase_boost=0.0, dedupe=False, per_article=0,
+                    rerank=False, cross_encoder=False, abstain_below=0.0)
+    recent = replace(plain, recency_boost=settings.recency_boost,
+                     phrase_boost=settings.phrase_boost)
     return {
-        NAIVE: replace(plain, fusion="rrf", rrf_k=60, recency_days=10, recency_boost=1.0),
+        NAIVE: replace(plain, fusion="rrf", rrf_k=60, recency_days=10, recency_boost=1.0,
+                       recency_half_life=0.0),
         PREVIOUS: replace(plain, fusion="blend", dense_weight=1.0, keyword_weight=1.0,
-                          candidates=200, recency_days=7, recency_boost=0.5, rerank=True,
-                          rerank_depth=20, dedupe=True),
+                          candidates=200, recency_days=7, recency_boost=0.5,
+                          recency_half_life=0.0, rerank=True, rerank_depth=20, dedupe=True),
         "dense": replace(plain, keyword_weight=0.0),
         "keyword": replace(plain, dense_weight=0.0),
         "fused": plain,
@@ -197,11 +199,15 @@ def answer_figures(assistant, questions: list[dict], answers: list) -> dict:
     answer string masked out (an eval-only exclusion)."""
     leads = [a.lead is not None and first_hit([a.lead.text], q["answers"]) == 0
              for q, a in zip(questions, answers)]
+    # The lead's ceiling: the top card holds an answer at all (the lead is read from it first).
+    ceiling = [bool(a.passages) and first_hit([a.passages[0].text], q["answers"]) == 0
+               for q, a in zip(questions, answers)]
     holders = AnswerHolders(searched(assistant)[0])
     unanswerable = [assistant.answer(q["question"], k=20, as_of=q["date"],
                                      exclude=holders(q["answers"])) for q in questions]
     n = max(len(questions), 1)
     return {"lead_hit_rate": round(sum(leads) / n, 3),
+            "lead_ceiling": round(sum(ceiling) / n, 3),
             "abstains_answerable": round(sum(not a.answered for a in answers) / n, 3),
             "abstains_unanswerable": round(sum(not a.answered for a in unanswerable) / n, 3),
             "confidence": [round(a.confidence, 4) if a.confidence is not None else None
@@ -282,7 +288,8 @@ def format_table(result: dict) -> str:
             lines.append(f"| {name} | {ref} | " + " | ".join(cells) + " |")
     ans, ing, e2e = result["answers"], result["ingest"], result["end_to_end"]
     lines.append("")
-    lines.append(f"lead hit rate: {ans['lead_hit_rate']}; abstains on "
+    lines.append(f"lead hit rate: {ans['lead_hit_rate']} (ceiling, card [1] holds an answer: "
+                 f"{ans.get('lead_ceiling')}); abstains on "
                  f"{ans['abstains_unanswerable']} of unanswerable copies and on "
                  f"{ans['abstains_answerable']} of questions as asked")
     lines.append(f"end to end (question embedding and lead included): p50 {e2e['p50_ms']} ms, "

@@ -9,7 +9,6 @@ import sys
 import threading
 
 from .access import Access
-from .assistant import Assistant
 
 
 def feeds_router(shared, access: Access):
@@ -25,10 +24,9 @@ def feeds_router(shared, access: Access):
         access.check_write(request.headers.get("authorization"), what="add or remove feeds")
 
     def feeds():
-        """Assistant.feeds: the one way every edge opens the feeds. (server.Shared passes
-        the reader's through where it has it; else its folder is the index's.)"""
-        found = getattr(shared, "feeds", None)
-        return found if found is not None else Assistant.feeds.fget(shared)
+        """Assistant.feeds (server.Shared passes its reader's through): the one way every
+        edge opens the feeds."""
+        return shared.feeds
 
     router = APIRouter(prefix="/api/feeds", tags=["feeds"])
 

@@ -5,12 +5,11 @@ a box to follow another (token-guarded like the chat's other writes). ui.py call
 from html import escape
 
 from .errors import AssistantError
-from .feedstore import FeedStore
 
 
-def feeds_table(folder) -> list[list]:
+def feeds_table(assistant) -> list[list]:
     """One row a feed: id, URL, title, last fetch, articles, last error."""
-    store = FeedStore(folder)
+    store = assistant.feeds
     try:
         return [[f.id, f.url, f.title, f.last_fetch or "never", f.articles, f.last_error]
                 for f in store.list()]
@@ -18,13 +17,13 @@ def feeds_table(folder) -> list[list]:
         store.close()
 
 
-def follow_feed(folder, access, url: str, authorization: str | None, cookie: str | None
+def follow_feed(assistant, access, url: str, authorization: str | None, cookie: str | None
                 ) -> str:
     """Follow `url` if the caller may write; the message to show."""
     if not access.may_write(authorization, cookie):
         return ("⚠️ Following a feed needs this server's token: open the page with the URL "
                 "that `assistant serve` printed (it ends with `?token=…`).")
-    store = FeedStore(folder)
+    store = assistant.feeds
     try:
         feed = store.add(url or "")
     except AssistantError as e:
@@ -40,7 +39,7 @@ def feeds_panel(assistant, access) -> None:
     import gradio as gr
 
     with gr.Accordion("Feeds", open=False):
-        table = gr.Dataframe(value=lambda: feeds_table(assistant.folder), interactive=False,
+        table = gr.Dataframe(value=lambda: feeds_table(assistant), interactive=False,
                              elem_id="feeds", headers=["id", "feed", "title", "last fetch",
                                                        "articles", "last error"])
         with gr.Row():
@@ -49,9 +48,9 @@ def feeds_panel(assistant, access) -> None:
         message = gr.Markdown()
 
     def on_follow(feed_url: str, request: gr.Request):
-        said = follow_feed(assistant.folder, access, feed_url.strip(),
+        said = follow_feed(assistant, access, feed_url.strip(),
                            dict(request.headers).get("authorization"),
                            dict(request.cookies).get(access.cookie))
-        return said, feeds_table(assistant.folder)
+        return said, feeds_table(assistant)
 
     follow.click(on_follow, [url], [message, table], api_name=False)

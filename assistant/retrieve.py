@@ -9,7 +9,8 @@ import numpy as np
 
 from .config import Settings
 from .dates import time_window
-from .fusion import blend, boost_window, collapse_duplicates, fold_articles, rrf
+from .fusion import (blend, boost_window, collapse_duplicates, fold_articles, recency_prior,
+                     rrf)
 from .stages import stage
 from .types import Passage
 from .view import View, day
@@ -127,12 +128,22 @@ def allowed_for(view: View, query: Query) -> np.ndarray:
 
 
 def ranked(found: Candidates, query: Query, settings: Settings) -> Candidates:
-    """`found` with its dense and keyword hits fused, and the favoured days boosted."""
+    """`found` with its dense and keyword hits fused and recency added as a term of the
+    score (fusion.recency_prior, within the fused top `recency_within`), or, with
+    `recency_half_life` 0, the favoured days boosted as a step (the earlier release's rule)."""
     view = found.view
     found.favoured = favoured_days(view, query, settings)
-    found.scores = boost_window(fuse(found, settings),
-                                {i: int(view.days[i]) for i in found.dense | found.keyword},
-                                *found.favoured, settings.recency_boost)
+    days = {i: int(view.days[i]) for i in found.dense | found.keyword}
+    fused = fuse(found, settings)
+    if settings.recency_half_life <= 0:
+        found.scores = boost_window(fused, days, *found.favoured, settings.recency_boost)
+        return found
+    window = time_window(query.question, query.as_of) if query.as_of else None
+    today = day(query.as_of) if query.as_of else int(view.days.max(initial=0))
+    found.scores = recency_prior(fused, days, today, settings.recency_boost,
+                                 settings.recency_half_life,
+                                 (day(window.start), day(window.end)) if window else None,
+                                 settings.phrase_boost, settings.recency_within)
     return found
 
 

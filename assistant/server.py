@@ -58,6 +58,11 @@ class Shared:
     def outlets(self) -> list[dict]:
         return self._reader.outlets()
 
+    @property
+    def feeds(self):
+        """The index's feed store (Assistant.feeds), a new handle the caller closes."""
+        return self._reader.feeds
+
     def unknown_sources(self, names) -> list[str]:
         return self._reader.unknown_sources(names)
 

@@ -35,7 +35,7 @@ class Passage:
     score: float = 0.0
     also_in: tuple[str, ...] = field(default=())  # other outlets that carried the same text
     # The same article's other passages among the results, folded under this card
-    # (`Settings.per_article`): one card per article, the rest one click away.
+    # (`Settings.per_article`): a few cards an article, the rest one click away.
     more: tuple["Passage", ...] = field(default=())
 
     @property

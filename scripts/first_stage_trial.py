@@ -60,17 +60,20 @@ def collect(set_dir: Path, cache: Path) -> list[dict]:
 
 
 def order(item: dict, dense_w: float, keyword_w: float, boost: float, half_life: float,
-          window_boost: float, within: int) -> list[int]:
+          window_boost: float, within: int, scored: bool = False):
     """The fused order with recency as one more term of the score (fusion.recency_prior);
-    half_life 0: the release's step boost of the favoured days (fusion.boost_window)."""
+    half_life 0: the release's step boost of the favoured days (fusion.boost_window).
+    scored: the scores by id, best first, instead of the ids."""
     fused = blend([{i: s for i, (_, s) in item["dense"].items()},
                    {i: s for i, (_, s) in item["keyword"].items()}], [dense_w, keyword_w])
     today = day(item["q"]["date"])
     if half_life == 0:
         first, last = item["window"] or (today - 7, today)
-        return list(boost_window(fused, item["day"], first, last, boost))
-    return list(recency_prior(fused, item["day"], today, boost, half_life, item["window"],
-                              window_boost, within))
+        scores = boost_window(fused, item["day"], first, last, boost)
+    else:
+        scores = recency_prior(fused, item["day"], today, boost, half_life, item["window"],
+                               window_boost, within)
+    return scores if scored else list(scores)
 
 
 def cards(ids: list[int], article: dict, per_article: int) -> list[int]:

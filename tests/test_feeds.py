@@ -306,12 +306,12 @@ def test_the_chat_panel_follows_with_the_token_only_and_lists_feeds(assistant):
     from assistant.feeds_panel import feeds_table, follow_feed
 
     access, url = Access("t0ken"), "http://news.example/feed.xml"
-    assert "needs this server's token" in follow_feed(assistant.folder, access, url, None, None)
-    assert feeds_table(assistant.folder) == []
-    assert "Following" in follow_feed(assistant.folder, access, url, "Bearer t0ken", None)
-    assert "http:// or https://" in follow_feed(assistant.folder, access, "ftp://x/", None,
+    assert "needs this server's token" in follow_feed(assistant, access, url, None, None)
+    assert feeds_table(assistant) == []
+    assert "Following" in follow_feed(assistant, access, url, "Bearer t0ken", None)
+    assert "http:// or https://" in follow_feed(assistant, access, "ftp://x/", None,
                                                 "t0ken")
-    assert feeds_table(assistant.folder) == [[1, url, "", "never", 0, ""]]
+    assert feeds_table(assistant) == [[1, url, "", "never", 0, ""]]
 
 
 @pytest.mark.slow

@@ -72,3 +72,19 @@ def test_past_the_in_flight_limit_requests_get_503_with_retry_after(small_index_
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.mark.slow
+def test_compare_runs_each_variant_in_one_run_and_prints_ratios(demo_copy):
+    """`loadtest --index`: the first stage alone, shipped and with the cross-encoder, each a
+    fresh server loaded in turn, with ratios to the first stage from the same run."""
+    from assistant.tools.loadtest import VARIANTS, compare
+
+    out = compare(str(demo_copy), clients=2, seconds=2,
+                  questions=[{"q": "Who won the chess championship?"}])
+    for variant in VARIANTS:
+        assert out[variant]["ok"] > 0 and out[variant]["errors"] == 0, out
+    for variant in ("shipped", "with cross-encoder"):
+        ratio = out[f"{variant} / first stage"]["requests_per_s"]
+        first = out["first stage"]["requests_per_s"]
+        assert abs(ratio - out[variant]["requests_per_s"] / first) < 0.01
