@@ -60,13 +60,18 @@ class Settings:
     cross_encoder: bool = False
     cross_depth: int = 20
     cross_prior: float = 10.0
-    # Below this calibrated probability that the top passage answers, the answer says that
-    # nothing in the collection (as of that date) answers it. Off: on rtqa-2025 the top
-    # score told answerable questions from their unanswerable copies with AUC 0.57 only.
+    # Below this confidence (the lead scorer's or the cross-encoder's, when one is on) the
+    # answer says no passage clearly answers, as of that date. Off: on rtqa-2025 no threshold
+    # abstains on half the unanswerable copies while wrongly abstaining on at most a tenth of
+    # the questions (docs/quality.md).
     abstain_below: float = 0.0
-    # The lead sentence and the confidence come from the learned lead scorer (lead.py) when
-    # the package ships one; False: the cross-encoder (if on) or shared question words pick.
-    lead_scorer: bool = True
+    # True: the learned lead scorer (lead.py, shipped) picks the lead, and its calibrated
+    # chance that the lead holds the answer is the confidence. Off: on rtqa-2025 it hits
+    # 0.201 against 0.199 for the sentence sharing most question words (the default) and
+    # 0.204 for the cross-encoder's pick (vs the overlap rule +0.002 [-0.031, +0.034]), with
+    # a ceiling of 0.338 (card [1] holds an answer); its confidence abstains on 14.5% of
+    # unanswerable copies while wrongly abstaining on 12.1% of questions (docs/quality.md).
+    lead_scorer: bool = False
     dedupe: bool = True  # collapse the same text carried by several outlets
     # Cards of one article (0: no limit); its other passages fold into its card's `more`.
     # Two, not one: on rtqa-2025 one card an article cut R@20 from 0.609 to 0.579 (the

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from first_stage_trial import cards, choices_named, collect, metrics, order
 
 from assistant.config import Settings
 from assistant.cross_encoder import load_cross_encoder
 from assistant.evaluate import eval_index_dir, paired_bootstrap
-from first_stage_trial import cards, collect, metrics, choices_named, order
 
 
 def main(argv=None) -> int:

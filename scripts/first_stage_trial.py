@@ -22,8 +22,14 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.dates import time_window
-from assistant.evaluate import (AnswerHolders, cached_embed, eval_index_dir, norm,
-                                paired_bootstrap, per_question)
+from assistant.evaluate import (
+    AnswerHolders,
+    cached_embed,
+    eval_index_dir,
+    norm,
+    paired_bootstrap,
+    per_question,
+)
 from assistant.fusion import blend, boost_window, recency_prior
 from assistant.retrieve import Query, candidates
 from assistant.view import day
@@ -43,8 +49,9 @@ def collect(set_dir: Path, cache: Path) -> list[dict]:
     holders = AnswerHolders(store)
     plain = replace(settings, recency_boost=0.0, candidates=POOL)
     out = []
-    for line in open(set_dir / "questions.jsonl"):
-        q = json.loads(line)
+    with open(set_dir / "questions.jsonl") as lines:
+        questions = [json.loads(line) for line in lines]
+    for q in questions:
         found = candidates(store, embed, Query(q["question"], 20, q["date"]), plain)
         ids = sorted(set(found.dense) | set(found.keyword))
         rows = store.passages(ids)
