@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 INDEX ?= index
 
-.PHONY: run test install demo-index clean-index
+.PHONY: run test lint install demo-index clean-index
 
 install: $(STAMP)
 
@@ -28,7 +28,12 @@ run: demo-index
 # Everything, the browser test included. Chromium is installed where this may (root, apt); where
 # it cannot be, the tests go on and the browser test skips saying why (in CI, with $$CI set, it
 # fails instead). For the quick loop: $(BIN)/python -m pytest -m "not slow".
-test: $(STAMP)
+# Lint (ruff: its default rules and import order) and types (mypy on assistant/, settings in
+# pyproject.toml) before any test: `make test`, and so CI, fails on either.
+lint: $(STAMP)
+	$(BIN)/ruff check assistant tests scripts
+
+test: lint
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
 	  { apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get -qq install -y chromium; } \
 	  >/dev/null 2>&1 || \

@@ -31,7 +31,7 @@ class Access:
 
     @classmethod
     def for_server(cls, token: str | None, host: str = "127.0.0.1", allow_hosts=(),
-                   allow_origins=()) -> "Access":
+                   allow_origins=()) -> Access:
         """Example: (None, '0.0.0.0', ['news.lan']) -> hosts 127.0.0.1, localhost, ::1,
         0.0.0.0, news.lan"""
         names = {host_name(name) for name in (host, *allow_hosts)}

@@ -8,8 +8,9 @@ cut to keep a result small says so and says how to get the rest.
 """
 # No `from __future__ import annotations`: the SDK reads the tools' annotations, which name
 # ArticleIn (uploads.py).
+from collections.abc import Callable, Mapping
 from contextlib import contextmanager
-from typing import Annotated, Callable, Mapping
+from typing import Annotated
 
 from pydantic import Field
 

@@ -13,12 +13,12 @@ import hashlib
 import json
 import re
 import zlib
+from collections.abc import Iterable, Iterator
 from datetime import date as Date
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from .config import Settings
-from .folders import JSONL_SUFFIXES, TEXT_SUFFIXES, files_under
+from .folders import JSONL_SUFFIXES, files_under
 from .types import Article, Problem
 
 MAX_LINE_BYTES = 20_000_000  # one article a line; longer lines are refused, not loaded

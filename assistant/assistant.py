@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import sys
-import unicodedata
 import time
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date as Date
 from itertools import islice
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
+from .answer import Answer, compose
 from .articles import BadArticle, article_hash, check_date, first_copies
 from .boilerplate import is_boilerplate
 from .chunking import chunk
@@ -20,7 +21,6 @@ from .conversation import Turn, with_context
 from .errors import BadQuery, UnknownSource
 from .faults import crash_point
 from .read_apart import read_apart
-from .answer import Answer, compose
 from .retrieve import Query, search
 from .store import Put, Store
 from .types import Article, IngestReport, Passage, Problem

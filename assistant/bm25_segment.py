@@ -35,7 +35,7 @@ class Segment:
         return len(self.ids)
 
     @classmethod
-    def build(cls, name: str, ids, texts: list[str], progress: bool = False) -> "Segment":
+    def build(cls, name: str, ids, texts: list[str], progress: bool = False) -> Segment:
         """progress: bm25s's bars (rate and time left), worth it for a merge or a compaction."""
         import bm25s
 
@@ -116,7 +116,7 @@ class Segment:
         self.bm25.save(str(target), show_progress=False)
 
     @classmethod
-    def load(cls, path: Path, name: str) -> "Segment":
+    def load(cls, path: Path, name: str) -> Segment:
         import bm25s
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)

@@ -15,8 +15,8 @@ PATTERNS = [
     r"\bnewsletters?\b",
     r"^subscribe\b|\bsubscribe (now|today|here)\b|\bsubscribe to [\w.]+\.com\b",
     r"\bcookies?\b.*\b(accept|consent|settings|policy|use)\b",
-    r"^(advertisement|skip to (main )?content|share this( article| story)?|read more|show more"
-    r"|related( articles| stories)?|most popular|trending( now)?|watch:?|listen:?|click here.*)$",
+    (r"^(advertisement|skip to (main )?content|share this( article| story)?|read more|show more"
+     r"|related( articles| stories)?|most popular|trending( now)?|watch:?|listen:?|click here.*)$"),
     r"\b(follow|reach|contact|email)\b.*(@|\bon (x|twitter|facebook|instagram|threads)\b)",
     r"^(contributing|from .* wire reports|©|copyright|all rights reserved)",
     r"\ball rights reserved\b",

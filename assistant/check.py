@@ -162,5 +162,5 @@ def repair(folder: Path, settings: Settings | None = None, progress: bool = Fals
     damaged = folder.with_name(f"{folder.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
     folder.rename(damaged)
     fresh.rename(folder)
-    return [f"rebuilt the index from {report.read} stored articles "
-            f"({report.passages} passages); the damaged folder is kept at {damaged}"]
+    return [(f"rebuilt the index from {report.read} stored articles "
+             f"({report.passages} passages); the damaged folder is kept at {damaged}")]

@@ -6,7 +6,7 @@ its citation can be checked against the stored article.
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=\S)")

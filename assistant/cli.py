@@ -7,8 +7,16 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from .cli_live import (LIVE_COMMANDS, add_ingest_options, add_live_commands, add_serve_options,
-                       index_folder, ingest_urls, is_url, open_index)
+from .cli_live import (
+    LIVE_COMMANDS,
+    add_ingest_options,
+    add_live_commands,
+    add_serve_options,
+    index_folder,
+    ingest_urls,
+    is_url,
+    open_index,
+)
 from .config import INDEX_ENV
 from .errors import AssistantError, BadQuery
 from .tools.commands import TOOL_COMMANDS, add_tool_commands

@@ -72,7 +72,7 @@ class Turn:
     title: str = ""
 
     @classmethod
-    def after(cls, answer) -> "Turn | None":
+    def after(cls, answer) -> Turn | None:
         """The turn an `Answer` leaves for the next question; None when there is none. An
         unanswered turn leaves no title: its nearest passage is not what it was about."""
         if answer is None:

@@ -8,8 +8,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date as Date
-from datetime import datetime, timedelta
+from datetime import date as Date, datetime, timedelta
 from functools import lru_cache
 
 # dateparser also reads a bare "May" (as in Theresa May) as a month: only phrases with a digit

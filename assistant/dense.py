@@ -9,8 +9,8 @@ fitted to, the index refits them from its own vectors.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -123,7 +123,7 @@ class DenseIndex:
         faiss.write_index(self._index, str(folder / FILE))
 
     @classmethod
-    def load(cls, folder: Path, dim: int, **options) -> "DenseIndex":
+    def load(cls, folder: Path, dim: int, **options) -> DenseIndex:
         import faiss
 
         return cls(dim, faiss.read_index(str(folder / FILE)), **options)

@@ -49,7 +49,7 @@ class Workers:
             if future.set_running_or_notify_cancel():
                 try:
                     future.set_result(fn(arg))
-                except BaseException as error:  # handed to the caller, as an executor does
+                except BaseException as error:  # noqa: BLE001 (to the caller, as executors do)
                     future.set_exception(error)
 
 

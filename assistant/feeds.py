@@ -13,13 +13,13 @@ import hashlib
 import io
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 from .config import Settings
 from .errors import AssistantError
 from .feedstore import Feed, FeedStore
-from .fetching import Fetched, FetchFailed, Fetcher
+from .fetching import Fetched, Fetcher, FetchFailed
 from .pages import Extracted, Hint, extract
 from .words import plain
 

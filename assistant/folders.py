@@ -3,8 +3,8 @@ assistant reads, and links followed only where they stay inside what was given."
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from .types import Problem
 

@@ -15,8 +15,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from .dense import FILE as DENSE_FILE
-from .dense import DenseIndex
+from .dense import FILE as DENSE_FILE, DenseIndex
 from .errors import IndexBusy
 from .faults import crash_point
 from .keyword import KeywordIndex

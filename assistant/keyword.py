@@ -31,7 +31,7 @@ class Totals:
     length: int
     freqs: np.ndarray
 
-    def __add__(self, other: "Totals") -> "Totals":
+    def __add__(self, other: Totals) -> Totals:
         return Totals(self.docs + other.docs, self.length + other.length,
                       self.freqs + other.freqs)
 
@@ -57,7 +57,7 @@ class KeywordIndex:
         return sum(len(s) for s in self.segments)
 
     @classmethod
-    def build(cls, ids, texts: list[str], name: str = "s000000") -> "KeywordIndex":
+    def build(cls, ids, texts: list[str], name: str = "s000000") -> KeywordIndex:
         return cls([Segment.build(name, ids, texts)] if len(texts) else [])
 
     @property
@@ -112,10 +112,10 @@ class KeywordIndex:
         top = np.lexsort((ids, -scores))[:k]  # ties by id: the same order however split
         return ids[top], scores[top]
 
-    def added(self, segment: Segment) -> "KeywordIndex":
+    def added(self, segment: Segment) -> KeywordIndex:
         return KeywordIndex(self.segments + [segment])
 
-    def merged(self, live, texts_of, name: str, progress: bool = False) -> "KeywordIndex":
+    def merged(self, live, texts_of, name: str, progress: bool = False) -> KeywordIndex:
         """Merge where the policy says so: MERGE_FACTOR segments of one size tier become one
         (so each passage is re-indexed about log4(collection / batch) times), and a segment
         more than half tombstones is rewritten. `live(ids)` marks the ids still stored,
@@ -140,7 +140,7 @@ class KeywordIndex:
                  for i, group in enumerate(todo)]
         return KeywordIndex(keep + built)
 
-    def compacted(self, live, texts_of, name: str, progress: bool = False) -> "KeywordIndex":
+    def compacted(self, live, texts_of, name: str, progress: bool = False) -> KeywordIndex:
         """All live passages in one segment, tombstones dropped."""
         return KeywordIndex([_rebuild(self.segments, live, texts_of, name, progress)])
 
@@ -152,7 +152,7 @@ class KeywordIndex:
         (path / LIST_FILE).write_text(json.dumps([s.name for s in self.segments]) + "\n")
 
     @classmethod
-    def load(cls, folder: Path) -> "KeywordIndex":
+    def load(cls, folder: Path) -> KeywordIndex:
         path = folder / FOLDER
         if not (path / LIST_FILE).is_file():  # one bm25s index, as format 1 wrote it
             legacy = np.load(path / IDS_FILE)

@@ -329,10 +329,11 @@ def calibration_texts() -> list[str]:
     """The calibration file's paragraphs, their sentences, and runs of two and three
     paragraphs (passage-long inputs), so ranges cover short and long inputs alike."""
     import re
+    from itertools import pairwise
 
     paragraphs = [p.strip() for p in CALIBRATION.read_text().split("\n\n")[1:] if p.strip()]
     sentences = [s for p in paragraphs for s in re.split(r"(?<=[.?!])\s+", p) if len(s) > 20]
-    pairs = [a + "\n\n" + b for a, b in zip(paragraphs, paragraphs[1:])]
+    pairs = [a + "\n\n" + b for a, b in pairwise(paragraphs)]
     threes = [" ".join(paragraphs[i:i + 3]) for i in range(0, len(paragraphs) - 2, 2)]
     return paragraphs + sentences + pairs + threes
 

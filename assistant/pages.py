@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .articles import BadArticle, check_date, make_article
@@ -120,4 +120,4 @@ def _date(page: str | None, feed: str, today: str | None) -> tuple[str, str]:
             return check_date((value or "")[:10], "date"), source
         except BadArticle:
             continue
-    return today or datetime.now(timezone.utc).date().isoformat(), "fetched"
+    return today or datetime.now(UTC).date().isoformat(), "fetched"

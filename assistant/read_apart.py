@@ -18,8 +18,8 @@ import pickle
 import signal
 import subprocess
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from .errors import AssistantError
 from .types import Article, Problem

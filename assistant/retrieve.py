@@ -2,20 +2,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Callable, Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
 from .config import Settings
 from .dates import time_window
-from .fusion import (blend, boost_window, collapse_duplicates, fold_articles, recency_prior,
-                     rrf)
+from .fusion import blend, boost_window, collapse_duplicates, fold_articles, recency_prior, rrf
 from .stages import stage
 from .types import Passage
 from .view import View, day
 from .words import plain
-
 
 # Quiz and chat phrasing that says nothing about the answer; time phrases are read
 # separately (dates.py), so "this week" only adds noise to the text searches.

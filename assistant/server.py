@@ -90,7 +90,8 @@ def build_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYTE
     import gradio as gr
 
     from .api import create_app
-    from .ui import CSS, build_ui
+    from .ui import build_ui
+    from .ui_scripts import CSS
 
     shared = Shared(assistant)
     app = create_app(shared, access, max_upload_bytes)
@@ -119,7 +120,7 @@ def warm(assistant) -> None:
     server took 2-11 s each (issue 25). A failure here (a shard down) is left to the
     questions to report."""
     try:
-        assistant.rerankers  # loads the second stages, even where an empty index finds nothing
+        _ = assistant.rerankers  # loads the second stages, even where an empty index finds nothing
         embedder = assistant.embedder
         runs = 2 * getattr(embedder, "threads", 1)  # a run for every worker, whoever takes it
         embedder.embed([WARM_UP] * runs * getattr(embedder, "batch_size", 1))

@@ -15,15 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .bm25_segment import Segment
 from .config import Settings
 from .dense import DenseIndex
 from .errors import IndexDamaged, NoIndex
 from .faults import crash_point
 from .generations import EMPTY, MANIFEST, Generations, folder_bytes  # noqa: F401 (re-exported)
-from .bm25_segment import Segment
 from .keyword import KeywordIndex, by_id
-from .rows import (DB_FILE, FORMAT, Change, Put, Rows, build_aside,  # noqa: F401
-                   indexed_text, put_in_place)
+from .rows import DB_FILE, FORMAT, Change, Put, Rows, build_aside, indexed_text, put_in_place
 from .types import Passage
 from .view import View, build_view
 

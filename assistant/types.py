@@ -36,7 +36,7 @@ class Passage:
     also_in: tuple[str, ...] = field(default=())  # other outlets that carried the same text
     # The same article's other passages among the results, folded under this card
     # (`Settings.per_article`): a few cards an article, the rest one click away.
-    more: tuple["Passage", ...] = field(default=())
+    more: tuple[Passage, ...] = field(default=())
 
     @property
     def citation(self) -> str:

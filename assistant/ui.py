@@ -10,12 +10,25 @@ from pathlib import Path
 
 from .access import Access
 from .assistant import Assistant
+from .chat_render import (
+    progress_line,
+    render_answer,
+    render_report,
+    shorten,
+    shown_error,
+    status_line,
+)
 from .errors import AssistantError
 from .feeds_panel import feeds_panel
-from .chat_render import (progress_line, render_answer, render_report, shorten, shown_error,
-                          status_line)
-from .ui_scripts import (ANSWERED, ASK_SHARED, COPY_JS, CSS, FILTERS_BUTTON, PAGE_JS, SHARE_URL,
-                         WAITING)
+from .ui_scripts import (
+    ANSWERED,
+    ASK_SHARED,
+    COPY_JS,
+    FILTERS_BUTTON,
+    PAGE_JS,
+    SHARE_URL,
+    WAITING,
+)
 
 ACCEPTED = (".txt", ".jsonl", ".jsonl.gz")  # what an upload may be
 MAX_PASSAGES = 20  # the Passages slider's top; the server takes what Assistant.query allows

@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .feedstore import FeedStore
 from .folders import JSONL_SUFFIXES, TEXT_SUFFIXES

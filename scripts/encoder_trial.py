@@ -110,7 +110,8 @@ def top(scores: np.ndarray, allowed: np.ndarray, k: int) -> dict[int, float]:
 
 def recall(args) -> None:
     found = passages(args.set / "corpus.jsonl.gz")
-    questions = [json.loads(line) for line in open(args.set / "questions.jsonl")]
+    with open(args.set / "questions.jsonl") as lines:
+        questions = [json.loads(line) for line in lines]
     dates = np.array([p["date"] for p in found])
     print(f"{len(found)} passages, {len(questions)} questions")
     asked = [core_question(q["question"]) for q in questions]

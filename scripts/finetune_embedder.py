@@ -35,8 +35,8 @@ from assistant.boilerplate import is_boilerplate
 from assistant.chunking import chunk
 from assistant.keyword import KeywordIndex
 from assistant.model_files import go_offline, model_path
-from assistant.tools.reranker_data import label
 from assistant.retrieve import core_question
+from assistant.tools.reranker_data import label
 from assistant.view import day
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval"
@@ -59,8 +59,9 @@ def mine(set_dir: Path, rng: random.Random):
     keyword = KeywordIndex.build(np.arange(len(docs)), docs)
     days = np.array(days)
     pairs = []
-    for line in open(set_dir / "questions.jsonl", encoding="utf-8"):
-        q = json.loads(line)
+    with open(set_dir / "questions.jsonl", encoding="utf-8") as lines:
+        questions = [json.loads(line) for line in lines]
+    for q in questions:
         today = day(q["date"])
         ids, _ = keyword.search(core_question(q["question"]), 100, days <= today)
         labels = [(int(i), label(q["question"], q["answers"], titles[i], texts[i],
@@ -140,11 +141,19 @@ def train(out: Path, headlines: int, epochs: int, lr: float, batch: int = 32) ->
 def compare(out: Path, set_dir: Path) -> None:
     """Each stage with the packaged and the tuned embedder, and paired intervals."""
     from assistant.config import Settings
-    from assistant.evaluate import (cached_embed, measure, open_eval_index, paired_bootstrap,
-                                    per_question, score, stages)
+    from assistant.evaluate import (
+        cached_embed,
+        measure,
+        open_eval_index,
+        paired_bootstrap,
+        per_question,
+        score,
+        stages,
+    )
     from assistant.rerank import second_stages
 
-    questions = [json.loads(line) for line in open(set_dir / "questions.jsonl")]
+    with open(set_dir / "questions.jsonl") as lines:
+        questions = [json.loads(line) for line in lines]
     names = ["dense", "fused", "+recency", "shipped (passage level)"]
     runs = {}
     for who, model in (("packaged", BASE), ("tuned", str(out.resolve()))):

@@ -19,9 +19,9 @@ import gzip
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
-import subprocess
 import threading
 import time
 import urllib.error

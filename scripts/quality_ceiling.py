@@ -25,9 +25,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.config import Settings  # noqa: E402
-from assistant.evaluate import AnswerHolders, cached_embed, first_hit, open_eval_index  # noqa: E402
-from assistant.retrieve import Query, candidates  # noqa: E402
+from assistant.config import Settings
+from assistant.evaluate import AnswerHolders, cached_embed, first_hit, open_eval_index
+from assistant.retrieve import Query, candidates
 
 BANDS = ((1, "1"), (5, "2-5"), (20, "6-20"), (40, "21-40"), (100, "41-100"))
 AGES = ((8, "0-7 days"), (31, "8-30 days"), (10**6, "over 30 days"))
@@ -42,7 +42,8 @@ def main() -> int:
     parser.add_argument("set_dir", type=Path)
     parser.add_argument("--eval-json", type=Path, help="output of `assistant eval --json`")
     args = parser.parse_args()
-    questions = [json.loads(line) for line in open(args.set_dir / "questions.jsonl")]
+    with open(args.set_dir / "questions.jsonl") as lines:
+        questions = [json.loads(line) for line in lines]
     assistant, _ = open_eval_index(args.set_dir)
     store, embed = assistant.store, cached_embed(assistant.embedder.embed)
     first = replace(Settings(), rerank=False, cross_encoder=False, dedupe=False, per_article=0)

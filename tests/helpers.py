@@ -89,7 +89,7 @@ def start_server(index_dir, access=None, settings=None, max_upload_bytes=UPLOAD_
     from assistant.server import build_app
 
     assistant = Assistant(index_dir, settings)
-    assistant.embedder  # loaded before serving, as `serve` does
+    _ = assistant.embedder  # loaded before serving, as `serve` does
     app = build_app(assistant, access or Access(TOKEN), max_upload_bytes=max_upload_bytes)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -3,8 +3,15 @@ from dataclasses import replace
 
 import pytest
 
-from assistant.answer import (LEAD_SENTENCES, Lead, best_sentence, compose, find_lead, highlight,
-                              resolve_days)
+from assistant.answer import (
+    LEAD_SENTENCES,
+    Lead,
+    best_sentence,
+    compose,
+    find_lead,
+    highlight,
+    resolve_days,
+)
 from assistant.types import Passage
 
 
@@ -100,7 +107,7 @@ def test_the_scorer_reads_only_the_sentences_sharing_most_of_the_question():
 
 
 def test_compose_abstains_below_the_threshold_and_says_so():
-    scorer = lambda q, texts: [0.5] * len(texts)  # noqa: E731
+    scorer = lambda q, texts: [0.5] * len(texts)
     sure = replace(passage("Osei won the chess open."), score=0.9)
     unsure = replace(sure, score=0.2)
     answered = compose("Who won the chess open?", [sure], "2024-02-01", scorer=scorer,

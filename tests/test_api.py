@@ -5,8 +5,7 @@ import json
 import time
 
 import pytest
-from helpers import (AUTH, CHESS, SMALL_MODEL, TOKEN, UPLOAD_LIMIT, small_settings,
-                     start_server)
+from helpers import AUTH, CHESS, SMALL_MODEL, TOKEN, UPLOAD_LIMIT, small_settings, start_server
 
 from assistant.uploads import shown_name, upload_name
 

@@ -79,7 +79,7 @@ def test_generated_articles_are_valid_and_findable():
             assert 0 < len(passage) <= 1000 and passage.strip() == passage
             assert all(name in passage for name in names)
         assert np.allclose(np.linalg.norm(put.vectors, axis=1), 1, atol=1e-5)
-    text, vector, as_of, story = collection.questions(1)[0]
+    text, vector, _as_of, story = collection.questions(1)[0]
     assert all(name in text for name in collection.story_words(story)[:2])
     best = max(range(len(collection.centres)), key=lambda s: collection.centres[s] @ vector)
     assert best == story

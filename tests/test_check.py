@@ -3,12 +3,12 @@ import json
 import shutil
 
 import pytest
+from helpers import SMALL_MODEL, small_settings
 
 from assistant import Assistant, Settings
 from assistant.check import Kind, check, repair
 from assistant.errors import NoIndex
 from assistant.store import MANIFEST, Store
-from helpers import SMALL_MODEL, small_settings
 
 
 def test_a_fresh_index_is_healthy(small_copy):

@@ -1,7 +1,6 @@
 """Chunking: passages are exact spans of the article, within the bound, on natural breaks."""
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from assistant.chunking import chunk, pack, paragraphs, split_long
 

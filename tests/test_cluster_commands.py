@@ -6,13 +6,12 @@ import json
 
 import anyio
 import pytest
+from helpers import DEMO, make_eval_set, small_settings
 
 from assistant import Assistant
-from assistant.cluster import catalog as catalogs
-from assistant.cluster import eval_opener
+from assistant.cluster import catalog as catalogs, eval_opener
 from assistant.cluster.front import ClusterAssistant
 from assistant.evaluate import run_eval
-from helpers import DEMO, make_eval_set, small_settings
 
 # Two outlets across many articles: an outlet's count and dates are summed over shards.
 MORE = [{"id": f"notice-{i}", "title": f"Harbour notice {i}", "date": f"2025-0{i % 9 + 1}-0{i % 7 + 1}",

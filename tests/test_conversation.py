@@ -155,20 +155,20 @@ def test_reading_is_fast():
 
 ARTICLES = {
     "fire": ("2019-04-15", "Fire engulfs Notre-Dame cathedral in Paris",
-             "A fire broke out in the roof of Notre-Dame cathedral in Paris on Monday evening. "
-             "The spire collapsed as firefighters fought the blaze for hours."),
+             ("A fire broke out in the roof of Notre-Dame cathedral in Paris on Monday evening. "
+              "The spire collapsed as firefighters fought the blaze for hours.")),
     "pledges": ("2019-04-17", "Billionaires pledge a fortune to rebuild Notre-Dame",
-                "Donors pledged almost a billion euros to rebuild Notre-Dame cathedral in Paris "
-                "after the fire, and the president promised to rebuild within five years."),
+                ("Donors pledged almost a billion euros to rebuild Notre-Dame cathedral in Paris "
+                 "after the fire, and the president promised to rebuild within five years.")),
     "hospitals": ("2020-04-20", "Governments pledge money to rebuild hospitals",
-                  "Governments pledged money to rebuild hospitals; how much money each gets "
-                  "will be decided next month."),
+                  ("Governments pledged money to rebuild hospitals; how much money each gets "
+                   "will be decided next month.")),
     "corona": ("2020-03-10", "Coronavirus cases rise in Italy",
-               "Italy reported more coronavirus cases on Tuesday as the coronavirus outbreak "
-               "spread across the north."),
+               ("Italy reported more coronavirus cases on Tuesday as the coronavirus outbreak "
+                "spread across the north.")),
     "brexit": ("2020-02-01", "Brexit: the United Kingdom leaves the European Union",
-               "Brexit took effect at midnight as the United Kingdom left the European Union. "
-               "Questions about what Brexit means for trade remain."),
+               ("Brexit took effect at midnight as the United Kingdom left the European Union. "
+                "Questions about what Brexit means for trade remain.")),
 }
 
 

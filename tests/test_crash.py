@@ -10,18 +10,18 @@ import time
 
 import numpy as np
 import pytest
+from helpers import DEMO, ROOT, shared_path, small_settings
 
 from assistant import Assistant, Settings
 from assistant.check import check
 from assistant.errors import NoIndex
-from helpers import DEMO, ROOT, shared_path, small_settings
 
 BATCH = 3
-INGEST = """
+INGEST = f"""
 import sys
 from assistant import Assistant, Settings
-Assistant(sys.argv[1], Settings(batch_articles=%d)).ingest(sys.argv[2:])
-""" % BATCH
+Assistant(sys.argv[1], Settings(batch_articles={BATCH})).ingest(sys.argv[2:])
+"""
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ POINTS = [("read", 1, 0), ("embed", 1, 0), ("generation", 1, 0), ("commit", 1, 0
 def ingest_killed_at(index, paths, point, occurrence):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ASSISTANT_CRASH_AT": f"{point}:{occurrence}"}
     killed = subprocess.run([sys.executable, "-c", INGEST, str(index), *map(str, paths)],
-                            env=env, capture_output=True, timeout=300)
+                            env=env, capture_output=True, timeout=300, check=False)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
 
 
@@ -105,7 +105,7 @@ def feed(tmp_path_factory):
 def cli(*args):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "assistant", *map(str, args)],
-                          capture_output=True, text=True, env=env, timeout=600)
+                          capture_output=True, text=True, env=env, timeout=600, check=False)
 
 
 def contents(index):

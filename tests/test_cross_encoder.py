@@ -5,8 +5,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.cross_encoder import (MODEL_DIR, WINDOW_CHARS, CrossEncoder, load_cross_encoder,
-                                       pair_text, window)
+from assistant.cross_encoder import (
+    MODEL_DIR,
+    WINDOW_CHARS,
+    CrossEncoder,
+    load_cross_encoder,
+    pair_text,
+    window,
+)
 from assistant.tools.reranker_data import label
 
 FILLER = "The weather stayed mild across the region for most of the week. " * 12

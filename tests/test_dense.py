@@ -4,9 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.tools.synthetic import centres as synthetic_centres
-from assistant.tools.synthetic import near as synthetic
 from assistant.dense import DenseIndex
+from assistant.tools.synthetic import centres as synthetic_centres, near as synthetic
 
 CENTRES = synthetic_centres(6000)  # a topic a hundred passages, as in the bench's scale runs
 

@@ -94,7 +94,7 @@ def test_an_entry_whose_page_changed_replaces_its_passages(site, assistant, foll
     site.put("/feed", Page(rss([{**item, "summary": "updated"}]), type="application/rss+xml"))
     report = follower.follow()
     assert (report.added, report.updated) == (0, 1)
-    [(title, date, text)] = stored(assistant).values()
+    [(_title, _date, text)] = stored(assistant).values()
     assert text == COUNCIL
     assert assistant.stats()["passages"] == 1  # the new text's only passage
     assert "ferry" not in " ".join(p.text for p in assistant.ask("island ferry storm", k=5))
@@ -240,12 +240,13 @@ def test_a_pass_killed_then_run_again_loses_nothing_and_adds_nothing_twice(
     command = [sys.executable, "-c", FOLLOW, str(ROOT / "tests"), "follow", feed, "--index",
                str(tmp_path / "index"), "--allow-private", "--delay", "0"]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ASSISTANT_CRASH_AT": point}
-    killed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    killed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120,
+                            check=False)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     assistant = Assistant(tmp_path / "index", small_settings())
     assert assistant.stats()["articles"] == 20 * batches_kept
     again = subprocess.run(command, env={**env, "ASSISTANT_CRASH_AT": ""}, capture_output=True,
-                           text=True, timeout=120)
+                           text=True, timeout=120, check=False)
     assert again.returncode == 0, again.stderr[-2000:]
     assert f"added {45 - 20 * batches_kept}" in again.stdout
     assert len(stored(assistant)) == 45 and assistant.stats()["articles"] == 45

@@ -8,7 +8,7 @@ import pytest
 from local_site import Page, Site
 
 from assistant.config import Settings
-from assistant.fetching import USER_AGENT, FetchFailed, Fetcher, public_address
+from assistant.fetching import USER_AGENT, Fetcher, FetchFailed, public_address
 
 FAST = Settings(fetch_delay_s=0.0, fetch_timeout_s=0.5, max_page_bytes=1_000_000,
                 allow_private=True)
@@ -84,7 +84,7 @@ def test_a_50_mb_page_is_refused_by_its_length_before_its_body(site):
 
 
 def test_a_50_mb_page_without_a_length_is_cut_off_while_streaming(site):
-    chunks = lambda: (b"<p>" + b"x" * 65_536 for _ in range(800))  # noqa: E731 (52 MB)
+    chunks = lambda: (b"<p>" + b"x" * 65_536 for _ in range(800))
     url = site.put("/stream", Page(chunks))
     started = time.monotonic()
     e = failure(Fetcher(FAST), url)

@@ -1,6 +1,14 @@
 """Ranking arithmetic: fusion, the favoured-days boost, duplicate collapsing."""
-from assistant.fusion import (blend, boost_window, collapse_duplicates, fold_articles, rrf,
-                              same_story, shingles, text_key)
+from assistant.fusion import (
+    blend,
+    boost_window,
+    collapse_duplicates,
+    fold_articles,
+    rrf,
+    same_story,
+    shingles,
+    text_key,
+)
 from assistant.types import Passage
 
 

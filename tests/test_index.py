@@ -4,13 +4,12 @@ import sqlite3
 
 import numpy as np
 import pytest
+from helpers import DEMO, SMALL_MODEL, small_settings
 
 from assistant import Assistant, Settings
 from assistant.errors import BadQuery, IndexBusy, IndexMismatch, UnknownSource
 from assistant.keyword import KeywordIndex
 from assistant.types import Article
-
-from helpers import DEMO, SMALL_MODEL, small_settings
 
 
 def article(id, date, text, title="Harbour news"):
@@ -138,9 +137,8 @@ def test_the_embedder_takes_its_stall_bound_from_the_settings(tmp_path):
 
 def test_a_second_writer_is_refused(small_copy):
     writer = Assistant(small_copy)
-    with writer.store.lock():
-        with pytest.raises(IndexBusy, match="another process"):
-            Assistant(small_copy).delete(["anything"])
+    with writer.store.lock(), pytest.raises(IndexBusy, match="another process"):
+        Assistant(small_copy).delete(["anything"])
 
 
 def test_failure_mid_ingest_keeps_completed_batches_only(tmp_path):

@@ -72,7 +72,7 @@ def texts_of(ids) -> list[str]:
 
 def test_merge_policy_joins_a_full_tier_and_rewrites_mostly_dead_segments():
     assert [_tier(n) for n in (1, 1000, 3999, 4000, 16000)] == [0, 0, 0, 1, 2]
-    everyone = lambda ids: np.ones(len(ids), dtype=bool)  # noqa: E731
+    everyone = lambda ids: np.ones(len(ids), dtype=bool)
     short = segmented([2] * (MERGE_FACTOR - 1))
     assert len(short.merged(everyone, texts_of, "m").segments) == MERGE_FACTOR - 1
     index = segmented([2] * MERGE_FACTOR + [2])  # five small segments: one tier, past the factor
@@ -82,7 +82,7 @@ def test_merge_policy_joins_a_full_tier_and_rewrites_mostly_dead_segments():
 
     few = segmented([4, 6])
     dead = {100, 101, 102, 103, 104}  # all of the first segment, one of the second
-    alive = lambda ids: ~np.isin(ids, list(dead))  # noqa: E731
+    alive = lambda ids: ~np.isin(ids, list(dead))
     kept = few.merged(alive, texts_of, "m")
     assert [len(s) for s in kept.segments] == [6]  # the dead segment is gone, unrebuilt
     dead |= {105, 106, 107}

@@ -7,9 +7,9 @@ import time
 
 import httpx
 import pytest
+from helpers import ROOT, free_port
 
 from assistant.tools.loadtest import rss_mb, run
-from helpers import ROOT, free_port
 
 
 @pytest.mark.slow

@@ -13,7 +13,6 @@ from datetime import date
 import anyio
 import httpx
 import pytest
-
 from helpers import ROOT, free_port, small_settings, start_server
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
@@ -220,7 +219,7 @@ def test_stdio_adds_articles_only_with_allow_writes(index, tmp_path):
 def test_a_missing_index_is_the_same_clear_error_as_other_readers(tmp_path):
     done = subprocess.run([sys.executable, "-m", "assistant", "mcp", "--index",
                            str(tmp_path / "none")], capture_output=True, text=True, cwd=ROOT,
-                          timeout=60)
+                          timeout=60, check=False)
     assert done.returncode == 2 and "there is no index at" in done.stderr
     assert not (tmp_path / "none").exists()
 

@@ -94,7 +94,7 @@ def chat(folder, url, **asked) -> dict:
     try:
         return client.predict(QUESTION, asked.get("as_of"), asked.get("since"),
                               asked.get("sources", []), asked.get("k", 5), api_name="/ask")
-    except Exception as e:  # gradio_client's AppError carries the gr.Error's message
+    except Exception as e:  # noqa: BLE001 (gradio_client's AppError carries the gr.Error's message)
         return {"error": str(e)}
 
 

@@ -7,12 +7,11 @@ import time
 
 import numpy as np
 import pytest
+from helpers import CHESS, DEMO, WordHashEmbedder, make_eval_set, small_settings
 
 from assistant.articles import make_article
-from assistant.cluster import catalog as catalogs
-from assistant.cluster import connect
+from assistant.cluster import catalog as catalogs, connect
 from assistant.errors import ShardUnavailable
-from helpers import CHESS, DEMO, WordHashEmbedder, make_eval_set, small_settings
 
 pytestmark = pytest.mark.slow
 MB = 1024 ** 2
@@ -26,10 +25,9 @@ QUESTIONS = [("Who won the Northern Open chess championship?", "2025-07-01"),
 def cluster():
     """(cluster, nodes): node i offers the custom resource `shard-i`, so shard i runs there."""
     ray = pytest.importorskip("ray")
-    import ray.cloudpickle
-    from ray.cluster_utils import Cluster
-
     import helpers
+    import ray.cloudpickle  # noqa: F811 (the submodule, once importorskip found ray)
+    from ray.cluster_utils import Cluster
 
     ray.cloudpickle.register_pickle_by_value(helpers)  # WordHashEmbedder in Ray's workers
     started = time.perf_counter()
@@ -177,13 +175,13 @@ def test_serve_with_two_replicas_answers_like_the_single_server(cluster, serial)
     shard actors; answers as the collection answers in one process; rescaled to 1 replica
     without a restart."""
     import httpx
+    from helpers import AUTH, TOKEN, free_port
     from ray import serve
 
     from assistant.access import Access
     from assistant.cluster import serving
     from assistant.cluster.bench import http_rates
     from assistant.cluster.ray_shards import named, writer_name
-    from helpers import AUTH, TOKEN, free_port
 
     c, _ = cluster
     port = free_port()

@@ -15,7 +15,6 @@ import time
 
 import httpx
 import pytest
-
 from helpers import DEMO, ROOT, free_port
 
 pytestmark = pytest.mark.slow
@@ -71,7 +70,7 @@ def wait_for(ray: str, address: str, wanted: str, node: subprocess.Popen, log) -
     while time.monotonic() < deadline:
         assert node.poll() is None, f"ray start exited: {log.read_text()[-3000:]}"
         status = subprocess.run([ray, "status", "--address", address], capture_output=True,
-                                text=True, timeout=30, env=env())
+                                text=True, timeout=30, env=env(), check=False)
         if status.returncode == 0 and wanted in status.stdout:
             return
         time.sleep(0.5)
@@ -120,7 +119,7 @@ def address(tmp_path_factory):
 def cli(*args, timeout: float = 240) -> str:
     """`assistant ARGS` as a user runs it; its stdout, or a failure with its stderr."""
     done = subprocess.run([sys.executable, "-m", "assistant", *map(str, args)], env=env(),
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, check=False)
     assert done.returncode == 0, f"assistant {' '.join(map(str, args))}: {done.stderr[-3000:]}"
     return done.stdout
 

@@ -3,19 +3,19 @@ from pathlib import Path
 
 import lightgbm
 import numpy as np
+from helpers import make_eval_set, small_settings
 
 from assistant import Assistant
 from assistant.rerank import FEATURES, MODEL_FILE, Ranker, features, load_ranker
 from assistant.retrieve import Query, candidates, search
 from assistant.tools.train_ranker import train
-from helpers import make_eval_set, small_settings
 
 
 def test_features_have_one_row_per_candidate(small_assistant):
     query = Query("Who won the chess championship on tiebreaks?", 5, "2026-03-01")
     found = candidates(small_assistant.store, small_assistant.embedder.embed, query,
                        small_assistant.settings)
-    ids, matrix, rows = features(small_assistant.store, query, found, depth=4)
+    ids, matrix, _rows = features(small_assistant.store, query, found, depth=4)
     assert len(ids) == 4 and matrix.shape == (4, len(FEATURES))
     best = FEATURES.index("term_cover")
     assert matrix[0, best] == matrix[:, best].max() > 0  # the chess story covers the terms

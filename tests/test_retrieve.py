@@ -3,6 +3,7 @@ run on a View and a dict of passages, with no SQLite file and no model."""
 from __future__ import annotations
 
 import numpy as np
+from helpers import WordHashEmbedder, small_settings
 
 from assistant.dense import DenseIndex
 from assistant.keyword import KeywordIndex
@@ -10,7 +11,6 @@ from assistant.retrieve import Query, search
 from assistant.stages import recording
 from assistant.types import Passage
 from assistant.view import build_view
-from helpers import WordHashEmbedder, small_settings
 
 ROWS = [  # (title, text, date, source)
     ("Floods", "Heavy rain flooded the river road in Millbrook.", "2024-01-02", "a.example"),

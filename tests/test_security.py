@@ -11,9 +11,9 @@ import pytest
 from helpers import AUTH, CHESS, ROOT, TOKEN, free_port, small_settings, start_server
 
 from assistant.access import Access, bearer, cross_site, host_name, without_token
-from assistant.server import home_url, server_token
 from assistant.errors import BadQuery, IndexBusy, IndexDamaged
 from assistant.model_files import ModelNotFound
+from assistant.server import home_url, server_token
 
 FRIEND = "https://friend.example"
 EVIL = {"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}

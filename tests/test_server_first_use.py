@@ -16,7 +16,6 @@ import time
 
 import httpx
 import pytest
-
 from helpers import ROOT, free_port
 
 pytestmark = pytest.mark.slow
@@ -67,7 +66,7 @@ def first_questions(url: str, seconds: list | None = None) -> list:
                                        headers={"Authorization": f"Bearer {TOKEN}"}).status_code
                 if seconds is not None:
                     seconds.append(time.monotonic() - sent)
-        except Exception as e:  # a timeout is what a deadlock looks like from here
+        except Exception as e:  # noqa: BLE001 (a timeout is what a deadlock looks like here)
             results[i] = repr(e)
 
     threads = [threading.Thread(target=ask, args=(i,), daemon=True)

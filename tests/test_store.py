@@ -57,6 +57,5 @@ def test_a_failed_write_changes_neither_rows_nor_files(tmp_path):
             store.apply([put("b", "The tram ran.", dim=4)])
     assert store.view.generation == 1 and store.stats()["articles"] == 1
     assert store.hashes(["a", "b"]) == {"a": "hash-The ferry sailed."}
-    with store.lock(), pytest.raises(IndexBusy):
-        with Store(tmp_path / "idx", Settings()).lock():
-            pass
+    with store.lock(), pytest.raises(IndexBusy), Store(tmp_path / "idx", Settings()).lock():
+        pass

@@ -2,13 +2,13 @@
 one index; an index written before they were kept is found by `check` and repaired."""
 import numpy as np
 import pytest
+from helpers import small_settings
 
 from assistant import Assistant
-from assistant.check import Kind, check, repair
 from assistant.bm25_segment import LENGTHS_FILE, Segment
+from assistant.check import Kind, check, repair
 from assistant.keyword import KeywordIndex, Totals
 from assistant.words import stemmer, stopwords, tokenize
-from helpers import small_settings
 
 # Passages of unequal lengths: each segment's own average differs from the collection's.
 DOCS = [

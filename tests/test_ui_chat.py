@@ -5,7 +5,18 @@ import time
 
 import pytest
 from helpers import TOKEN
-from ui_browser import HOSTILE, NEWEST, PHONE, TIDAL, TODAY, ask, browser, card_dates, opened, set_as_of
+from ui_browser import (
+    HOSTILE,
+    NEWEST,
+    PHONE,
+    TIDAL,
+    TODAY,
+    ask,
+    browser,
+    card_dates,
+    opened,
+    set_as_of,
+)
 
 pytestmark = pytest.mark.slow
 

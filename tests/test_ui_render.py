@@ -7,8 +7,14 @@ import pytest
 from ui_browser import HOSTILE
 
 from assistant.answer import compose
-from assistant.chat_render import (progress_line, render_answer, render_card, render_report,
-                                   shorten, shown_error)
+from assistant.chat_render import (
+    progress_line,
+    render_answer,
+    render_card,
+    render_report,
+    shorten,
+    shown_error,
+)
 from assistant.errors import BadQuery
 from assistant.types import IngestReport, Passage, Problem
 from assistant.ui import passages_wanted

@@ -10,7 +10,7 @@ import pytest
 from helpers import small_settings
 
 from assistant import Assistant
-from assistant.watching import Settler, watch, wanted
+from assistant.watching import Settler, wanted, watch
 
 
 def line(i: int) -> str:
@@ -48,7 +48,7 @@ def test_a_file_is_ready_only_once_it_holds_still(tmp_path):
 def test_a_file_written_slowly_in_pieces_is_ingested_once_whole(tmp_path):
     """A real watchdog observer over a real folder; the writer pauses shorter than the
     settle time between pieces, halfway through lines."""
-    inbox, lines = tmp_path / "inbox", []
+    inbox = tmp_path / "inbox"
     inbox.mkdir()
     (inbox / "early.txt").write_text(" date 2024-03-01 Ferry resumes\n\nThe ferry is back.\n")
     assistant = Assistant(tmp_path / "index", small_settings())

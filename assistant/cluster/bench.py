@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..tools.measure import percentiles, timed
 from ..config import Settings
+from ..tools.measure import percentiles, timed
 
 DEFAULT_SET = Path(__file__).resolve().parents[3] / "shared" / "eval" / "rtqa-2023-spring"
 
@@ -34,8 +34,7 @@ def compare_ingest(corpus: Path, articles: int, shards: int, settings, work: Pat
     Data's pool (its model loads included), on the same machine."""
     import gzip
 
-    from . import catalog as catalogs
-    from . import connect
+    from . import catalog as catalogs, connect
 
     part = work / "part.jsonl"
     with gzip.open(corpus, "rt") as source:
@@ -113,8 +112,7 @@ def run(set_dir: Path, address: str, shard_counts: list[int], work: Path, ingest
         http_s: float = 0.0, kills: int = 0) -> None:
     from ..assistant import Assistant
     from ..embedding import load_embedder
-    from . import catalog as catalogs
-    from . import connect
+    from . import catalog as catalogs, connect
     from .ray_shards import init
     from .split import split
 

@@ -55,7 +55,7 @@ class Catalog:
     def epoch(self) -> Epoch:
         return self.epochs[-1]
 
-    def with_epoch(self, generations, next_id: int) -> "Catalog":
+    def with_epoch(self, generations, next_id: int) -> Catalog:
         epoch = Epoch(self.epoch.number + 1, tuple(int(g) for g in generations), next_id)
         return Catalog(self.shards, self.fingerprint, (self.epochs + (epoch,))[-KEEP_EPOCHS:])
 

@@ -7,7 +7,7 @@ scored with the figures summed over shards (collection-wide idf and average leng
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

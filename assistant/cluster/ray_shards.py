@@ -86,7 +86,7 @@ class RayShards:
 
     @classmethod
     def start(cls, root: str | Path, shards: int, address: str = "local", pin: bool = False,
-              cpus: float = SHARD_CPUS, timeout_s: float = TIMEOUT_S) -> "RayShards":
+              cpus: float = SHARD_CPUS, timeout_s: float = TIMEOUT_S) -> RayShards:
         """pin: place shard i only on a node that offers the custom resource `shard-i`
         (the node holding its folder; a spare node offering it takes over when one dies)."""
         import ray

@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     backends = ["torch"] + [b for b in args.backends.split(",") if b and b != "torch"]
     with tempfile.TemporaryDirectory(prefix="assistant-bench-") as work:
         if not args.no_ingest:
-            questions = [json.loads(line) for line in open(questions_file) if line.strip()]
+            with open(questions_file) as lines:
+                questions = [json.loads(line) for line in lines if line.strip()]
             assistant, embedders = ingest(args.set_dir, Path(work) / "index", backends,
                                           args.quick, questions)
             latency(assistant, embedders, questions)
@@ -182,8 +183,8 @@ def latency(assistant, embedders: dict, questions: list[dict]) -> None:
             embed_times[name].append(t.s)
         with recording() as seconds, timed() as whole:
             assistant.answer(q["question"], k=5, as_of=q["date"])
-        for part in times:
-            times[part].append(whole.s if part == "total" else seconds.get(part, 0.0))
+        for part, values in times.items():
+            values.append(whole.s if part == "total" else seconds.get(part, 0.0))
     print(f"question latency over {len(questions)} questions (ms, p50 / p95 / p99):")
     for name, values in embed_times.items():
         print(f"  embedding {name}: {percentiles(values)}")

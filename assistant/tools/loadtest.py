@@ -43,7 +43,8 @@ def read_questions(path: str | None) -> list[dict]:
     the demo's few."""
     if not path:
         return [{"q": q} for q in QUESTIONS]
-    rows = [json.loads(line) for line in open(path) if line.strip()]
+    with open(path) as lines:
+        rows = [json.loads(line) for line in lines if line.strip()]
     return [{"q": r["question"], **({"as_of": r["date"]} if r.get("date") else {})}
             for r in rows]
 

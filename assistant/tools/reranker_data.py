@@ -86,8 +86,9 @@ def mine(set_dir: Path, depth: int = MINE_DEPTH, seed: int = 7, dated: bool = Tr
     days = np.array(days)
     rng = random.Random(seed)
     groups = []
-    for line in open(set_dir / "questions.jsonl", encoding="utf-8"):
-        q = json.loads(line)
+    with open(set_dir / "questions.jsonl", encoding="utf-8") as lines:
+        questions = [json.loads(line) for line in lines]
+    for q in questions:
         today = day(q["date"])
         ids, _ = keyword.search(core_question(q["question"]), depth, days <= today)
         labelled = [(int(i), label(q["question"], q["answers"], titles[i], texts[i],

@@ -30,7 +30,8 @@ from ..lead import FEATURES, features, options, stem_set
 def questions_of(set_dirs: list[Path]) -> list[dict]:
     out = []
     for set_dir in set_dirs:
-        out += [json.loads(line) for line in open(set_dir / "questions.jsonl")]
+        with open(set_dir / "questions.jsonl") as lines:
+            out += [json.loads(line) for line in lines]
     return sorted(out, key=lambda q: q["date"])
 
 

@@ -27,7 +27,8 @@ PARAMS = {"objective": "lambdarank", "metric": "ndcg", "eval_at": [1, 5, 10],
 def training_groups(set_dir: Path, settings: Settings, depth: int, index: Path | None = None):
     """(dates, matrices, labels), one entry a question; labels mark answer-holding passages."""
     assistant, _ = open_eval_index(set_dir, index, settings=settings, progress=True)
-    questions = [json.loads(line) for line in open(Path(set_dir) / "questions.jsonl")]
+    with open(Path(set_dir) / "questions.jsonl") as lines:
+        questions = [json.loads(line) for line in lines]
     dates, matrices, labels = [], [], []
     for q in questions:
         query = Query(q["question"], 20, q["date"])

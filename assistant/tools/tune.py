@@ -30,7 +30,8 @@ def tune(set_dir: Path, index: Path | None = None, settings: Settings | None = N
     settings = replace(settings or Settings(), rerank=False, recency_boost=0.0)
     assistant, _ = open_eval_index(Path(set_dir), index, settings=settings, progress=True)
     store = assistant.store
-    questions = [json.loads(line) for line in open(Path(set_dir) / "questions.jsonl")]
+    with open(Path(set_dir) / "questions.jsonl") as lines:
+        questions = [json.loads(line) for line in lines]
     embed = cached_embed(assistant.embedder.embed)
     found = [(q, Query(q["question"], 20, q["date"])) for q in questions]
     found = [(q, query, candidates(store, embed, query, settings)) for q, query in found]
