@@ -5,14 +5,16 @@ Everything here is extractive: the lead is a sentence copied from a passage, nev
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from html import escape
-from typing import Callable
 
 from .types import Passage
-from .words import sentences
-from .words import words as terms  # the question's words, as BM25 sees them
+from .words import (
+    sentences,
+    words as terms,  # the question's words, as BM25 sees them
+)
 
 RANK_PENALTY = 0.1  # a sentence in passage [2] must cover this much more to beat one in [1]
 LEAD_PASSAGES = 3  # the lead is chosen among the sentences of the top passages ...

@@ -12,21 +12,21 @@ import re
 TYPES = ("number", "person", "place", "organisation", "date", "other")
 
 _ASKS = [  # first match wins: the specific phrasings before the bare wh-words
-    ("number", r"\bhow (?:many|much|long|old|far|tall|big|high|large)\b|\bwhat (?:percentage|"
-               r"share|proportion|number|amount|sum|price|age|rate)\b|\bby how\b"),
-    ("date", r"\bwhen\b|\bwhat (?:year|date|day|month|time)\b|\bwhich (?:year|day|month)\b"
-             r"|\bhow soon\b"),
-    ("place", r"\bwhere\b|\b(?:which|what) (?:country|countries|city|cities|state|states|"
+    ("number", (r"\bhow (?:many|much|long|old|far|tall|big|high|large)\b|\bwhat (?:percentage|"
+               r"share|proportion|number|amount|sum|price|age|rate)\b|\bby how\b")),
+    ("date", (r"\bwhen\b|\bwhat (?:year|date|day|month|time)\b|\bwhich (?:year|day|month)\b"
+             r"|\bhow soon\b")),
+    ("place", (r"\bwhere\b|\b(?:which|what) (?:country|countries|city|cities|state|states|"
               r"nation|region|province|island|capital|county|town|continent|place|location|"
-              r"venue)\b"),
-    ("organisation", r"\b(?:which|what) (?:company|companies|firm|brand|team|club|party|"
+              r"venue)\b")),
+    ("organisation", (r"\b(?:which|what) (?:company|companies|firm|brand|team|club|party|"
                      r"organi[sz]ation|group|agency|network|airline|bank|retailer|automaker|"
                      r"carmaker|university|newspaper|outlet|league|union|band|publisher|"
-                     r"studio|app|platform|streamer|tech giant|giant)\b"),
-    ("person", r"\bwho(?:m|se)?\b|\b(?:which|what) (?:person|people|celebrity|actor|actress|"
+                     r"studio|app|platform|streamer|tech giant|giant)\b")),
+    ("person", (r"\bwho(?:m|se)?\b|\b(?:which|what) (?:person|people|celebrity|actor|actress|"
                r"singer|player|athlete|politician|leader|candidate|senator|governor|president|"
                r"minister|ceo|executive|judge|author|artist|rapper|star|coach|official|"
-               r"lawmaker|billionaire|musician|director|comedian|host)\b"),
+               r"lawmaker|billionaire|musician|director|comedian|host)\b")),
 ]
 ASKS = [(kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in _ASKS]
 

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import os
-from numbers import Integral, Real
 from dataclasses import dataclass, fields, replace
+from numbers import Integral, Real
 from pathlib import Path
 
 from .embedding import BACKENDS
@@ -117,11 +117,11 @@ class Settings:
                 raise BadSettings(f"Settings.{name} must be {wanted}, not "
                                   f"{getattr(self, name)!r}")
 
-    def with_(self, **changes) -> "Settings":
+    def with_(self, **changes) -> Settings:
         return replace(self, **changes)
 
     @classmethod
-    def for_index(cls, folder: str | Path) -> "Settings":
+    def for_index(cls, folder: str | Path) -> Settings:
         """The defaults, except the build settings the index at `folder` records in its
         database (read without writing): an index made before a default changed keeps
         opening as it was made. The defaults where there is no index; IndexDamaged where

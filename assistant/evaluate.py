@@ -153,7 +153,8 @@ def run_eval(set_dir: Path, index: Path | None = None, rebuild: bool = False, li
     settings = settings or Settings()
     set_dir = Path(set_dir)
     assistant, ingest = open_eval_index(set_dir, index, rebuild, settings, progress, open_index)
-    questions = [json.loads(line) for line in open(set_dir / "questions.jsonl")]
+    with open(set_dir / "questions.jsonl") as lines:
+        questions = [json.loads(line) for line in lines]
     questions = questions[:limit] if limit else questions
 
     from .rerank import second_stages

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from .answer_type import TYPES, expected_type, spans, type_match
-from .words import sentences
-from .words import words as terms
+from .words import sentences, words as terms
 
 MODEL_FILE = Path(__file__).parent / "models" / "lead.txt"
 FEATURES = ["share", "shared", "rank", "position", "first", "log_chars", "new_terms",
