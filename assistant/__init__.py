@@ -1,5 +1,5 @@
 """A news question-answering assistant: cited passages from your articles, as of a date."""
-from .answer import Answer
+from .answering.answer import Answer
 from .assistant import Assistant
 from .config import Settings
 from .errors import AssistantError

@@ -12,19 +12,19 @@ from pathlib import Path
 
 import numpy as np
 
-from .answer import Answer, compose
-from .articles import BadArticle, article_hash, check_date, first_copies
-from .boilerplate import is_boilerplate
-from .chunking import chunk
+from .answering.answer import Answer, compose
+from .answering.conversation import Turn, with_context
 from .config import Settings, default_index_dir
-from .conversation import Turn, with_context
 from .errors import BadQuery, UnknownSource
-from .faults import crash_point
-from .read_apart import read_apart
-from .retrieve import Query, search
-from .store import Put, Store
+from .reading.articles import BadArticle, article_hash, check_date, first_copies
+from .reading.boilerplate import is_boilerplate
+from .reading.chunking import chunk
+from .reading.read_apart import read_apart
+from .reading.words import plain
+from .search.retrieve import Query, search
+from .storage.faults import crash_point
+from .storage.store import Put, Store, settings_for_index
 from .types import Article, IngestReport, Passage, Problem
-from .words import plain
 
 
 class Assistant:
@@ -43,14 +43,14 @@ class Assistant:
         embedder: an `embedding.Embedder` to use instead of loading the settings' model (the
         scale benchmark's, which times the real model but answers with known vectors)."""
         self.folder = Path(index) if index is not None else default_index_dir()
-        self.settings = settings or Settings.for_index(self.folder)
+        self.settings = settings or settings_for_index(self.folder)
         self.store = Store(self.folder, self.settings, create)
         self._embedder = embedder
 
     @property
     def embedder(self):
         if self._embedder is None:
-            from .embedding import load_embedder
+            from .embedding.embedder import load_embedder
 
             self._embedder = load_embedder(self.settings.model, self.settings.embed_batch,
                                            self.settings.embed_backend,
@@ -94,14 +94,14 @@ class Assistant:
     def _lead_scorer(self):
         if not self.settings.lead_scorer:
             return None
-        from .lead import load_lead_scorer
+        from .answering.lead import load_lead_scorer
 
         return load_lead_scorer()
 
     def _cross_encoder(self):
         if not self.settings.cross_encoder:
             return None
-        from .cross_encoder import load_cross_encoder
+        from .search.cross_encoder import load_cross_encoder
 
         return load_cross_encoder()
 
@@ -109,7 +109,7 @@ class Assistant:
     def rerankers(self) -> list:
         """The second stages the settings ask for and the package ships (LightGBM ranker,
         cross-encoder), in order."""
-        from .rerank import second_stages
+        from .search.rerank import second_stages
 
         return second_stages(self.settings)
 
@@ -165,11 +165,15 @@ class Assistant:
         """The followed feeds of this index (a collection's: in its root's database), as a
         `FeedStore` the caller closes. Every edge (CLI, HTTP, chat) reads and changes feeds
         through it; NoIndex where the folder holds no index."""
-        from .feedstore import FeedStore
+        from .live.feedstore import FeedStore
 
         return FeedStore(self.folder)
 
     # -- writing ---------------------------------------------------------------------------
+
+    def write_handle(self) -> Assistant:
+        """A second handle on this index, for a server's writes (serving/server.py's Shared)."""
+        return Assistant(self.folder, self.settings)
 
     def ingest(self, paths: Iterable[str | Path], progress: bool = False) -> IngestReport:
         """Read files and folders into the index; returns counts, with unreadable input listed.
@@ -186,7 +190,7 @@ class Assistant:
         """Uploads as the chat and the API receive them, (name, content) pairs: written under
         the index's uploads folder, read as files are, and deleted again; problems name each
         file as the user did."""
-        from .uploads import add_files
+        from .reading.uploads import add_files
 
         return add_files(self, files, progress)
 

@@ -6,9 +6,7 @@ from dataclasses import dataclass, fields, replace
 from numbers import Integral, Real
 from pathlib import Path
 
-from .embedding import BACKENDS
-from .errors import BadSettings, IndexDamaged
-from .rows import read_fingerprint
+from .errors import BadSettings
 
 INDEX_ENV = "ASSISTANT_INDEX"
 
@@ -120,27 +118,13 @@ class Settings:
     def with_(self, **changes) -> Settings:
         return replace(self, **changes)
 
-    @classmethod
-    def for_index(cls, folder: str | Path) -> Settings:
-        """The defaults, except the build settings the index at `folder` records in its
-        database (read without writing): an index made before a default changed keeps
-        opening as it was made. The defaults where there is no index; IndexDamaged where
-        the index cannot say what it was built with."""
-        fingerprint = read_fingerprint(folder)
-        if fingerprint is None:
-            return cls()
-        try:
-            return cls(**{k: fingerprint[k] for k in cls().index_fingerprint()})
-        except (KeyError, TypeError, BadSettings) as e:
-            raise IndexDamaged(f"{folder}: its recorded build settings are unusable ({e}); "
-                               f"run: assistant check --index {folder}") from None
-
     def index_fingerprint(self) -> dict:
         """The settings an index is built with; another value needs another index."""
         return {"model": self.model, "embed_backend": self.embed_backend,
                 "max_chars": self.max_chars, "title_context": self.title_context}
 
 
+BACKENDS = ("torch", "openvino-int8", "onnx-int8")  # ways to run the model (embedder.py)
 TYPES = {"int": Integral, "float": Real, "bool": bool, "str": str}  # numpy's numbers pass
 FUSIONS = ("blend", "rrf")
 POSITIVE = ("max_chars", "candidates", "rrf_k", "rerank_depth", "cross_depth", "batch_articles",

@@ -18,8 +18,8 @@ import numpy as np
 from first_stage_trial import cards, choices_named, collect, metrics, order
 
 from assistant.config import Settings
-from assistant.cross_encoder import load_cross_encoder
-from assistant.evaluate import eval_index_dir, paired_bootstrap
+from assistant.search.cross_encoder import load_cross_encoder
+from assistant.tools.evaluate import eval_index_dir, paired_bootstrap
 
 
 def main(argv=None) -> int:

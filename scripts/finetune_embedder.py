@@ -31,13 +31,13 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.boilerplate import is_boilerplate
-from assistant.chunking import chunk
-from assistant.keyword import KeywordIndex
-from assistant.model_files import go_offline, model_path
-from assistant.retrieve import core_question
+from assistant.embedding.model_files import go_offline, model_path
+from assistant.reading.boilerplate import is_boilerplate
+from assistant.reading.chunking import chunk
+from assistant.search.retrieve import core_question
+from assistant.storage.keyword import KeywordIndex
+from assistant.storage.view import day
 from assistant.tools.reranker_data import label
-from assistant.view import day
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval"
 TRAIN_SETS = [SHARED / "rtqa-2022-2023", SHARED / "rtqa-2024"]
@@ -141,7 +141,8 @@ def train(out: Path, headlines: int, epochs: int, lr: float, batch: int = 32) ->
 def compare(out: Path, set_dir: Path) -> None:
     """Each stage with the packaged and the tuned embedder, and paired intervals."""
     from assistant.config import Settings
-    from assistant.evaluate import (
+    from assistant.search.rerank import second_stages
+    from assistant.tools.evaluate import (
         cached_embed,
         measure,
         open_eval_index,
@@ -150,7 +151,6 @@ def compare(out: Path, set_dir: Path) -> None:
         score,
         stages,
     )
-    from assistant.rerank import second_stages
 
     with open(set_dir / "questions.jsonl") as lines:
         questions = [json.loads(line) for line in lines]

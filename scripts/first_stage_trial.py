@@ -21,8 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from assistant.config import Settings
-from assistant.dates import time_window
-from assistant.evaluate import (
+from assistant.search.dates import time_window
+from assistant.search.fusion import blend, boost_window, recency_prior
+from assistant.search.retrieve import Query, candidates
+from assistant.storage.view import day
+from assistant.tools.evaluate import (
     AnswerHolders,
     cached_embed,
     eval_index_dir,
@@ -30,9 +33,6 @@ from assistant.evaluate import (
     paired_bootstrap,
     per_question,
 )
-from assistant.fusion import blend, boost_window, recency_prior
-from assistant.retrieve import Query, candidates
-from assistant.view import day
 
 POOL = 200
 

@@ -181,7 +181,7 @@ def main() -> int:
                         help="upload the file again and again for this many seconds")
     args = parser.parse_args()
     from assistant import Assistant
-    from assistant.server import Shared
+    from assistant.serving.server import Shared
 
     demo = Path(__file__).resolve().parent.parent / "demo"
     folder = Path(tempfile.mkdtemp(prefix="hostile-"))

@@ -26,8 +26,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assistant.config import Settings
-from assistant.evaluate import AnswerHolders, cached_embed, first_hit, open_eval_index
-from assistant.retrieve import Query, candidates
+from assistant.search.retrieve import Query, candidates
+from assistant.tools.evaluate import AnswerHolders, cached_embed, first_hit, open_eval_index
 
 BANDS = ((1, "1"), (5, "2-5"), (20, "6-20"), (40, "21-40"), (100, "41-100"))
 AGES = ((8, "0-7 days"), (31, "8-30 days"), (10**6, "over 30 days"))

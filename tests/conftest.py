@@ -18,7 +18,7 @@ from ui_browser import AXE, CHROMIUM
 def small_model_by_name():
     """`load_embedder(SMALL_MODEL, ...)` gives a WordHashEmbedder in this process; every
     other name loads as it does in the package."""
-    from assistant import embedding
+    from assistant.embedding import embedder as embedding
 
     real, small = embedding.load_embedder, WordHashEmbedder()
 

@@ -85,8 +85,8 @@ def start_server(index_dir, access=None, settings=None, max_upload_bytes=UPLOAD_
     import uvicorn
 
     from assistant import Assistant
-    from assistant.access import Access
-    from assistant.server import build_app
+    from assistant.serving.access import Access
+    from assistant.serving.server import build_app
 
     assistant = Assistant(index_dir, settings)
     _ = assistant.embedder  # loaded before serving, as `serve` does

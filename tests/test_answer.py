@@ -3,7 +3,7 @@ from dataclasses import replace
 
 import pytest
 
-from assistant.answer import (
+from assistant.answering.answer import (
     LEAD_SENTENCES,
     Lead,
     best_sentence,

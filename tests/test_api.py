@@ -7,7 +7,7 @@ import time
 import pytest
 from helpers import AUTH, CHESS, SMALL_MODEL, TOKEN, UPLOAD_LIMIT, small_settings, start_server
 
-from assistant.uploads import shown_name, upload_name
+from assistant.reading.uploads import shown_name, upload_name
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ from dataclasses import replace
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from assistant.articles import check_date, clean_text, content_id, read_articles
-from assistant.boilerplate import is_boilerplate
-from assistant.chunking import chunk
+from assistant.reading.articles import check_date, clean_text, content_id, read_articles
+from assistant.reading.boilerplate import is_boilerplate
+from assistant.reading.chunking import chunk
 from assistant.types import Article, Problem
 
 NATIVE = " date 2024-01-03 Humphries wins the world title\n\nLuke Humphries won.\n\nHe beat Littler.\n"
@@ -180,7 +180,7 @@ def test_an_id_repeated_with_other_content_is_reported_and_the_later_copy_kept(t
 
 
 def test_repeats_across_files_and_in_a_list_of_articles(tmp_path):
-    from assistant.articles import first_copies
+    from assistant.reading.articles import first_copies
 
     one = write_jsonl(tmp_path / "one.jsonl", [good()])
     two = write_jsonl(tmp_path / "two.jsonl", ["", good()])  # a blank line moves it to line 2
@@ -194,7 +194,7 @@ def test_repeats_across_files_and_in_a_list_of_articles(tmp_path):
 
 
 def test_article_hash_is_what_the_article_is_not_where_it_was_read():
-    from assistant.articles import article_hash
+    from assistant.reading.articles import article_hash
 
     a = Article("a", "T", "2024-01-01", "x", url="file:///one/a.jsonl#L1")
     assert article_hash(a) == article_hash(replace(a, url="file:///two/a.jsonl#L7"))
@@ -206,7 +206,7 @@ def test_article_hash_is_what_the_article_is_not_where_it_was_read():
                                       ("2100-12-31", True), ("2101-01-01", False),
                                       ("9999-12-31", False)])
 def test_dates_must_be_plausible(date, ok):
-    from assistant.articles import BadArticle
+    from assistant.reading.articles import BadArticle
 
     if ok:
         assert check_date(date, "date") == date

@@ -6,9 +6,9 @@ import pytest
 from helpers import SMALL_MODEL, small_settings
 
 from assistant import Assistant, Settings
-from assistant.check import Kind, check, repair
 from assistant.errors import NoIndex
-from assistant.store import MANIFEST, Store
+from assistant.storage.check import Kind, check, repair
+from assistant.storage.store import MANIFEST, Store, settings_for_index
 
 
 def test_a_fresh_index_is_healthy(small_copy):
@@ -39,7 +39,7 @@ def test_an_index_never_committed_is_healthy_and_records_its_settings(tmp_path):
     built = Settings(model=SMALL_MODEL, max_chars=500)
     Store(tmp_path / "idx", built).close()
     assert check(tmp_path / "idx", built) == []
-    assert Settings.for_index(tmp_path / "idx") == built
+    assert settings_for_index(tmp_path / "idx") == built
     assert Assistant(tmp_path / "idx", create=False).stats()["articles"] == 0
 
 
@@ -83,7 +83,7 @@ def test_repair_rebuilds_with_the_index_s_own_settings(tmp_path):
     assert {p.kind for p in check(tmp_path / "idx")} == {Kind.SEARCH_FILES}
     [action] = repair(tmp_path / "idx", Settings())
     assert "rebuilt the index from 1 stored articles" in action
-    assert Settings.for_index(tmp_path / "idx") == built
+    assert settings_for_index(tmp_path / "idx") == built
     assert check(tmp_path / "idx") == []
 
 
@@ -108,7 +108,7 @@ def test_damaged_articles_or_settings_are_reported_by_kind_and_not_rebuilt(small
 
 
 def test_the_cli_reports_problems_and_repairs_with_the_index_s_settings(small_copy, capsys):
-    from assistant.cli import main
+    from assistant.cli.main import main
 
     (small_copy / MANIFEST).unlink()
     assert main(["check", "--index", str(small_copy)]) == 1

@@ -2,7 +2,7 @@
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from assistant.chunking import chunk, pack, paragraphs, split_long
+from assistant.reading.chunking import chunk, pack, paragraphs, split_long
 
 
 @pytest.mark.parametrize("text, limit, expected", [

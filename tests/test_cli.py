@@ -24,7 +24,7 @@ def test_help_is_fast_and_loads_no_model():
     started = time.perf_counter()
     result = run("--help")
     assert "ingest" in result.stdout and "ask" in result.stdout
-    code = ("import sys, assistant.cli; assistant.cli.build_parser(); "
+    code = ("import sys, assistant.cli.main; assistant.cli.main.build_parser(); "
             "print('torch' in sys.modules, 'faiss' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, check=False).stdout

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from helpers import ROOT
 
-from assistant.cli import build_parser
+from assistant.cli.main import build_parser
 from assistant.tools import cli_reference as ref
 
 

@@ -12,7 +12,7 @@ from assistant.cluster import catalog as catalogs
 from assistant.cluster.fanout import candidates as fanned_out, merge
 from assistant.cluster.front import ClusterAssistant
 from assistant.errors import IndexBusy, NoIndex, ShardUnavailable
-from assistant.retrieve import candidates
+from assistant.search.retrieve import candidates
 
 # Wire copies (the same title and text from two outlets) tie in both retrievers: ties must
 # break the same way however the articles are split.
@@ -235,7 +235,7 @@ NO_RAY = """
 import sys
 sys.path.insert(0, sys.argv[1])
 from helpers import WordHashEmbedder, small_settings
-from assistant.cli import build_parser
+from assistant.cli.main import build_parser
 from assistant.cluster import catalog, connect
 catalog.create(sys.argv[2], 2, small_settings())
 a = connect(sys.argv[2], settings=small_settings(), embedder=WordHashEmbedder())
@@ -259,7 +259,7 @@ def test_nothing_imports_ray_without_a_ray_option(tmp_path):
 
 
 def test_the_benchmark_compares_single_and_sharded_question_by_question(tmp_path, capsys):
-    from assistant.cluster.bench import compare
+    from assistant.tools.cluster_bench import compare
 
     single, _ = build_single(tmp_path / "single", [DEMO], small_settings())
     sharded, _ = build_sharded(tmp_path / "sharded", 2, [DEMO], small_settings())

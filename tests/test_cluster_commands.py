@@ -11,7 +11,7 @@ from helpers import DEMO, make_eval_set, small_settings
 from assistant import Assistant
 from assistant.cluster import catalog as catalogs, eval_opener
 from assistant.cluster.front import ClusterAssistant
-from assistant.evaluate import run_eval
+from assistant.tools.evaluate import run_eval
 
 # Two outlets across many articles: an outlet's count and dates are summed over shards.
 MORE = [{"id": f"notice-{i}", "title": f"Harbour notice {i}", "date": f"2025-0{i % 9 + 1}-0{i % 7 + 1}",
@@ -55,7 +55,7 @@ def call(server, tool: str, **arguments) -> dict:
 
 
 def test_the_agent_tools_answer_over_a_collection(pair):
-    from assistant.agent_tools import build_mcp
+    from assistant.serving.agent_tools import build_mcp
 
     single, sharded = pair
     ours, theirs = build_mcp(sharded), build_mcp(single)
@@ -84,7 +84,7 @@ def test_eval_on_a_collection_measures_as_on_one_index(tmp_path):
 
 
 def test_eval_on_a_collection_refuses_what_would_delete_it(tmp_path, capsys):
-    from assistant.cli import main
+    from assistant.cli.main import main
 
     set_dir = make_eval_set(tmp_path / "tiny")
     catalogs.create(tmp_path / "c", 2, small_settings())
@@ -96,7 +96,7 @@ def test_eval_on_a_collection_refuses_what_would_delete_it(tmp_path, capsys):
 
 
 def test_every_command_works_on_a_collection(tmp_path, capsys):
-    from assistant.cli import main
+    from assistant.cli.main import main
 
     root = tmp_path / "c"
     assert main(["cluster", "init", "--index", str(tmp_path / "real"), "--shards", "3"]) == 0
@@ -121,8 +121,8 @@ def test_every_command_works_on_a_collection(tmp_path, capsys):
 def test_a_servers_writes_go_to_the_shards(tmp_path):
     """server.Shared's write handle over a collection is the collection's writer, never a
     single index made beside the shards (the root's database keeps the server's feeds)."""
-    from assistant.articles import make_article
-    from assistant.server import Shared
+    from assistant.reading.articles import make_article
+    from assistant.serving.server import Shared
 
     catalogs.create(tmp_path / "c", 2, small_settings())
     shared = Shared(ClusterAssistant(tmp_path / "c", small_settings()))
@@ -150,7 +150,7 @@ def test_feeds_add_on_a_collection_keeps_the_feed_in_its_root_and_makes_no_index
                                                                                    capsys):
     """The bug of issue 24: `feeds add --index COLLECTION` exited 0 and made an ordinary
     index (articles and passages tables) in the collection's root."""
-    from assistant.cli import main
+    from assistant.cli.main import main
 
     root = tmp_path / "c"
     catalogs.create(root, 2, small_settings())
@@ -201,21 +201,22 @@ def command_lines(root, work) -> list[tuple[list[str], int, str]]:
 @pytest.fixture()
 def opened(monkeypatch, capsys):
     """serve, mcp and watch run until stopped: here they print what they were given."""
-    import assistant.agent_stdio
-    import assistant.server
-    import assistant.watching
+    import assistant.live.watching
+    import assistant.serving.agent_stdio
+    import assistant.serving.server
 
     def show(assistant, *args, **kwargs):
         print(type(assistant).__name__)
 
-    for module, name in [(assistant.server, "serve"), (assistant.agent_stdio, "run_stdio"),
-                         (assistant.watching, "watch")]:
+    for module, name in [(assistant.serving.server, "serve"),
+                         (assistant.serving.agent_stdio, "run_stdio"),
+                         (assistant.live.watching, "watch")]:
         monkeypatch.setattr(module, name, show)
 
 
 def test_all_17_commands_on_a_collection_work_or_refuse_and_never_write_a_stray_index(
         tmp_path, capsys, opened):
-    from assistant.cli import build_parser, main
+    from assistant.cli.main import build_parser, main
 
     root, work = tmp_path / "c", tmp_path / "work"
     work.mkdir()
@@ -247,7 +248,7 @@ MISSING = [["ask", "chess"], ["ask"], ["delete", "x"], ["compact"], ["stats"], [
 @pytest.mark.parametrize("argv", MISSING, ids=" ".join)
 def test_a_command_on_a_missing_folder_says_so_and_makes_nothing(tmp_path, capsys, opened,
                                                                   argv):
-    from assistant.cli import main
+    from assistant.cli.main import main
 
     missing, no_set = tmp_path / "missing", tmp_path / "no-set"
     argv = [a.replace("{set}", str(no_set)) for a in argv]

@@ -57,8 +57,8 @@ def test_readers_see_old_or_new_batches_never_a_mix(demo_copy, tmp_path):
 @pytest.mark.slow  # a child process or three feeds: seconds, not the quick suite's
 def test_a_second_writer_process_is_refused_with_a_message(small_copy, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    hold = ("import sys, time\nfrom assistant.store import Store\nfrom assistant import Settings\n"
-            "with Store(sys.argv[1], Settings.for_index(sys.argv[1])).lock():\n"
+    hold = ("import sys, time\nfrom assistant.storage.store import Store, settings_for_index\n"
+            "with Store(sys.argv[1], settings_for_index(sys.argv[1])).lock():\n"
             "    print('locked', flush=True)\n    time.sleep(60)\n")
     holder = subprocess.Popen([sys.executable, "-c", hold, str(small_copy)], env=env,
                               stdout=subprocess.PIPE, text=True)
@@ -79,7 +79,7 @@ def test_a_second_writer_process_is_refused_with_a_message(small_copy, tmp_path)
 def test_the_server_answers_questions_while_an_upload_is_embedded(demo_copy):
     import threading
 
-    from assistant.server import Shared
+    from assistant.serving.server import Shared
     from assistant.types import Article
 
     shared = Shared(Assistant(demo_copy))

@@ -8,7 +8,7 @@ import pytest
 
 from assistant import Settings
 from assistant.errors import AssistantError, BadSettings, IndexDamaged
-from assistant.store import Store
+from assistant.storage.store import Store, settings_for_index
 
 
 @pytest.mark.parametrize("field, value, message", [
@@ -41,7 +41,7 @@ def test_a_value_no_field_can_mean_is_refused_naming_the_field(field, value, mes
 
 
 def test_the_defaults_and_what_eval_and_tune_vary_are_valid():
-    from assistant.evaluate import stages
+    from assistant.tools.evaluate import stages
     from assistant.tools.tune import GRID
 
     assert isinstance(BadSettings("x"), AssistantError) and isinstance(BadSettings("x"), ValueError)
@@ -59,13 +59,13 @@ def test_build_settings_come_from_the_database_not_the_manifest(tmp_path):
     Store(tmp_path / "idx", built).close()
     manifest = tmp_path / "idx" / "manifest.json"
     manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "max_chars": 123}))
-    assert Settings.for_index(tmp_path / "idx") == built
+    assert settings_for_index(tmp_path / "idx") == built
     manifest.unlink()
-    assert Settings.for_index(tmp_path / "idx") == built
+    assert settings_for_index(tmp_path / "idx") == built
 
 
 def test_no_index_means_the_defaults_and_creates_nothing(tmp_path):
-    assert Settings.for_index(tmp_path / "nothing-here") == Settings()
+    assert settings_for_index(tmp_path / "nothing-here") == Settings()
     assert not (tmp_path / "nothing-here").exists()
 
 
@@ -78,7 +78,7 @@ def test_an_index_that_cannot_say_how_it_was_built_is_an_error(tmp_path, fingerp
     with sqlite3.connect(tmp_path / "idx" / "assistant.sqlite") as db:
         db.execute("UPDATE meta SET value=? WHERE key='fingerprint'", (fingerprint,))
     with pytest.raises(IndexDamaged, match="assistant check") as raised:
-        Settings.for_index(tmp_path / "idx")
+        settings_for_index(tmp_path / "idx")
     assert raised.value.http_status == 500
 
 
@@ -86,4 +86,4 @@ def test_an_unreadable_database_is_an_error_not_the_defaults(tmp_path):
     (tmp_path / "idx").mkdir()
     (tmp_path / "idx" / "assistant.sqlite").write_bytes(b"this is no database" * 100)
     with pytest.raises(IndexDamaged, match="cannot read the settings it was built with"):
-        Settings.for_index(tmp_path / "idx")
+        settings_for_index(tmp_path / "idx")

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from helpers import small_settings
 
-from assistant.conversation import MAX_CARRIED, Turn, follow_up, with_context
+from assistant.answering.conversation import MAX_CARRIED, Turn, follow_up, with_context
 
 DARTS = Turn("Who won the PDC world darts championship?",
              "Luke Humphries beat Luke Littler 7-4 in the final at Alexandra Palace.",
@@ -217,7 +217,7 @@ def test_the_cli_prompt_reads_a_follow_up_with_its_last_answer(news, monkeypatch
     """`assistant ask` without a question is a conversation too, as the chat is."""
     import json
 
-    from assistant.cli import _prompt
+    from assistant.cli.main import _prompt
 
     typed = iter(["What caused the Notre Dame fire?", "what happened next?", "coronavirus", ""])
     monkeypatch.setattr("builtins.input", lambda prompt="": next(typed))

@@ -13,8 +13,8 @@ import pytest
 from helpers import DEMO, ROOT, shared_path, small_settings
 
 from assistant import Assistant, Settings
-from assistant.check import check
 from assistant.errors import NoIndex
+from assistant.storage.check import check
 
 BATCH = 3
 INGEST = f"""

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import Assistant, Settings
-from assistant.cross_encoder import (
+from assistant import Assistant
+from assistant.search.cross_encoder import (
     MODEL_DIR,
     WINDOW_CHARS,
     CrossEncoder,
@@ -16,6 +16,7 @@ from assistant.cross_encoder import (
     pair_text,
     window,
 )
+from assistant.storage.store import settings_for_index
 from assistant.tools.reranker_data import label
 
 FILLER = "The weather stayed mild across the region for most of the week. " * 12
@@ -77,7 +78,7 @@ def test_shipped_cross_encoder_ranks_the_answering_passage_first():
 def test_answer_through_the_cross_encoder_on_a_real_index(demo_index_dir):
     """The cross-encoder is opt-in (Settings.cross_encoder): turned on, it orders the cards and
     its calibrated probability becomes the answer's confidence."""
-    settings = replace(Settings.for_index(demo_index_dir), cross_encoder=True)
+    settings = replace(settings_for_index(demo_index_dir), cross_encoder=True)
     answer = Assistant(demo_index_dir, settings, create=False).answer(
         "Who won the Northern Open chess championship?", k=3, as_of="2025-12-31")
     assert answer.passages[0].title.lower().count("chess") and answer.confidence is not None
@@ -105,7 +106,7 @@ def test_platt_fits_a_rising_curve_and_stays_finite_on_separable_data():
 
 
 def test_a_missing_model_folder_named_directly_says_how_to_make_one(tmp_path):
-    from assistant.model_files import ModelNotFound
+    from assistant.embedding.model_files import ModelNotFound
 
     with pytest.raises(ModelNotFound, match="assistant train-reranker"):
         CrossEncoder(tmp_path)

@@ -1,7 +1,7 @@
 """Time phrases are read against a fixed as-of date, never past it."""
 import pytest
 
-from assistant.dates import time_window
+from assistant.search.dates import time_window
 
 AS_OF = "2024-01-05"  # a Friday
 
@@ -25,7 +25,7 @@ def test_no_time_phrase(question):
 
 
 def test_time_phrase_whatever_the_date():
-    from assistant.dates import time_phrase
+    from assistant.search.dates import time_phrase
 
     assert time_phrase("How many died in the war this week?") == "this week"
     assert time_phrase("What about Ukraine?") is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.dense import DenseIndex
+from assistant.storage.dense import DenseIndex
 from assistant.tools.synthetic import centres as synthetic_centres, near as synthetic
 
 CENTRES = synthetic_centres(6000)  # a topic a hundred passages, as in the bench's scale runs
@@ -95,7 +95,7 @@ def _saved(index: DenseIndex, folder):
 
 
 def test_probe_share_grows_past_a_million_vectors_up_to_its_cap():
-    from assistant.dense import MAX_PROBE_SHARE, PROBE_SHARE, probe_share_for
+    from assistant.storage.dense import MAX_PROBE_SHARE, PROBE_SHARE, probe_share_for
 
     assert probe_share_for(10_000) == probe_share_for(1_000_000) == PROBE_SHARE
     shares = [probe_share_for(n) for n in (2_000_000, 5_000_000, 10_000_000, 50_000_000)]

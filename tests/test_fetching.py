@@ -8,7 +8,7 @@ import pytest
 from local_site import Page, Site
 
 from assistant.config import Settings
-from assistant.fetching import USER_AGENT, Fetcher, FetchFailed, public_address
+from assistant.live.fetching import USER_AGENT, Fetcher, FetchFailed, public_address
 
 FAST = Settings(fetch_delay_s=0.0, fetch_timeout_s=0.5, max_page_bytes=1_000_000,
                 allow_private=True)

@@ -1,5 +1,5 @@
 """Ranking arithmetic: fusion, the favoured-days boost, duplicate collapsing."""
-from assistant.fusion import (
+from assistant.search.fusion import (
     blend,
     boost_window,
     collapse_duplicates,

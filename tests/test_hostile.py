@@ -12,9 +12,9 @@ import pytest
 from helpers import small_settings
 
 from assistant import Assistant
-from assistant.articles import MAX_LINE_BYTES, MAX_PROBLEMS_PER_FILE, read_articles
-from assistant.check import check
-from assistant.read_apart import read_apart
+from assistant.reading.articles import MAX_LINE_BYTES, MAX_PROBLEMS_PER_FILE, read_articles
+from assistant.reading.read_apart import read_apart
+from assistant.storage.check import check
 from assistant.types import Article, Problem
 
 
@@ -126,7 +126,7 @@ def test_a_script_without_a_main_guard_ingests_once(tmp_path):
     (tmp_path / "a.jsonl").write_text(json.dumps({"title": "T", "date": "2024-01-01",
                                                   "text": "x"}) + "\n")
     script = tmp_path / "script.py"
-    script.write_text("from assistant.read_apart import read_apart\n"
+    script.write_text("from assistant.reading.read_apart import read_apart\n"
                       "print(len(list(read_apart(['a.jsonl']))))\n")
     done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
                           text=True, timeout=60, check=False)
@@ -195,7 +195,7 @@ def test_bad_files_leave_the_index_unchanged(small_copy, tmp_path, name):
 
 
 def test_a_reader_that_dies_is_a_clear_error(tmp_path):
-    from assistant.read_apart import ReaderFailed
+    from assistant.reading.read_apart import ReaderFailed
 
     line = json.dumps({"title": "T", "date": "2024-01-01", "text": "x"})
     path = tmp_path / "a.jsonl"  # far more than the pipe holds: the child is still at work

@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent / PACKAGE
 
 
 def module_name(path: Path) -> str:
-    """Example: assistant/keyword.py -> 'assistant.keyword'; assistant/__init__.py -> 'assistant'"""
+    """Example: assistant/storage/keyword.py -> 'assistant.storage.keyword';
+    assistant/__init__.py -> 'assistant'"""
     parts = path.relative_to(ROOT.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
@@ -80,7 +81,7 @@ def test_find_cycle_reports_a_circle_and_passes_a_tree():
 
 def test_relative_imports_resolve_to_package_modules():
     graph = import_graph()
-    assert "assistant.words" in graph["assistant.keyword"]
+    assert "assistant.reading.words" in graph["assistant.storage.keyword"]
     assert "assistant.assistant" in graph["assistant"]  # from .assistant import Assistant
 
 
@@ -91,12 +92,12 @@ def test_the_package_has_no_import_cycle():
 
 def test_words_is_a_leaf():
     """Search, rankers and lead all read words through it; it must not reach back up."""
-    assert import_graph()["assistant.words"] == set()
+    assert import_graph()["assistant.reading.words"] == set()
 
 
 def test_the_library_and_the_command_line_load_no_web_stack():
     """A program that only retrieves installs and imports no Gradio, FastAPI or uvicorn."""
-    code = ("import sys, assistant, assistant.cli; from assistant import Assistant; "
+    code = ("import sys, assistant, assistant.cli.main; from assistant import Assistant; "
             "print(sorted(m for m in ('gradio', 'fastapi', 'uvicorn', 'starlette') "
             "if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -105,7 +106,7 @@ def test_the_library_and_the_command_line_load_no_web_stack():
 
 
 def test_serving_without_the_web_extra_says_how_to_install_it():
-    from assistant.server import missing_web_packages
+    from assistant.serving.server import missing_web_packages
 
     assert missing_web_packages() == []  # this install has the extra
     assert missing_web_packages(lambda name: None if name == "gradio" else object()) == ["gradio"]
@@ -113,8 +114,8 @@ def test_serving_without_the_web_extra_says_how_to_install_it():
 
 TOOLS = "assistant.tools"
 # The command line (and `python -m assistant`, which runs it) offers the tools as commands,
-# imported when one runs; the cluster's benchmark is a tool beside the code it measures.
-TOOL_USERS = {"assistant.cli", "assistant.__main__", "assistant.cluster.bench"}
+# imported when one runs.
+TOOL_USERS = {"assistant.cli.main", "assistant.__main__"}
 
 
 def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
@@ -142,8 +143,69 @@ def test_the_runtime_imports_no_tool():
     graph = import_graph()
     assert any(is_tool(m) for m in graph) and is_tool("assistant.tools.bench")
     runtime = [m for m in graph if not is_tool(m) and m not in TOOL_USERS]
-    assert "assistant.assistant" in runtime and "assistant.retrieve" in runtime
+    assert "assistant.assistant" in runtime and "assistant.search.retrieve" in runtime
     offenders = {m: sorted(t for t in graph[m] if is_tool(t)) for m in runtime}
     assert not {m: t for m, t in offenders.items() if t}, offenders
     assert not [m for m in runtime if graph[m] & TOOL_USERS], "runtime imports a tool user"
     assert not any(is_tool(m) for m in reachable(graph, "assistant"))
+
+
+# The data flow, bottom up: a module imports modules of its own layer and of the layers below
+# it, never above ("an arrow back up"). A subpackage is one layer; a top-level module is its own.
+LAYERS = [
+    "assistant.config assistant.errors assistant.types",  # the leaves
+    "assistant.reading",  # files in, articles and passages out
+    "assistant.embedding",  # texts in, vectors out
+    "assistant.storage",  # the index folder
+    "assistant.search",  # a question in, ranked passages out
+    "assistant.answering",  # passages in, an answer out
+    "assistant.live",  # feeds, pages, watched folders (the front door opens their store)
+    "assistant.assistant",  # the front door, Assistant
+    "assistant.cluster",  # a sharded collection: ClusterAssistant is an Assistant
+    "assistant",  # the package: Assistant, Answer, connect (a folder or a collection)
+    "assistant.serving",  # HTTP, the chat, MCP, Ray Serve
+    "assistant.cli assistant.__main__",  # the command line
+    "assistant.tools",  # evaluation, benchmarks, training: measure everything above
+]
+# The arrows back up that remain, each with its reason; the command line's to the tools
+# (TOOL_USERS) are the other kind allowed, as the tool rule above allows them.
+ARROWS_UP = {
+    ("assistant.storage.check", "assistant.assistant"):
+        "repair rebuilds an index by ingesting its stored articles through the front door",
+}
+
+
+def layer_of(module: str) -> str:
+    """Example: 'assistant.storage.keyword' -> 'assistant.storage'; 'assistant.config' ->
+    'assistant.config'; 'assistant' -> 'assistant'"""
+    return ".".join(module.split(".")[:2])
+
+
+def arrows_up(graph: dict[str, set[str]], rank: dict[str, int]) -> list[tuple[str, str]]:
+    """The imports from a module to one of a higher layer, by `rank` of layer.
+
+    Example: ({'a.x': {'a.y'}, 'a.y': {'a.x'}}, {'a.x': 0, 'a.y': 1}) -> [('a.x', 'a.y')]
+    """
+    return sorted((module, target) for module, targets in graph.items() for target in targets
+                  if rank[layer_of(target)] > rank[layer_of(module)])
+
+
+def test_layer_of_and_arrows_up_find_an_import_of_a_higher_layer():
+    assert layer_of("assistant.storage.keyword") == "assistant.storage"
+    assert layer_of("assistant.config") == "assistant.config" and layer_of("assistant") == "assistant"
+    rank = {"p.low": 0, "p.high": 1}
+    graph = {"p.low.a": {"p.low.b", "p.high.c"}, "p.low.b": set(), "p.high.c": {"p.low.a"}}
+    assert arrows_up(graph, rank) == [("p.low.a", "p.high.c")]
+    assert arrows_up({"p.high.c": {"p.low.a"}, "p.low.a": set()}, rank) == []
+
+
+def test_imports_follow_the_data_flow_with_no_arrow_back_up():
+    """Each subpackage's __init__ says what it owns and what it may import; this holds them
+    to it. A new top-level module or subpackage must be given its place in LAYERS."""
+    graph = import_graph()
+    rank = {name: i for i, layer in enumerate(LAYERS) for name in layer.split()}
+    assert not {layer_of(m) for m in graph} - set(rank), "modules with no place in LAYERS"
+    up = [(m, t) for m, t in arrows_up(graph, rank)
+          if (m, t) not in ARROWS_UP and not (m in TOOL_USERS and is_tool(t))]
+    assert up == [], "arrows back up: " + ", ".join(f"{m} -> {t}" for m, t in up)
+    assert set(ARROWS_UP) <= {(m, t) for m in graph for t in graph[m]}, "a stale exception"

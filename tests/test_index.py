@@ -8,7 +8,8 @@ from helpers import DEMO, SMALL_MODEL, small_settings
 
 from assistant import Assistant, Settings
 from assistant.errors import BadQuery, IndexBusy, IndexMismatch, UnknownSource
-from assistant.keyword import KeywordIndex
+from assistant.storage.keyword import KeywordIndex
+from assistant.storage.store import settings_for_index
 from assistant.types import Article
 
 
@@ -123,7 +124,7 @@ def test_an_index_opens_with_the_settings_it_was_built_with(tmp_path):
     reopened = Assistant(tmp_path / "idx")
     assert reopened.settings.embed_backend == "onnx-int8" and not reopened.settings.title_context
     assert reopened.ask("comet", k=1)[0].article_id == "o1"
-    assert Settings.for_index(tmp_path / "nothing-here") == Settings()
+    assert settings_for_index(tmp_path / "nothing-here") == Settings()
     with pytest.raises(IndexMismatch, match="embed_backend"):
         Assistant(tmp_path / "idx", small_settings())
 
@@ -172,9 +173,9 @@ def test_article_that_is_all_page_furniture_is_skipped_with_a_reason(tmp_path):
 
 @pytest.mark.parametrize("as_of", ["2025-03-01", "2025-06-14", "2025-12-01"])
 def test_as_of_holds_at_every_retrieval_stage(small_assistant, as_of):
-    from assistant.evaluate import stages
-    from assistant.rerank import second_stages
-    from assistant.retrieve import Query, search
+    from assistant.search.rerank import second_stages
+    from assistant.search.retrieve import Query, search
+    from assistant.tools.evaluate import stages
 
     shipped = small_assistant.settings.with_(cross_encoder=True)  # the default second stage
     for name, variant in stages(shipped).items():
@@ -194,7 +195,7 @@ def test_deleting_keeps_bm25_files_with_tombstones_until_compact(tmp_path):
     assert a.stats()["keyword_tombstones"] == 2
     found = a.ask("tram line reopens", k=10)
     assert sorted(p.article_id for p in found) == ["t1", "t2"]
-    from assistant.check import check
+    from assistant.storage.check import check
 
     assert check(tmp_path / "idx", a.settings) == []
     assert a.compact() == 2
@@ -204,7 +205,7 @@ def test_deleting_keeps_bm25_files_with_tombstones_until_compact(tmp_path):
 
 
 def test_each_batch_adds_a_keyword_segment_and_full_tiers_merge(tmp_path):
-    from assistant.keyword import MERGE_FACTOR
+    from assistant.storage.keyword import MERGE_FACTOR
 
     a = Assistant(tmp_path / "idx", small_settings(batch_articles=1))
     subjects = ["ferry", "tram", "bridge", "harbour", "canal", "market"]
@@ -222,7 +223,7 @@ def test_each_batch_adds_a_keyword_segment_and_full_tiers_merge(tmp_path):
     assert np.allclose(found[1], [by_id[i] for i in found[0].tolist()], rtol=1e-5)
     assert a.delete(["b0"]) == 1 and a.compact() == 1
     assert a.stats()["keyword_segments"] == 1 and len(a.store.view.keyword) == len(subjects) - 1
-    from assistant.check import check
+    from assistant.storage.check import check
 
     assert check(tmp_path / "idx", a.settings) == []
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.bm25_segment import Segment
-from assistant.keyword import MERGE_FACTOR, KeywordIndex, _tier, by_id
-from assistant.words import stemmer, stopwords, tokenize
+from assistant.reading.words import stemmer, stopwords, tokenize
+from assistant.storage.bm25_segment import Segment
+from assistant.storage.keyword import MERGE_FACTOR, KeywordIndex, _tier, by_id
 
 # Every document has four indexed words, so all segments share one average length and a
 # segmented index must score exactly as one index over all of them.

@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.answer import compose
-from assistant.answer_type import expected_type, new_names, spans, type_match
-from assistant.fusion import recency_prior
-from assistant.lead import FEATURES, MODEL_FILE, features, load_lead_scorer, options
+from assistant.answering.answer import compose
+from assistant.answering.answer_type import expected_type, new_names, spans, type_match
+from assistant.answering.lead import FEATURES, MODEL_FILE, features, load_lead_scorer, options
+from assistant.search.fusion import recency_prior
 from assistant.types import Passage
 
 

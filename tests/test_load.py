@@ -52,8 +52,8 @@ def test_past_the_in_flight_limit_requests_get_503_with_retry_after(small_index_
     import uvicorn
 
     from assistant import Assistant
-    from assistant.access import Access
-    from assistant.api import create_app
+    from assistant.serving.access import Access
+    from assistant.serving.api import create_app
 
     # every request is one too many
     app = create_app(Assistant(small_index_dir), Access(None), max_in_flight=0)

@@ -41,11 +41,12 @@ LAUNCH = f"""
 import sys
 sys.path[:0] = [{TESTS!r}, {str(ROOT)!r}]
 from helpers import WordHashEmbedder, small_settings
-from assistant import config, embedding
+import assistant.assistant
+from assistant.embedding import embedder as embedding
 small = WordHashEmbedder()
 embedding.load_embedder = lambda model, *args, **kwargs: small
-config.Settings.for_index = classmethod(lambda cls, folder: small_settings())
-from assistant.cli import main
+assistant.assistant.settings_for_index = lambda folder: small_settings()
+from assistant.cli.main import main
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -53,7 +54,7 @@ sys.exit(main(sys.argv[1:]))
 @pytest.fixture(scope="module")
 def index(tmp_path_factory):
     from assistant import Assistant
-    from assistant.articles import make_article
+    from assistant.reading.articles import make_article
 
     folder = tmp_path_factory.mktemp("mcp") / "index"
     assistant = Assistant(folder, small_settings())
@@ -77,7 +78,7 @@ def test_the_assistant_reads_an_article_and_its_outlets(index):
 
 def test_a_long_search_result_is_cut_with_a_note_in_rank_order(index):
     from assistant import Assistant
-    from assistant.agent_tools import search_result
+    from assistant.serving.agent_tools import search_result
 
     answer = Assistant(index, small_settings(), create=False).answer(
         "harbour history boats tides", k=20, as_of=AS_OF)
@@ -129,7 +130,7 @@ async def call(session, tool, **arguments) -> tuple[bool, object]:
 def expected_answer(index, **kwargs) -> dict:
     """What Assistant.answer gives for QUESTION, in search_news's terms."""
     from assistant import Assistant
-    from assistant.agent_tools import search_result
+    from assistant.serving.agent_tools import search_result
 
     assistant = Assistant(index, small_settings(), create=False)
     return search_result(assistant.answer(QUESTION, **kwargs), None, [])
@@ -278,7 +279,7 @@ def test_http_mcp_answers_and_needs_the_token_to_write(served):
 
 @pytest.mark.slow
 def test_http_mcp_with_no_token_takes_writes_and_keeps_the_host_rule(index, tmp_path):
-    from assistant.access import Access
+    from assistant.serving.access import Access
 
     copy = shutil.copytree(index, tmp_path / "index")
     url, stop = start_server(copy, access=Access(None), settings=small_settings())

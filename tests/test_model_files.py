@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import shutil
 
-from assistant.model_files import weights_stamp
+from assistant.embedding.model_files import weights_stamp
 
 
 def write_model(folder, weights: bytes):

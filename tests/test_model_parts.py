@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import model_files
-from assistant.model_files import (
+from assistant.embedding import model_files
+from assistant.embedding.model_files import (
     MPNET,
     ModelNotFound,
     PartedModel,
@@ -162,7 +162,7 @@ def test_the_real_model_embeds_offline_to_a_unit_768_vector(mpnet_cache, tmp_pat
     """Loaded in a fresh process that can reach no hub, by the name Settings.model takes."""
     env = {**os.environ, model_files.CACHE_ENV: str(mpnet_cache), "HOME": str(tmp_path),
            "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9"}
-    code = ("import json; from assistant.embedding import load_embedder; "
+    code = ("import json; from assistant.embedding.embedder import load_embedder; "
             "e = load_embedder('accurate', 0, 'torch'); "
             "v = e.embed(['The central bank raised interest rates by half a point.']); "
             "print(json.dumps([e.dim, v.tolist()]))")

@@ -14,9 +14,9 @@ import anyio
 import pytest
 from helpers import small_settings, start_server
 
-from assistant import Answer, Assistant, Settings, connect
-from assistant.articles import make_article
+from assistant import Answer, Assistant, connect
 from assistant.errors import BadQuery, UnknownSource
+from assistant.reading.articles import make_article
 
 LATER = (date.today() + timedelta(days=30)).isoformat()  # a page dated ahead of its day
 ARTICLES = [
@@ -51,7 +51,7 @@ def door(tmp_path_factory):
                                          url=f"https://{s}/{i}") for i, t, d, s, x in ARTICLES])
     writer.close()
     patch = pytest.MonkeyPatch()  # the command line opens it as the server does
-    patch.setattr(Settings, "for_index", classmethod(lambda cls, f: small_settings()))
+    patch.setattr("assistant.assistant.settings_for_index", lambda folder: small_settings())
     url, stop = start_server(folder, settings=small_settings())
     yield folder, url
     stop()
@@ -66,7 +66,7 @@ def python(folder, url, **asked) -> dict:
 
 
 def cli(folder, url, **asked) -> dict:
-    from assistant.cli import main
+    from assistant.cli.main import main
 
     flags = [f"--{name.replace('_', '-')}={value}" for name, value in asked.items()
              if name != "sources"] + [f"--source={s}" for s in asked.get("sources", [])]

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from local_site import article_html
 
-from assistant.fetching import Fetched, FetchFailed
-from assistant.pages import Hint, article_id, canonical_url, extract
+from assistant.live.fetching import Fetched, FetchFailed
+from assistant.live.pages import Hint, article_id, canonical_url, extract
 
 BODY = ("The island ferry resumed on Friday after the storm closed the harbour for three days."
         "\n\nPassengers queued from dawn, and the first boat left at seven.")

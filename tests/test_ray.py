@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from helpers import CHESS, DEMO, WordHashEmbedder, make_eval_set, small_settings
 
-from assistant.articles import make_article
 from assistant.cluster import catalog as catalogs, connect
 from assistant.errors import ShardUnavailable
+from assistant.reading.articles import make_article
 
 pytestmark = pytest.mark.slow
 MB = 1024 ** 2
@@ -157,7 +157,7 @@ def test_a_node_removed_with_a_spare_present_recovers(cluster, serial):
 
 
 def test_the_time_to_answer_again_after_a_shard_actor_is_killed(cluster, serial):
-    from assistant.cluster.bench import recovery_s
+    from assistant.tools.cluster_bench import recovery_s
 
     c, _ = cluster
     a = pinned(c, serial)
@@ -178,17 +178,17 @@ def test_serve_with_two_replicas_answers_like_the_single_server(cluster, serial)
     from helpers import AUTH, TOKEN, free_port
     from ray import serve
 
-    from assistant.access import Access
-    from assistant.cluster import serving
-    from assistant.cluster.bench import http_rates
     from assistant.cluster.ray_shards import named, writer_name
+    from assistant.serving import ray_serve
+    from assistant.serving.access import Access
+    from assistant.tools.cluster_bench import http_rates
 
     c, _ = cluster
     port = free_port()
-    url = serving.run(serial.folder, c.address, 2, port=port, access=Access(TOKEN),
+    url = ray_serve.run(serial.folder, c.address, 2, port=port, access=Access(TOKEN),
                       settings=small_settings(), embedder=WordHashEmbedder())
     try:
-        assert serve.status().applications[serving.APP].deployments["front"] \
+        assert serve.status().applications[ray_serve.APP].deployments["front"] \
             .replica_states.get("RUNNING") == 2
         for question, as_of in QUESTIONS:
             params = {"q": question, "k": 5, **({"as_of": as_of} if as_of else {})}
@@ -196,7 +196,7 @@ def test_serve_with_two_replicas_answers_like_the_single_server(cluster, serial)
             assert got.status_code == 200, got.text
             want = serial.answer(question, k=5, as_of=as_of).to_dict()
             assert got.json()["passages"] == want["passages"]
-        serving.run(serial.folder, c.address, 1, port=port, access=Access(TOKEN),
+        ray_serve.run(serial.folder, c.address, 1, port=port, access=Access(TOKEN),
                     settings=small_settings(), embedder=WordHashEmbedder())
         stats = httpx.get(url + "api/stats", timeout=30)
         assert stats.status_code == 200, stats.text
@@ -223,13 +223,14 @@ def test_serve_with_two_replicas_answers_like_the_single_server(cluster, serial)
 
 
 def test_a_write_meeting_a_dead_writer_actor_is_a_503_and_writes_nothing(cluster, tmp_path):
+    from assistant.cluster.front import ClusterAssistant
     from assistant.cluster.ray_shards import RayShards, named, writer_name
     from assistant.cluster.writer import RemoteWriter
     from assistant.errors import WriterUnavailable
 
     root = tmp_path / "c"
     catalogs.create(root, 2, small_settings())
-    writer = RemoteWriter(root, small_settings(), WordHashEmbedder())
+    writer = RemoteWriter(ClusterAssistant, root, small_settings(), WordHashEmbedder())
     new = {"id": "n1", "title": "Quay notice", "date": "2025-04-30", "text": "The quay opens."}
     assert writer.ingest_articles([make_article(**new)]).added == 1
     # Killed for good, and waited for until its name is free (it is dead): a call sent
@@ -247,7 +248,7 @@ def test_every_command_with_ray_then_cluster_stop(cluster, tmp_path, capsys):
     collection's shard actors (detached: they outlive the processes that used them)."""
     import ray
 
-    from assistant.cli import main
+    from assistant.cli.main import main
     from assistant.cluster.ray_shards import actor_name, named
 
     c, _ = cluster

@@ -6,8 +6,8 @@ import numpy as np
 from helpers import make_eval_set, small_settings
 
 from assistant import Assistant
-from assistant.rerank import FEATURES, MODEL_FILE, Ranker, features, load_ranker
-from assistant.retrieve import Query, candidates, search
+from assistant.search.rerank import FEATURES, MODEL_FILE, Ranker, features, load_ranker
+from assistant.search.retrieve import Query, candidates, search
 from assistant.tools.train_ranker import train
 
 
@@ -54,7 +54,7 @@ def test_rerank_switch(small_index_dir):
 
 
 def test_best_sentence_cover():
-    from assistant.rerank import best_sentence_cover
+    from assistant.search.rerank import best_sentence_cover
 
     assert best_sentence_cover({"chess", "open"}, "Rain fell. Osei won the chess open.") == 1.0
     assert best_sentence_cover({"chess", "open"}, "Chess is old. It is open to all.") == 0.5

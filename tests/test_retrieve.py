@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 from helpers import WordHashEmbedder, small_settings
 
-from assistant.dense import DenseIndex
-from assistant.keyword import KeywordIndex
-from assistant.retrieve import Query, search
-from assistant.stages import recording
+from assistant.search.retrieve import Query, search
+from assistant.search.stages import recording
+from assistant.storage.dense import DenseIndex
+from assistant.storage.keyword import KeywordIndex
+from assistant.storage.view import build_view
 from assistant.types import Passage
-from assistant.view import build_view
 
 ROWS = [  # (title, text, date, source)
     ("Floods", "Heavy rain flooded the river road in Millbrook.", "2024-01-02", "a.example"),

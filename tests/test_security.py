@@ -10,10 +10,10 @@ import httpx
 import pytest
 from helpers import AUTH, CHESS, ROOT, TOKEN, free_port, small_settings, start_server
 
-from assistant.access import Access, bearer, cross_site, host_name, without_token
+from assistant.embedding.model_files import ModelNotFound
 from assistant.errors import BadQuery, IndexBusy, IndexDamaged
-from assistant.model_files import ModelNotFound
-from assistant.server import home_url, server_token
+from assistant.serving.access import Access, bearer, cross_site, host_name, without_token
+from assistant.serving.server import home_url, server_token
 
 FRIEND = "https://friend.example"
 EVIL = {"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}
@@ -153,7 +153,7 @@ def test_local_names_and_allowed_hosts_are_answered(url, host):
 
 @pytest.mark.parametrize("query, cookie", [(f"?token={TOKEN}", None), ("", TOKEN)])
 def test_the_api_never_takes_the_token_from_a_query_or_a_cookie(url, query, cookie):
-    from assistant.access import Access
+    from assistant.serving.access import Access
 
     cookies = {Access(TOKEN).cookie: cookie} if cookie else {}
     response = httpx.post(f"{url}/api/articles{query}", json={"articles": [ARTICLE]},
@@ -228,7 +228,7 @@ def failing_app(index_dir, failure):
     from fastapi.testclient import TestClient
 
     from assistant import Assistant
-    from assistant.api import create_app
+    from assistant.serving.api import create_app
 
     class Failing(Assistant):
         def answer(self, *args, **kwargs):

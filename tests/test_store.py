@@ -7,8 +7,8 @@ import pytest
 
 from assistant import Settings
 from assistant.errors import IndexBusy
-from assistant.rows import Change, Put
-from assistant.store import Store
+from assistant.storage.rows import Change, Put
+from assistant.storage.store import Store
 from assistant.types import Article
 
 

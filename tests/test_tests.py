@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from helpers import WordHashEmbedder
 
-from assistant.embedding import Embedder
+from assistant.embedding.embedder import Embedder
 
 TESTS = Path(__file__).resolve().parent
 

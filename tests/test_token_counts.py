@@ -5,10 +5,10 @@ import pytest
 from helpers import small_settings
 
 from assistant import Assistant
-from assistant.bm25_segment import LENGTHS_FILE, Segment
-from assistant.check import Kind, check, repair
-from assistant.keyword import KeywordIndex, Totals
-from assistant.words import stemmer, stopwords, tokenize
+from assistant.reading.words import stemmer, stopwords, tokenize
+from assistant.storage.bm25_segment import LENGTHS_FILE, Segment
+from assistant.storage.check import Kind, check, repair
+from assistant.storage.keyword import KeywordIndex, Totals
 
 # Passages of unequal lengths: each segment's own average differs from the collection's.
 DOCS = [

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from assistant.cross_encoder import CrossEncoder, pair_text
+from assistant.search.cross_encoder import CrossEncoder, pair_text
 from assistant.tools.reranker_data import NEGATIVES, mine
 
 TOPICS = ["chess", "rowing", "opera", "volcano", "satellite", "harvest", "election", "museum",

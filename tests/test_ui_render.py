@@ -6,8 +6,9 @@ from datetime import date
 import pytest
 from ui_browser import HOSTILE
 
-from assistant.answer import compose
-from assistant.chat_render import (
+from assistant.answering.answer import compose
+from assistant.errors import BadQuery
+from assistant.serving.chat_render import (
     progress_line,
     render_answer,
     render_card,
@@ -15,9 +16,8 @@ from assistant.chat_render import (
     shorten,
     shown_error,
 )
-from assistant.errors import BadQuery
+from assistant.serving.ui import passages_wanted
 from assistant.types import IngestReport, Passage, Problem
-from assistant.ui import passages_wanted
 
 
 def passage(**fields) -> Passage:

@@ -10,7 +10,7 @@ import pytest
 from helpers import small_settings
 
 from assistant import Assistant
-from assistant.watching import Settler, wanted, watch
+from assistant.live.watching import Settler, wanted, watch
 
 
 def line(i: int) -> str:

@@ -1,7 +1,7 @@
 """Words and sentences as search, rankers and lead all read them: pure, on tiny inline texts."""
 import pytest
 
-from assistant.words import plain, sentences, stems, tokenize, words
+from assistant.reading.words import plain, sentences, stems, tokenize, words
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -1,7 +1,11 @@
 """Past one machine: a collection hash-sharded over ordinary index folders (catalog.py),
 read through shard actors (shard.py, collection.py, fanout.py) and written by one writer
-(ingest.py); Ray runs the shards, the ingest pipeline and the HTTP replicas when asked.
-Nothing here imports Ray unless a Ray option is used."""
+(ingest.py); Ray runs the shards and the ingest pipeline when asked (and the HTTP replicas:
+serving/ray_serve.py). Nothing here imports Ray unless a Ray option is used.
+
+Imports the front door (ClusterAssistant is an Assistant) and every layer below it; never
+serving, cli or tools.
+"""
 
 
 def connect(index, ray: str | None = None, settings=None, **options):

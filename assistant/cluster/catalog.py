@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import IndexMismatch, NoIndex
-from ..generations import Generations
+from ..storage.generations import Generations
 
 FILE = "catalog.json"
 FORMAT = 1
@@ -107,8 +107,8 @@ def create(root: str | Path, shards: int, settings) -> Catalog:
     """An empty collection of `shards` empty shard folders, built with `settings`; the
     catalog is written last, so a folder without it is no collection yet."""
     from ..errors import BadQuery
-    from ..rows import DB_FILE, FORMAT as ROWS_FORMAT
-    from ..store import Store
+    from ..storage.rows import DB_FILE, FORMAT as ROWS_FORMAT
+    from ..storage.store import Store
 
     root = Path(root)
     if isinstance(shards, bool) or not isinstance(shards, int) or not 1 <= shards <= 4096:

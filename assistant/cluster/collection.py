@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ShardUnavailable
+from ..storage.view import View
 from ..types import Passage
-from ..view import View
 from . import catalog as catalogs
 from .shard import Behind, Shard
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..retrieve import Candidates, Query, allowed_for, core_question, ranked
+from ..search.retrieve import Candidates, Query, allowed_for, core_question, ranked
 from .shard import Filters
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..assistant import Assistant
 from ..config import Settings
-from ..retrieve import Query, search
+from ..search.retrieve import Query, search
 from ..types import Passage
 from . import catalog as catalogs
 from .collection import Collection, LocalShards
@@ -82,11 +82,17 @@ class ClusterAssistant(Assistant):
             return super()._embed_with_progress(texts, bar, step)
         return self.ray_embedding.embed(texts, bar)
 
+    def write_handle(self):
+        """With Ray, the collection's writer actor; else a second ClusterAssistant (writer.py)."""
+        from .writer import write_handle
+
+        return write_handle(self)
+
     @property
     def feeds(self):
         """The collection's followed feeds, in its root's own database (the feeds' tables
         only, made at first use; the articles are the shards')."""
-        from ..rows import DB_FILE
+        from ..storage.rows import DB_FILE
 
         (self.folder / DB_FILE).touch(exist_ok=True)
         return super().feeds

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import check as single
-from ..check import REBUILT, Kind, Problem
 from ..config import Settings
 from ..errors import AssistantError, IndexDamaged
-from ..rows import read_fingerprint
+from ..storage import check as single
+from ..storage.check import REBUILT, Kind, Problem
+from ..storage.rows import read_fingerprint
 from . import catalog as catalogs
 from .catalog import is_collection, shard_folder  # noqa: F401 (the CLI asks through here)
 from .ingest import Writer
@@ -52,9 +52,9 @@ def check(root: str | Path, settings: Settings | None = None, ray: str | None = 
 
 
 def _generation(folder: Path) -> int:
-    from ..store import Store
+    from ..storage.store import Store, settings_for_index
 
-    store = Store(folder, Settings.for_index(folder), create=False)
+    store = Store(folder, settings_for_index(folder), create=False)
     try:
         return store.view.generation
     finally:

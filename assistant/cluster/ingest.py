@@ -23,9 +23,9 @@ from pathlib import Path
 
 from ..config import Settings
 from ..errors import IndexBusy
-from ..faults import crash_point
-from ..rows import Put, indexed_text
-from ..store import Store
+from ..storage.faults import crash_point
+from ..storage.rows import Put, indexed_text
+from ..storage.store import Store
 from . import catalog as catalogs
 from .catalog import shard_folder, shard_of
 

@@ -84,8 +84,8 @@ def model_loader(settings):
 
 
 def load_model(model: str, batch: int, backend: str, stall_s: float):
-    """`embedding.load_embedder`, looked up where it runs: what travels to an actor is this
+    """`embedder.load_embedder`, looked up where it runs: what travels to an actor is this
     function's name, never the loader of the process that sent it."""
-    from .. import embedding
+    from ..embedding import embedder
 
-    return embedding.load_embedder(model, batch, backend, stall_s=stall_s)
+    return embedder.load_embedder(model, batch, backend, stall_s=stall_s)

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..articles import article_hash, first_copy, read_articles
-from ..boilerplate import is_boilerplate
-from ..chunking import chunk
-from ..folders import files_under
-from ..rows import Put, indexed_text, stored_hashes
+from ..reading.articles import article_hash, first_copy, read_articles
+from ..reading.boilerplate import is_boilerplate
+from ..reading.chunking import chunk
+from ..reading.folders import files_under
+from ..storage.rows import Put, indexed_text, stored_hashes
 from ..types import Article, IngestReport, Problem
 from .catalog import shard_folder, shard_of
 from .ray_ingest import embedded

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import Settings
-from ..keyword import Totals
-from ..store import Store
-from ..view import View
+from ..storage.keyword import Totals
+from ..storage.store import Store, settings_for_index
+from ..storage.view import View
 from .catalog import shard_folder
 from .ingest import settle
 
@@ -44,7 +43,7 @@ class Shard:
         self.number = number
         self.root = Path(root)
         self.folder = shard_folder(Path(root), number)
-        self.store = Store(self.folder, Settings.for_index(self.folder), create=False)
+        self.store = Store(self.folder, settings_for_index(self.folder), create=False)
         self.views: dict[int, View] = {}
 
     def ping(self) -> int:

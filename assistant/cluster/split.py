@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..rows import DB_FILE, Put
-from ..store import Store
+from ..storage.rows import DB_FILE, Put
+from ..storage.store import Store
 from ..types import Article
 from .ingest import Writer
 

@@ -89,9 +89,9 @@ def ingest(set_dir: Path, index: Path, backends: list[str], quick: bool, questio
     """`Assistant.ingest_articles` with the last backend, its embedding and writing timed;
     then every backend (fp32 torch first: the baseline) embeds the stored passages, for each
     one's rate and dense recall."""
-    from ..articles import read_articles
     from ..assistant import Assistant
-    from ..embedding import load_embedder
+    from ..embedding.embedder import load_embedder
+    from ..reading.articles import read_articles
 
     settings = Settings(embed_backend=backends[-1])
     embedders = {b: load_embedder(settings.model, settings.embed_batch, b) for b in backends}
@@ -154,7 +154,7 @@ def dense_recall(vectors: dict, embedders: dict, shown: list[str], dates: np.nda
                  questions: list[dict], k: int = 20) -> None:
     """Dense-only recall@k of each backend on the same passages, as of each question's date:
     a faster backend is only worth having if this stays within a point of fp32."""
-    from ..evaluate import first_hit
+    from .evaluate import first_hit
 
     for name, embedder in embedders.items():
         hits = 0
@@ -171,7 +171,7 @@ def dense_recall(vectors: dict, embedders: dict, shown: list[str], dates: np.nda
 def latency(assistant, embedders: dict, questions: list[dict]) -> None:
     """Each stage of `Assistant.answer` as `retrieve.search` times it (stages.py), as of the
     question's date, and the whole call; each backend's embedding of the question besides."""
-    from ..stages import recording
+    from ..search.stages import recording
 
     backend = assistant.settings.embed_backend
     times = {part: [] for part in ("embedding", *STAGES, "total")}

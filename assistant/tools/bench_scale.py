@@ -15,7 +15,7 @@ from .measure import bar, percentiles, rss_anon_mb, timed
 def scale(size: int, folder: Path, options: dict, queries: int = 100) -> None:
     """Build a dense index of `size` synthetic vectors (kept on disk, not in memory) the way
     ingestion does, batch by batch; time it, weigh it, and score it against exact search."""
-    from ..dense import DenseIndex
+    from ..storage.dense import DenseIndex
 
     folder.mkdir(parents=True)
     vectors = np.lib.format.open_memmap(folder / "vectors.npy", "w+", np.float32, (size, 384))
@@ -59,8 +59,8 @@ def store_scale(size: int, folder: Path, questions: int = 200, batch: int = 10_0
     from dataclasses import replace
 
     from ..assistant import Assistant
-    from ..embedding import load_embedder
-    from ..store import Store, folder_bytes
+    from ..embedding.embedder import load_embedder
+    from ..storage.store import Store, folder_bytes
 
     settings = Settings()
     collection = synthetic.Collection(size)
@@ -115,7 +115,7 @@ def open_memory_mb(folder: Path) -> float:
     import subprocess
 
     code = ("import sys; from assistant.tools.measure import rss_anon_mb; "
-            "from assistant.store import Store; from assistant.config import Settings; "
+            "from assistant.storage.store import Store; from assistant.config import Settings; "
             "import faiss, bm25s; "
             "before = rss_anon_mb(); store = Store(sys.argv[1], Settings()); "
             "print(rss_anon_mb() - before)")

@@ -1,9 +1,9 @@
 """The command-line reference, docs/cli.md, written from the parsers themselves so it cannot
 drift from the code: `python -m assistant.tools.cli_reference > docs/cli.md`.
 
-`assistant.cli.build_parser()` gives every command but `bench`, which parses its own
-arguments (cli.main hands them to tools/bench.py, or with --ray to cluster/bench.py); those two
-parsers are caught as their `main` starts to parse, so nothing of a benchmark runs.
+`assistant.cli.main.build_parser()` gives every command but `bench`, which parses its own
+arguments (cli/main.py hands them to tools/bench.py, or with --ray to tools/cluster_bench.py);
+those two parsers are caught as their `main` starts to parse, so nothing of a benchmark runs.
 """
 from __future__ import annotations
 
@@ -39,8 +39,8 @@ def parser_of(main) -> argparse.ArgumentParser:
 
 def own_parsers() -> list[argparse.ArgumentParser]:
     """`assistant bench` and `assistant bench --ray`, as cli.main dispatches them."""
-    from ..cluster.bench import main as ray_bench
     from .bench import main as bench
+    from .cluster_bench import main as ray_bench
 
     return [parser_of(bench), parser_of(ray_bench)]
 
@@ -148,7 +148,7 @@ def section(parser: argparse.ArgumentParser, summary: str, shared: list) -> list
 
 def render() -> str:
     """The whole of docs/cli.md."""
-    from ..cli import build_parser
+    from ..cli.main import build_parser
 
     top = build_parser()
     listed = [(p, s) for p, s in commands(top) if not passes_through(p)]

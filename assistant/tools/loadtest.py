@@ -108,10 +108,10 @@ VARIANTS = {"first stage": {"cross_encoder": False, "rerank": False, "lead_score
 def serve_variant(index: str, port: int, variant: str) -> None:
     """The child process of `compare`: one server over `index` with a variant's settings."""
     from ..assistant import Assistant
-    from ..config import Settings
-    from ..server import serve
+    from ..serving.server import serve
+    from ..storage.store import settings_for_index
 
-    settings = Settings.for_index(index).with_(**VARIANTS[variant])
+    settings = settings_for_index(index).with_(**VARIANTS[variant])
     serve(Assistant(index, settings, create=False), port=port, no_token=True)
 
 

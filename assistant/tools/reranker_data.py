@@ -23,14 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..boilerplate import is_boilerplate
-from ..chunking import chunk
-from ..cross_encoder import asked, pair_text, window
-from ..evaluate import first_hit
-from ..keyword import KeywordIndex
-from ..retrieve import core_question
-from ..view import day
-from ..words import stems
+from ..reading.boilerplate import is_boilerplate
+from ..reading.chunking import chunk
+from ..reading.words import stems
+from ..search.cross_encoder import asked, pair_text, window
+from ..search.retrieve import core_question
+from ..storage.keyword import KeywordIndex
+from ..storage.view import day
+from .evaluate import first_hit
 
 POSITIVE_DAYS = 365
 POSITIVE_COVER = 0.3

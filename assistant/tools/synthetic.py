@@ -65,7 +65,7 @@ class Collection:
 
     def puts(self, first: int, count: int):
         """Store `Put`s for articles first .. first + count, with their vectors."""
-        from ..store import Put
+        from ..storage.store import Put
         from ..types import Article
 
         rng = np.random.default_rng((self.seed, first))

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..boilerplate import is_boilerplate
-from ..chunking import chunk
-from ..evaluate import first_hit
-from ..lead import FEATURES, features, options, stem_set
+from ..answering.lead import FEATURES, features, options, stem_set
+from ..reading.boilerplate import is_boilerplate
+from ..reading.chunking import chunk
+from .evaluate import first_hit
 
 
 def questions_of(set_dirs: list[Path]) -> list[dict]:

@@ -14,9 +14,9 @@ import numpy as np
 
 from ..config import Settings
 from ..errors import AssistantError
-from ..evaluate import first_hit, open_eval_index, score
-from ..rerank import FEATURES, features
-from ..retrieve import Query, candidates
+from ..search.rerank import FEATURES, features
+from ..search.retrieve import Query, candidates
+from .evaluate import first_hit, open_eval_index, score
 
 PARAMS = {"objective": "lambdarank", "metric": "ndcg", "eval_at": [1, 5, 10],
           "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 40,

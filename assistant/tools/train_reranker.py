@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cross_encoder import MAX_TOKENS
-from ..evaluate import first_hit
-from ..model_files import go_offline, model_path, quantise_bert
+from ..embedding.model_files import go_offline, model_path, quantise_bert
+from ..search.cross_encoder import MAX_TOKENS
+from .evaluate import first_hit
 from .reranker_data import NEGATIVES, POSITIVE_COVER, POSITIVE_DAYS, Group, mine
 
 CHECKPOINT_EVERY = 100
@@ -195,7 +195,7 @@ def calibrate(set_dir: Path, model_dir: Path, index: Path | None = None,
     reads as the probability that it holds an answer, and write it to `calibration.json`.
     Also says the threshold under which at most `wrong_abstain` of the set's (answerable)
     questions would be told that nothing in the collection answers."""
-    from ..retrieve import Query, search
+    from ..search.retrieve import Query, search
 
     assistant, embed, first, ranker = _on_set(set_dir, model_dir, index)
     ranker.model.calibration = {"a": 1.0, "b": 0.0}  # the raw combined score, logistic
@@ -222,7 +222,7 @@ def calibrate(set_dir: Path, model_dir: Path, index: Path | None = None,
 def validate(set_dir: Path, model_dir: Path, index: Path | None = None) -> dict:
     """The eval's metrics on a validation set, first stage (with recency) against the same
     with the cross-encoder in `model_dir` reordering its top candidates."""
-    from ..evaluate import measure, score
+    from .evaluate import measure, score
 
     assistant, embed, first, ranker = _on_set(set_dir, model_dir, index)
     with open(Path(set_dir) / "questions.jsonl") as lines:
@@ -237,8 +237,8 @@ def _on_set(set_dir: Path, model_dir: Path, index: Path | None):
     from dataclasses import replace
 
     from ..config import Settings
-    from ..cross_encoder import CrossEncoder, CrossRanker
-    from ..evaluate import cached_embed, open_eval_index
+    from ..search.cross_encoder import CrossEncoder, CrossRanker
+    from .evaluate import cached_embed, open_eval_index
 
     settings = Settings()
     assistant, _ = open_eval_index(Path(set_dir), index, settings=settings)

@@ -12,8 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..config import Settings
-from ..evaluate import cached_embed, first_hit, mc_correct, open_eval_index, score
-from ..retrieve import Query, candidates, ranked
+from ..search.retrieve import Query, candidates, ranked
+from .evaluate import cached_embed, first_hit, mc_correct, open_eval_index, score
 
 GRID = {
     "fusion": ["rrf", "blend"],

@@ -1,0 +1,5 @@
+"""Embedding: texts in, unit vectors out. model_files.py finds the packaged model and makes its
+int8 graphs, embedder.py runs it on one of three backends, embed_workers.py bounds every call.
+
+Imports only the top-level leaves config, errors and types.
+"""

@@ -1,0 +1,228 @@
+"""The one model seam: texts in, unit-length float32 vectors out.
+
+Three backends run the same packaged model (`model_files.py` finds it and makes its int8
+graphs): "torch" (sentence-transformers, fp32, the reference), "openvino-int8" (the
+default: weights and activations in int8, run by OpenVINO) and "onnx-int8" (weights in int8,
+activations quantised on the fly, run by onnxruntime).
+
+Every call is bounded: the model runs on the embedder's own worker threads, and a call none
+of whose runs finishes for a generous while raises EmbeddingStalled instead of waiting forever.
+The bound cannot end a hang that holds the GIL, as the first-use deadlock of OpenVINO's
+binding did (nothing in Python runs then): the warm-up prevents that one, and
+tests/test_embed_stress.py looks for it in fresh processes under a time limit.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from functools import lru_cache
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from ..config import BACKENDS
+from ..errors import AssistantError
+from .embed_workers import STALL_S, BoundedEmbedder
+from .model_files import go_offline, max_seq_length, model_path, onnx_int8, openvino_int8
+
+COMPILED_BATCH = 4  # texts a run: 2-4 measured alike, 32 was 15% slower (padding, cache)
+TORCH_BATCH = 32  # sentence-transformers' default, the baseline of the benchmark
+# OpenVINO compiles and keeps kernels for every input shape it meets: padded to a multiple
+# of this many tokens, a run meets 16 widths instead of 256 (see OpenVinoEmbedder).
+OPENVINO_WIDTH_STEP = 16
+
+_FIRST_USE = threading.Lock()  # see _CompiledEmbedder._warm_up
+_LOADING = threading.Lock()
+
+
+class UnknownBackend(AssistantError):
+    """`embed_backend` names no way of running the model."""
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What the rest of the package needs of an embedder (the backends here; a test's small
+    stand-in): `embed(texts)` gives one unit-length float32 row of `dim` numbers a text, in
+    the texts' order ((0, dim) for none), and may be called from several threads at once."""
+
+    dim: int
+
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+
+
+class TorchEmbedder(BoundedEmbedder):
+    """Sentence-transformers on the CPU; `embed` returns normalised rows for inner product.
+    One worker: torch spreads a run over every core itself."""
+
+    backend = "torch"
+
+    def __init__(self, model: str, batch_size: int = TORCH_BATCH, stall_s: float = STALL_S):
+        go_offline()
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # "Loading weights" bars are noise in a CLI
+
+        self.name = model
+        self.batch_size = batch_size
+        self._model = SentenceTransformer(str(model_path(model)), device="cpu",
+                                          local_files_only=True)
+        self.dim = int(self._model.get_embedding_dimension()
+                       if hasattr(self._model, "get_embedding_dimension")
+                       else self._model.get_sentence_embedding_dimension())
+        self._start(1, stall_s)
+
+    def _prepare(self, texts):
+        # The order sentence-transformers sorts a call in, so runs are the batches it makes.
+        return texts, np.argsort([-len(t) for t in texts], kind="stable")
+
+    def _encode(self, texts, rows):
+        return self._model.encode([texts[i] for i in rows], batch_size=len(rows),
+                                  normalize_embeddings=True, convert_to_numpy=True,
+                                  show_progress_bar=False)
+
+
+class _CompiledEmbedder(BoundedEmbedder):
+    """What the int8 backends share: the model's own tokenizer, texts sorted by length and
+    cut into small batches, so padding costs next to nothing, and one single-threaded run
+    per core side by side (on 2 cores: 3.0x fp32 for onnx-int8, where one two-threaded run
+    over batches of 32 gave 2.6x). Subclasses open the runtime (`_open`) and say how a
+    batch runs (`_run`); runs must be reentrant."""
+
+    width_step = 1  # pad a run to a multiple of this many tokens
+
+    def __init__(self, model: str, batch_size: int = COMPILED_BATCH, threads: int | None = None,
+                 stall_s: float = STALL_S):
+        from tokenizers import Tokenizer
+
+        folder = model_path(model)
+        self.name = model
+        self.batch_size = batch_size
+        self.dim = json.loads((folder / "config.json").read_text())["hidden_size"]
+        self.max_tokens = max_seq_length(folder)
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.enable_truncation(self.max_tokens)
+        self._tokenizer.no_padding()
+        threads = threads or len(os.sched_getaffinity(0))
+        self._open(model, threads)
+        self._warm_up()
+        self._start(threads, stall_s)  # both runtimes let go of the GIL while they compute
+
+    def _open(self, model: str, threads: int) -> None:
+        raise NotImplementedError
+
+    def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _warm_up(self) -> None:
+        """One run here, in the thread that builds the embedder, before any worker or
+        request thread can reach it, and one process-wide build at a time.
+
+        Why: OpenVINO's Python binding sets up process-wide state on its first use (the
+        dtype map, a C++ function-local static built on first `Tensor.data`, and pybind11's
+        `gil_safe_call_once_and_store<npy_api>`). Two threads that make their first
+        `infer()` at once can deadlock on it: one holds the GIL waiting for the static's
+        guard, the other owns the guard and waits for the GIL (native stacks, issue 11).
+        Fresh processes whose two threads meet at their first `infer()` hung 6 times in 40
+        (19 in 40 here); with one `infer()` in the main thread first, 0 in 40; and a process
+        past its first run never hung (300 runs). A fresh server sent 8 first questions at
+        once hung 6 times in 20, 0 in 12 with this warm-up. onnxruntime never hung (30 runs),
+        but the same run costs it a few milliseconds, so it gets the same treatment."""
+        ids = np.ones((1, 8), dtype=np.int64)
+        with _FIRST_USE:
+            self._run(ids, ids)
+
+    def _prepare(self, texts):
+        encodings = self._tokenizer.encode_batch(texts)
+        return encodings, np.argsort([-len(e.ids) for e in encodings], kind="stable")
+
+    def _encode(self, encodings, rows):
+        width = bucket(max(len(encodings[i].ids) for i in rows), self.width_step,
+                       self.max_tokens)
+        ids = np.zeros((len(rows), width), dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for row, i in enumerate(rows):
+            ids[row, :len(encodings[i].ids)] = encodings[i].ids
+            mask[row, :len(encodings[i].ids)] = 1
+        return self._run(ids, mask)
+
+
+def bucket(width: int, step: int, cap: int) -> int:
+    """The padded width of a run: `width` rounded up to a multiple of `step`, at most `cap`
+    (and never below `width`, which the tokenizer already truncates to `cap`).
+
+    Example: bucket(37, 16, 256) -> 48; bucket(250, 16, 250) -> 250; bucket(5, 1, 256) -> 5
+    """
+    return max(width, min(-(-width // step) * step, cap))
+
+
+class OnnxEmbedder(_CompiledEmbedder):
+    """The model as int8 ONNX (weights int8, activations quantised per batch on the fly).
+    Runs are not padded beyond their longest text: padding would move the per-batch
+    activation ranges, and onnxruntime's memory stays flat (262 MB) without it."""
+
+    backend = "onnx-int8"
+
+    def _open(self, model: str, threads: int) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        self._session = ort.InferenceSession(str(onnx_int8(model)), options,
+                                             providers=["CPUExecutionProvider"])
+
+    def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+
+
+class OpenVinoEmbedder(_CompiledEmbedder):
+    """The model in static int8 on OpenVINO: the fastest here (4.2x fp32 on 2 cores against
+    3.0x for onnx-int8) and the closest to fp32 (mean cosine 0.997 against 0.994).
+
+    Runs are padded to a multiple of OPENVINO_WIDTH_STEP tokens: OpenVINO keeps compiled
+    kernels for every shape it meets, and RSS grew from 277 MB to 2,462 MB over 6,144
+    passages of all widths. Padding carries attention mask 0, so vectors stay the same (the
+    activation scales are static)."""
+
+    backend = "openvino-int8"
+    width_step = OPENVINO_WIDTH_STEP
+
+    def _open(self, model: str, threads: int) -> None:
+        go_offline()  # before openvino is imported: it loads its usage reporter at once
+        import openvino as ov
+
+        # One single-threaded stream a worker, as for onnxruntime.
+        self._compiled = ov.Core().compile_model(
+            str(openvino_int8(model)), "CPU",
+            {"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": str(threads),
+             "INFERENCE_NUM_THREADS": str(threads)})
+        self._requests = threading.local()  # an infer request serves one thread at a time
+
+    def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        request = getattr(self._requests, "request", None)
+        if request is None:
+            request = self._requests.request = self._compiled.create_infer_request()
+        request.infer({"input_ids": ids, "attention_mask": mask})
+        return request.get_output_tensor(0).data.copy()
+
+
+def load_embedder(model: str, batch_size: int = 0, backend: str = "torch",
+                  stall_s: float = STALL_S) -> Embedder:
+    """One loaded model per process and setting: loading costs seconds, encoding is reentrant.
+    batch_size 0 takes the backend's own best. One build at a time: a fresh server's first
+    questions, arriving together, share one model instead of each loading its own."""
+    with _LOADING:
+        return _load(model, batch_size, backend, stall_s)
+
+
+@lru_cache(maxsize=4)
+def _load(model: str, batch_size: int, backend: str, stall_s: float):
+    if backend == "torch":
+        return TorchEmbedder(model, batch_size or TORCH_BATCH, stall_s)
+    if backend == "onnx-int8":
+        return OnnxEmbedder(model, batch_size or COMPILED_BATCH, stall_s=stall_s)
+    if backend == "openvino-int8":
+        return OpenVinoEmbedder(model, batch_size or COMPILED_BATCH, stall_s=stall_s)
+    raise UnknownBackend(f"unknown embed_backend {backend!r}; use one of {', '.join(BACKENDS)}")

@@ -1,0 +1,81 @@
+"""`assistant serve --ray ADDRESS --replicas N`: the single server's app (API and chat, from
+server.build_app) in N Ray Serve replicas, each reading the collection through the shared
+shard actors. Serve stands only at the HTTP front: a question's fan-out to shards goes to
+plain actors (calling shards as Serve deployments cost 30 ms more a question).
+
+Writes from any replica go to the collection's one writer actor (writer.py), where they
+queue; a CLI ingest holding the write lock meanwhile makes them 409. Every replica follows
+the catalog to the newest epoch, as the single server follows its index's generations.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+APP = "news-assistant"
+REPLICA_CPUS = 0.25
+
+
+class Front:
+    """One replica: what Serve's ingress wraps with the app `build` makes."""
+
+
+def deployment(root: str | Path, access, replicas: int, settings=None, embedder=None,
+               pin: bool = False):
+    """The Serve application: `replicas` copies of the single server's app over `root`.
+    embedder: what replicas embed questions with (by default the settings' model); pin:
+    shard i only on a node offering the resource shard-i (ray_shards.RayShards.start)."""
+    from ray import serve
+
+    root = str(Path(root).resolve())
+
+    def build():  # runs in each replica: its own app, its own front door to the shards
+        from ..cluster import connect
+        from .server import build_app, warm
+
+        assistant = connect(root, ray="auto", settings=settings, embedder=embedder, pin=pin)
+        app = build_app(assistant, access)
+        warm(assistant)  # Serve routes to a replica once this returns: its models loaded
+        return app
+
+    front = serve.deployment(serve.ingress(build)(Front), name="front",
+                             num_replicas=replicas,
+                             ray_actor_options={"num_cpus": REPLICA_CPUS})
+    return front.bind()
+
+
+def run(root: str | Path, address: str, replicas: int, host: str = "127.0.0.1",
+        port: int = 8000, access=None, settings=None, embedder=None, pin: bool = False
+        ) -> str:
+    """Start (or rescale: the replicas already up keep serving) the app; returns its URL."""
+    from ray import serve
+
+    from ..cluster.ray_shards import init
+
+    init(address)
+    serve.start(http_options={"host": host, "port": port})
+    serve.run(deployment(root, access, replicas, settings, embedder, pin), name=APP,
+              route_prefix="/")
+    return f"http://{host}:{port}/"
+
+
+def serve_forever(root, address: str, replicas: int, host: str, port: int, token=None,
+                  no_token: bool = False, allow_hosts=(), allow_origins=(), pin: bool = False
+                  ) -> None:
+    """What the CLI runs: the URL printed (with the write token), then serve until ^C."""
+    from .access import Access
+    from .server import server_token
+
+    token = server_token(token, os.environ, no_token)
+    access = Access.for_server(token, host, allow_hosts, allow_origins)
+    url = run(root, address, replicas, host, port, access, pin=pin)
+    print(f"News assistant on Ray Serve ({replicas} replicas): open {url}"
+          + (f"?token={token}" if token else ""), flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        from ray import serve
+
+        serve.shutdown()
