@@ -16,16 +16,8 @@ import numpy as np
 import pytest
 
 from assistant import model_files
-from assistant.model_files import (
-    MPNET,
-    ModelNotFound,
-    PartedModel,
-    assemble,
-    cache_dir,
-    canonical,
-    model_path,
-    piece_paths,
-)
+from assistant.model_files import cache_dir, canonical, model_path
+from assistant.model_parts import MPNET, ModelNotFound, PartedModel, assemble, piece_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 
