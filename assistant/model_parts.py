@@ -50,16 +50,16 @@ def piece_paths(parted: PartedModel) -> list[Path]:
     pieces, missing = [], []
     for package in parted.packages:
         try:
-            files = metadata.distribution(package).files or []
+            distribution = metadata.distribution(package)
         except metadata.PackageNotFoundError:
             missing.append(package)
             continue
-        found = [metadata.distribution(package).locate_file(f) for f in files
+        found = [Path(str(distribution.locate_file(f))) for f in distribution.files or []
                  if f.name.startswith(f"{parted.name}.zip.")]
-        if not found or not Path(found[0]).is_file():
+        if not found or not found[0].is_file():
             missing.append(package)
         else:
-            pieces.append(Path(found[0]))
+            pieces.append(found[0])
     if missing:
         raise ModelNotFound(
             f"model {parted.name!r} is cut into {len(parted.packages)} packages and "
