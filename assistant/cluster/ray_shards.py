@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import ShardUnavailable
@@ -78,7 +79,7 @@ class RayShards:
     """Calls the collection's shard actors; `start` creates them (or finds them by name)."""
 
     def __init__(self, actors: list, started_ray: bool = False, timeout_s: float = TIMEOUT_S,
-                 names: list[str] = ()):
+                 names: Sequence[str] = ()):
         self.actors = actors
         self.started_ray = started_ray
         self.timeout_s = timeout_s
