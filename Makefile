@@ -28,10 +28,11 @@ run: demo-index
 # Everything, the browser test included. Chromium is installed where this may (root, apt); where
 # it cannot be, the tests go on and the browser test skips saying why (in CI, with $$CI set, it
 # fails instead). For the quick loop: $(BIN)/python -m pytest -m "not slow".
-# Lint (ruff: its default rules and import order, settings in pyproject.toml) before any test:
-# `make test`, and so CI, fails on it. mypy (configured there too) joins once it is clean.
+# Lint (ruff: its default rules and import order), then types (mypy on the package), both set
+# in pyproject.toml, before any test: `make test`, and so CI, fails on either.
 lint: $(STAMP)
 	$(BIN)/ruff check assistant tests scripts
+	$(BIN)/mypy
 
 test: lint
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import sys
 import time
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import date as Date
 from itertools import islice
 from pathlib import Path
 
@@ -15,12 +13,12 @@ import numpy as np
 from .answering.answer import Answer, compose
 from .answering.conversation import Turn, with_context
 from .config import Settings, default_index_dir
-from .errors import BadQuery, UnknownSource
-from .reading.articles import BadArticle, article_hash, check_date, first_copies
+from .errors import UnknownSource
+from .reading.articles import article_hash, first_copies
 from .reading.boilerplate import is_boilerplate
 from .reading.chunking import chunk
 from .reading.read_apart import read_apart
-from .reading.words import plain
+from .search.query_rules import checked_query, default_as_of
 from .search.retrieve import Query, search
 from .storage.faults import crash_point
 from .storage.store import Put, Store, settings_for_index
@@ -115,50 +113,19 @@ class Assistant:
 
     def query(self, question, k=5, as_of=None, since=None, sources=()) -> Query:
         """Every per-question rule, in the one place every edge (CLI, HTTP, chat, MCP) goes
-        through; raises BadQuery saying what to fix (UnknownSource for an outlet no article
-        comes from, listing the outlets). The rules:
-
-        - the question: plain text (markup and entities of a pasted web snippet are dropped
-          at search), not empty, at most `max_question_chars`; surrounding space trimmed;
-        - k: a whole number from 1 to `Settings.max_k`;
-        - as_of and since: YYYY-MM-DD; since on or before as_of;
-        - as_of not given: **today** (`default_as_of()`, this machine's local date), and the
-          answer echoes that date. Why today and not "no limit": every answer is as of a
-          date, and says which (the echo is a date, never null); no edge decides it on its
-          own (the same request gets the same date from the CLI, HTTP, the chat and MCP); and
-          a page whose stated date is in the future (a wrong or embargo date fetched from a
-          feed) is not shown as news before its day. Stored news is all from before today,
-          so for anything else today and no limit find the same passages;
-        - sources: outlets some stored article comes from.
+        through; raises BadQuery saying what to fix. The rules on the question, k and the
+        dates are search/query_rules.py's (`checked_query` lists them, and says why a question
+        without as_of is asked as of today); then the one that needs the index: sources are
+        outlets some stored article comes from (UnknownSource, listing the outlets).
 
         Example: ("  Who won? ", 5, None) -> Query("Who won?", 5, as_of=<today>, ...)"""
-        if not isinstance(question, str) or not visible(plain(question)):
-            raise BadQuery("the question is empty: type a question")
-        if len(question) > self.settings.max_question_chars:
-            raise BadQuery(f"the question is {len(question):,} characters long; "
-                           f"the limit is {self.settings.max_question_chars:,}")
-        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= self.settings.max_k:
-            raise BadQuery(f"k must be a whole number from 1 to {self.settings.max_k}, got {k!r}")
-        for name, value in (("as_of", as_of), ("since", since)):
-            if value is not None and value != "":
-                try:
-                    check_date(value, name)
-                except BadArticle as e:
-                    raise BadQuery(str(e)) from None
-        as_of = as_of or self.default_as_of()
-        if since and since > as_of:
-            raise BadQuery(f"since ({since}) is after the as_of ({as_of}): no article can "
-                           "match; move one of them")
-        sources = tuple(sources or ())
-        if unknown := self.unknown_sources(sources):
+        query = checked_query(question, k, as_of, since, sources, self.settings)
+        if unknown := self.unknown_sources(query.sources):
             raise UnknownSource(unknown, self.sources())
-        return Query(question.strip(), k, as_of, since or None, sources)
+        return query
 
-    @staticmethod
-    def default_as_of() -> str:
-        """The as-of date of a question that gives none: today, this machine's local date
-        (`query` says why). Example: -> '2026-03-01'"""
-        return Date.today().isoformat()
+    # The as-of date of a question that gives none; every edge shows and echoes this one.
+    default_as_of = staticmethod(default_as_of)
 
     @property
     def feeds(self):
@@ -297,12 +264,6 @@ class Assistant:
 
     def close(self) -> None:
         self.store.close()
-
-
-def visible(text: str) -> bool:
-    """Whether `text` has a letter, digit, punctuation mark or symbol. Example: 'a' -> True;
-    '\u200b\u200d \ufeff' (zero-width and format characters only) -> False."""
-    return any(unicodedata.category(c)[0] in "LNPS" for c in text)
 
 
 def _progress_bar(enabled: bool):

@@ -16,14 +16,12 @@ import numpy as np
 import pytest
 
 from assistant.embedding import model_files
-from assistant.embedding.model_files import (
+from assistant.embedding.model_files import cache_dir, canonical, model_path
+from assistant.embedding.model_parts import (
     MPNET,
     ModelNotFound,
     PartedModel,
     assemble,
-    cache_dir,
-    canonical,
-    model_path,
     piece_paths,
 )
 

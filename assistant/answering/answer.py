@@ -99,7 +99,8 @@ def compose(question: str, passages: list[Passage], as_of: str | None = None,
     calibrated score is the confidence."""
     asked = read_as or question
     if leads is not None and passages:
-        lead, confidence = scored_lead(asked, passages, leads)
+        lead, scored = scored_lead(asked, passages, leads)
+        confidence: float | None = scored
     else:
         lead = find_lead(asked, passages, scorer)
         confidence = passages[0].score if passages and scorer is not None else None
@@ -211,7 +212,7 @@ def highlight(text: str, question: str, span: tuple[int, int] | None = None) -> 
     """
     wanted = {stem for _, _, stem in terms(question)}
     cuts = [(s, e) for s, e, stem in terms(text) if stem in wanted]
-    marks = {}  # position -> markup to insert there, opening before closing
+    marks: dict[int, list[str]] = {}  # position -> markup to insert there, opening before closing
     for s, e in cuts:
         marks.setdefault(s, []).append("<b>")
         marks.setdefault(e, []).insert(0, "</b>")

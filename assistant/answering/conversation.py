@@ -12,6 +12,7 @@ chain stays on one topic: a change of topic leaves nothing of the old one behind
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -137,6 +138,7 @@ def with_context(question: str, previous: Turn | None) -> str:
     own, before = read(question), read(previous.question)
     own_time, before_time = time_phrase(question), time_phrase(previous.question)
     topic = [i for i in before if i.kind != "frame"] or _topic(previous.title)
+    carried: Sequence[Item | None]  # a person who is not found is None, dropped below
     if kind in ("about", "in"):
         replaced = {i.kind for i in own}
         if kind == "about" and replaced & {"name", "key"}:

@@ -83,7 +83,7 @@ class LeadScorer:
     def __call__(self, matrix: np.ndarray) -> np.ndarray:
         if not len(matrix):
             return np.zeros(0)
-        return self.booster.predict(matrix, num_threads=1)
+        return np.asarray(self.booster.predict(matrix, num_threads=1))  # typed as a union
 
     def best(self, question: str, texts: Sequence[str], depth: int = 3
              ) -> tuple[int, int, int, float] | None:

@@ -8,6 +8,7 @@ import re
 import signal
 import sys
 import threading
+from typing import Any
 
 from ..errors import BadQuery
 
@@ -139,7 +140,8 @@ class stop_signals:
     the process mid-write; a second Ctrl-C interrupts at once."""
 
     def __init__(self, stopped: threading.Event):
-        self.stopped, self.old = stopped, {}
+        self.stopped = stopped
+        self.old: dict[int, Any] = {}  # signal -> the handler it had
 
     def __enter__(self):
         def stop(signum, frame):

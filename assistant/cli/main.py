@@ -1,9 +1,12 @@
-"""The command line: `assistant ingest|ask|delete|stats|eval|serve`, each with --index DIR."""
+"""The command line, `assistant COMMAND`, each command with --index DIR: the index commands
+here (cluster, ingest, ask, delete, compact, stats, check, eval); serving in serve.py, live
+news in live.py and the tools in tools/commands.py."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -14,17 +17,29 @@ from .live import (
     LIVE_COMMANDS,
     add_ingest_options,
     add_live_commands,
-    add_serve_options,
     index_folder,
     ingest_urls,
     is_url,
     open_index,
 )
+from .serve import SERVING_COMMANDS, add_serving_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Every command but `bench` (which parses its own arguments), a group at a time."""
     parser = argparse.ArgumentParser(
         prog="assistant", description="Ask questions of a news archive; get cited passages.")
+    common = common_options()
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_index_commands(sub, common)
+    add_tool_commands(sub, common)
+    add_serving_commands(sub, common)
+    add_live_commands(sub, common)
+    return parser
+
+
+def common_options() -> argparse.ArgumentParser:
+    """What every command takes: the index folder, and where a collection's shards run."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--index", type=Path, default=None,
                         help=f"index folder (default: ${INDEX_ENV} or ./index)")
@@ -34,8 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--pin-shards", action="store_true",
                         help="with --ray: start shard i only on a node offering the custom "
                              "resource shard-i (the node that holds its folder)")
-    sub = parser.add_subparsers(dest="command", required=True)
+    return common
 
+
+def add_index_commands(sub, common: argparse.ArgumentParser) -> None:
+    """The commands of this module, on one index or a collection: make it, fill it, ask it,
+    prune it, check it, measure it."""
     p = sub.add_parser("cluster", parents=[common],
                        help="make a sharded collection (init), or end its Ray actors (stop)")
     p.add_argument("action", choices=["init", "stop"])
@@ -73,33 +92,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rebuild", action="store_true", help="re-ingest even if an index exists")
     p.add_argument("--limit", type=int, default=0, help="only the first N questions")
     p.add_argument("--json", action="store_true")
-
-    add_tool_commands(sub, common)
-
-    p = sub.add_parser("mcp", parents=[common],
-                       help="the search as tools for LLM agents (MCP over stdio)")
-    p.add_argument("--allow-writes", action="store_true",
-                   help="offer the add_articles tool (default: read-only)")
-
-    p = sub.add_parser("serve", parents=[common], help="the web chat and HTTP API")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=7860)
-    guard = p.add_mutually_exclusive_group()
-    guard.add_argument("--token", help="the token writes need (default: $ASSISTANT_TOKEN, else "
-                                       "a new one each start, printed in the URL to open)")
-    guard.add_argument("--no-token", action="store_true",
-                       help="no token: any program or web page that reaches the server may write")
-    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
-                   help="another name this server answers to (besides 127.0.0.1, localhost, "
-                        "::1 and --host); repeatable")
-    p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
-                   help="a web origin (https://example.org) whose pages may call the API; "
-                        "repeatable")
-    p.add_argument("--replicas", type=int, default=1,
-                   help="with --ray: this many Ray Serve replicas of the server")
-    add_serve_options(p)
-    add_live_commands(sub, common)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -244,12 +236,14 @@ def cmd_check(args) -> int:
     from ..storage.check import check, repair
 
     folder = index_folder(args)
+    checks: Callable[[Path], list] = check
+    repairs: Callable[..., list[str]] = repair
     if health.is_collection(folder):  # its shards, its catalog, and with --ray its actors
-        check, repair = partial(health.check, ray=args.ray), health.repair
+        checks, repairs = partial(health.check, ray=args.ray), health.repair
     if args.repair:  # both read the index with the settings it was built with
-        for action in repair(folder, progress=True) or ["nothing to repair"]:
+        for action in repairs(folder, progress=True) or ["nothing to repair"]:
             print(action)
-    problems = check(folder)
+    problems = checks(folder)
     for problem in problems:
         print(f"problem: {problem}")
     print("index is healthy" if not problems else f"{len(problems)} problems")
@@ -271,29 +265,6 @@ def cmd_eval(args) -> int:
     return 0
 
 
-def cmd_mcp(args) -> int:
-    from ..serving.agent_stdio import run_stdio
-
-    run_stdio(open_index(args), allow_writes=args.allow_writes)
-    return 0
-
-
-def cmd_serve(args) -> int:
-    from ..serving.server import serve
-
-    if args.ray:  # a collection behind Ray Serve
-        from ..serving.ray_serve import serve_forever
-
-        serve_forever(index_folder(args), args.ray, args.replicas, args.host,
-                      args.port, args.token, args.no_token, args.allow_host, args.allow_origin,
-                      pin=args.pin_shards)
-        return 0
-    serve(open_index(args, create=True), host=args.host, port=args.port, token=args.token,
-          no_token=args.no_token, allow_hosts=args.allow_host, allow_origins=args.allow_origin,
-          follow_every=args.follow, allow_private=args.allow_private)
-    return 0
-
-
 COMMANDS = {"cluster": cmd_cluster, "ingest": cmd_ingest, "ask": cmd_ask, "delete": cmd_delete,
             "compact": cmd_compact, "stats": cmd_stats, "check": cmd_check, "eval": cmd_eval,
-            "mcp": cmd_mcp, "serve": cmd_serve, **LIVE_COMMANDS, **TOOL_COMMANDS}
+            **SERVING_COMMANDS, **LIVE_COMMANDS, **TOOL_COMMANDS}

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ShardUnavailable
+from ..storage.keyword import KeywordIndex
 from ..storage.view import View
 from ..types import Passage
 from . import catalog as catalogs
@@ -54,7 +55,9 @@ def merged_view(epoch: int, layouts: list[tuple[np.ndarray, np.ndarray, list[str
         days[held] = shard_days[held]
         remap = np.array([position[n] for n in shard_names] + [-1], dtype=np.int32)
         codes[held] = remap[shard_codes[held]]
-    return View(epoch, None, None, days, codes, names)
+    # The shards hold the dense and BM25 indexes; the merged view holds neither (fanout.py
+    # searches the shards): no dense index, and an empty keyword index.
+    return View(epoch, None, KeywordIndex(), days, codes, names)
 
 
 class Collection:
@@ -65,7 +68,7 @@ class Collection:
         self.root = Path(root)
         self.shards = shards
         self.catalog = catalogs.read(self.root)
-        self.view = None
+        self.view: View  # set by _load
         self._load(self.catalog)
 
     @property

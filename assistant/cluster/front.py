@@ -7,6 +7,7 @@ is validated, read in context, reranked and composed exactly as on one machine.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..assistant import Assistant
 from ..config import Settings
@@ -15,6 +16,9 @@ from ..types import Passage
 from . import catalog as catalogs
 from .collection import Collection, LocalShards
 from .fanout import candidates
+
+if TYPE_CHECKING:
+    from .ray_shards import RayShards
 
 
 class ClusterAssistant(Assistant):
@@ -35,6 +39,7 @@ class ClusterAssistant(Assistant):
         self._embedder = embedder
         self._writer = None
         self.ray_embedding = None
+        shards: LocalShards | RayShards | None
         if ray is None:
             shards = LocalShards(self.folder, catalog.shards) if reads else None
         else:
@@ -46,16 +51,24 @@ class ClusterAssistant(Assistant):
                                               embed_pool)
         self.collection = Collection(self.folder, shards) if reads else None
 
+    def _reading(self) -> Collection:
+        """The collection searches read; a handle opened with reads=False has none."""
+        if self.collection is None:
+            raise RuntimeError("this collection handle only writes (opened with reads=False)")
+        return self.collection
+
     def _search(self, query: Query) -> list[Passage]:
-        self.collection.refresh()
-        return search(self.collection, self.embedder.embed, query, self.settings,
+        collection = self._reading()
+        collection.refresh()
+        return search(collection, self.embedder.embed, query, self.settings,
                       self.rerankers, first_stage=candidates)
 
     @property
     def searched(self) -> tuple:
         """(what a search reads, its first stage): what `assistant eval` measures stages on."""
-        self.collection.refresh()
-        return self.collection, candidates
+        collection = self._reading()
+        collection.refresh()
+        return collection, candidates
 
     @property
     def store(self):
@@ -98,19 +111,19 @@ class ClusterAssistant(Assistant):
         return super().feeds
 
     def stats(self) -> dict:
-        return self.collection.stats()  # at the newest epoch
+        return self._reading().stats()  # at the newest epoch
 
     def sources(self) -> list[str]:
         """The outlets of the stored articles, at the epoch last read."""
-        return list(self.collection.view.source_names)
+        return list(self._reading().view.source_names)
 
     def article(self, article_id: str):
         """The stored article with this id, or None: read from the shard that holds it."""
-        return self.collection.article(article_id)
+        return self._reading().article(article_id)
 
     def outlets(self) -> list[dict]:
         """Each outlet's article count and date range, over every shard."""
-        return self.collection.outlets()
+        return self._reading().outlets()
 
     def close(self) -> None:
         if self.collection is not None:

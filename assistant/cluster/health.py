@@ -61,9 +61,10 @@ def _generation(folder: Path) -> int:
         store.close()
 
 
-def repair(root: str | Path, settings: Settings | None = None, progress: bool = False
+def repair(root: str | Path, /, settings: Settings | None = None, progress: bool = False
            ) -> list[str]:
-    """Settle a killed writer's epoch, then repair each shard where ids survive it."""
+    """Settle a killed writer's epoch, then repair each shard where ids survive it. The root
+    is positional, as check.repair's folder: the CLI calls one or the other."""
     root = Path(root)
     catalog = catalogs.read(root)
     done = []

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import pickle
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -90,7 +91,7 @@ class Writer:
     def indexed_text(self, title: str, text: str) -> str:
         return indexed_text(title, text, self.settings.title_context)
 
-    def apply(self, puts: list[Put], deletes: list[str] = (), progress: bool = False) -> int:
+    def apply(self, puts: list[Put], deletes: Sequence[str] = (), progress: bool = False) -> int:
         """Store `puts` and drop `deletes` in every shard, visible in one step; returns the
         number of articles deleted. Call it with the lock held."""
         catalog = catalogs.read(self.root)

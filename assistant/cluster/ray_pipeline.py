@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pickle
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -83,14 +84,16 @@ def pipeline(files: list, root: Path, shards: int, settings, make_embedder, pool
               "max_article_chars": settings.max_article_chars}
     rows = [{"path": "" if isinstance(f, Problem) else str(f),
              "problem": pickle.dumps(f) if isinstance(f, Problem) else b""} for f in files]
-    ds = ray.data.from_items(rows, override_num_blocks=min(len(rows), 64))
-    ds = ds.flat_map(read, fn_kwargs={"limits": limits}, num_cpus=STAGE_CPUS)
-    ds = ds.map(place, fn_kwargs={"shards": shards}, num_cpus=STAGE_CPUS)
-    ds = ds.map_batches(compare, fn_kwargs={"root": str(root)}, batch_format="numpy",
+    # Each stage's settings bound with partial, not fn_kwargs: the same call, and one that
+    # Ray Data's types (a function of the row alone) accept. Ray names a partial's stage
+    # by its function, as before.
+    items = ray.data.from_items(rows, override_num_blocks=min(len(rows), 64))
+    ds = items.flat_map(partial(read, limits=limits), num_cpus=STAGE_CPUS)
+    ds = ds.map(partial(place, shards=shards), num_cpus=STAGE_CPUS)
+    ds = ds.map_batches(partial(compare, root=str(root)), batch_format="numpy",
                         num_cpus=STAGE_CPUS)
-    ds = ds.map(chunked, fn_kwargs={"max_chars": settings.max_chars,
-                                    "title_context": settings.title_context},
-                num_cpus=STAGE_CPUS)
+    ds = ds.map(partial(chunked, max_chars=settings.max_chars,
+                        title_context=settings.title_context), num_cpus=STAGE_CPUS)
     return embedded(ds, make_embedder, pool, EMBED_ARTICLES)
 
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import time
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ..errors import ShardUnavailable
 from .shard import Behind, Shard
@@ -15,7 +17,8 @@ from .shard import Behind, Shard
 NAMESPACE = "news-assistant"
 # Ray started in this process ("local"): 2 CPUs, a small object store, no dashboard (about
 # 0.55 GB for Ray's own processes, up in 3 s on 2 cores).
-LOCAL = {"num_cpus": 2, "object_store_memory": 200 * 1024 ** 2, "include_dashboard": False}
+LOCAL: dict[str, Any] = {"num_cpus": 2, "object_store_memory": 200 * 1024 ** 2,
+                         "include_dashboard": False}
 SHARD_CPUS = 0.25  # fractional: on a 2-CPU node, whole CPUs for 4 shards would starve the rest
 TIMEOUT_S = 30.0
 
@@ -33,12 +36,12 @@ def init(address: str) -> bool:
     return True
 
 
-def actor_name(root: Path, shard: int) -> str:
+def actor_name(root: str | Path, shard: int) -> str:
     """Example: ('/data/news', 2) -> 'shard-2-1a2b3c4d' (one set of names per collection)."""
     return f"shard-{shard}-{zlib.crc32(str(Path(root).resolve()).encode()):08x}"
 
 
-def writer_name(root: Path) -> str:
+def writer_name(root: str | Path) -> str:
     """Example: '/data/news' -> 'writer-1a2b3c4d' (the collection's one writer actor)."""
     return f"writer-{zlib.crc32(str(Path(root).resolve()).encode()):08x}"
 
@@ -78,7 +81,7 @@ class RayShards:
     """Calls the collection's shard actors; `start` creates them (or finds them by name)."""
 
     def __init__(self, actors: list, started_ray: bool = False, timeout_s: float = TIMEOUT_S,
-                 names: list[str] = ()):
+                 names: Sequence[str] = ()):
         self.actors = actors
         self.started_ray = started_ray
         self.timeout_s = timeout_s

@@ -34,9 +34,10 @@ def split(index: str | Path, root: str | Path, settings) -> int:
                 'SELECT a.id, a.title, a.date, a.text, a.url, a.source, a.hash, p.id, p.start,'
                 ' p."end" FROM passages p JOIN articles a ON a.id = p.article_id ORDER BY p.id')
             puts = []
-            for _, passages in groupby(rows, key=lambda r: r[0]):
-                passages = list(passages)
+            for _, group in groupby(rows, key=lambda r: r[0]):
+                passages = list(group)
                 ids = np.array([r[7] for r in passages], dtype=np.int64)
+                assert dense is not None  # an index with passages holds their vectors
                 puts.append(Put(Article(*passages[0][:6]), passages[0][6],
                                 [(r[8], r[9]) for r in passages],
                                 dense._index.reconstruct_batch(ids)))

@@ -62,7 +62,10 @@ class RemoteWriter:
         from ray.exceptions import RayActorError, RayTaskError
 
         try:
-            return ray.get(self.actor.write.remote(method, *args, **kwargs))
+            # Ray types a handle as ActorHandle | the class itself, whose plain (not
+            # @ray.method) `write` has no .remote: the handle's has.
+            return ray.get(self.actor.write.remote(  # type: ignore[attr-defined]
+                method, *args, **kwargs))
         except RayTaskError as e:
             raise e.cause from None
         except RayActorError as e:  # died, or restarting after its process or node was lost

@@ -34,7 +34,7 @@ class Workers:
             threading.Thread(target=self._serve, name=f"embed_{i}", daemon=True).start()
 
     def submit(self, priority: int, fn, arg) -> Future:
-        future = Future()
+        future: Future = Future()
         self._jobs.put((priority, next(self._order), (future, fn, arg)))
         return future
 
@@ -59,6 +59,8 @@ class BoundedEmbedder:
     a call is prepared (`_prepare`) and how a run of its rows is embedded (`_encode`)."""
 
     backend = ""
+    dim: int  # set by each subclass
+    batch_size: int
 
     def _start(self, threads: int, stall_s: float) -> None:
         self.threads = threads

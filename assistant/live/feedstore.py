@@ -11,6 +11,7 @@ fetched article's date came from and its text key, so a wire copy is stored once
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -136,7 +137,7 @@ class FeedStore:
         return dict(self.db.execute(
             "SELECT entry, version FROM feed_entries WHERE feed_id = ?", (feed_id,)))
 
-    def handled(self, feed_id: int, entries: list[tuple[str, str, str | None]]) -> None:
+    def handled(self, feed_id: int, entries: Sequence[tuple[str, str, str | None]]) -> None:
         """Mark (entry, version, article id or None) handled, after their articles are stored."""
         stamp = now()
         with self.db:
@@ -152,7 +153,7 @@ class FeedStore:
         found = row.fetchone()
         return found[0] if found else None
 
-    def stored(self, extracted: list) -> None:
+    def stored(self, extracted: Sequence) -> None:
         """Record where each stored `pages.Extracted` article's date came from."""
         stamp = now()
         with self.db:

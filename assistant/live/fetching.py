@@ -100,6 +100,14 @@ class _Pinned(http.client.HTTPConnection):
         self.sock = self.tls.wrap_socket(sock, server_hostname=self.host) if self.tls else sock
 
 
+class _Robots(RobotFileParser):
+    """A RobotFileParser whose two verdict flags, set by its own __init__ and read(), are
+    declared: typeshed leaves them out."""
+
+    allow_all: bool
+    disallow_all: bool
+
+
 class Fetcher:
     """GETs with the manners a site can expect: a User-Agent naming the project, at most one
     request per `Settings.fetch_delay_s` (or the site's Crawl-delay) to a host, robots.txt
@@ -152,7 +160,7 @@ class Fetcher:
         return cached[1].can_fetch(AGENT, url)
 
     def _read_robots(self, site: str) -> RobotFileParser:
-        rules = RobotFileParser(f"{site}/robots.txt")
+        rules = _Robots(f"{site}/robots.txt")
         try:
             fetched = self._once(f"{site}/robots.txt", {"User-Agent": USER_AGENT}, any_type=True)
             if fetched.status in REDIRECTS:
@@ -242,7 +250,7 @@ class Fetcher:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError) as e:
             raise FetchFailed(url, "failed", f"cannot resolve {host}: {e}") from None
-        ips = [info[4][0] for info in infos]
+        ips = [str(info[4][0]) for info in infos]  # an IP (typed str | int for other families)
         if not self.allow_private and not all(public_address(ip) for ip in ips):
             raise FetchFailed(url, "private address", f"{host} is a private, loopback or "
                               "link-local address (--allow-private fetches it)")

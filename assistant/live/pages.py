@@ -109,8 +109,9 @@ def _same_site(url: str, host: str) -> bool:
     """Whether a page's canonical link stays on its own site (www. aside): a page may not
     claim another site's URL, and with it that site's stored article."""
     parts = urlsplit(url)
-    return (parts.scheme in ("http", "https") and bool(parts.hostname)
-            and parts.hostname.lower().removeprefix("www.") == host.removeprefix("www."))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    return parts.hostname.lower().removeprefix("www.") == host.removeprefix("www.")
 
 
 def _date(page: str | None, feed: str, today: str | None) -> tuple[str, str]:

@@ -20,6 +20,7 @@ import subprocess
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import IO
 
 from ..errors import AssistantError
 from ..types import Article, Problem
@@ -44,18 +45,20 @@ def read_apart(paths: Iterable[str | Path], **limits: int) -> Iterator[Article |
     argument = json.dumps([[str(p) for p in paths], limits])
     child = subprocess.Popen([sys.executable, "-P", "-c", CHILD, argument], env=env,
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+    stdout = child.stdout
+    assert stdout is not None  # stdout=PIPE
     try:
-        while (chunk := _receive(child)) is not None:
+        while (chunk := _receive(child, stdout)) is not None:
             yield from chunk
     finally:
         child.kill()
-        child.stdout.close()
+        stdout.close()
         child.wait()
 
 
-def _receive(child: subprocess.Popen) -> list | None:
+def _receive(child: subprocess.Popen, stdout: IO[bytes]) -> list | None:
     try:
-        return pickle.load(child.stdout)
+        return pickle.load(stdout)
     except (EOFError, pickle.UnpicklingError):
         raise ReaderFailed(f"the process reading the articles stopped (exit code "
                            f"{child.wait()}) before it finished; the articles of batches "

@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from ..errors import NothingRead
-from ..types import IngestReport, Problem
+from ..types import Article, IngestReport, Problem
 from .articles import BadArticle, make_article
 from .folders import JSONL_SUFFIXES, TEXT_SUFFIXES
 
@@ -36,7 +36,7 @@ class ArticleIn(BaseModel):
 def articles_from(items, max_article_chars: int) -> list:
     """Validated JSON articles -> Article, or a Problem naming the item ('articles:2: ...').
     An article longer than max_article_chars is refused as it is in a file."""
-    out = []
+    out: list[Article | Problem] = []
     for number, item in enumerate(items, 1):
         try:
             out.append(make_article(**item.model_dump(), max_chars=max_article_chars))
@@ -93,8 +93,8 @@ def add_files(assistant, files: list[tuple[str, bytes]], progress: bool = False
     try:
         report = assistant.ingest(list(shown), progress=progress) if shown else IngestReport()
     finally:
-        for path in shown:
-            shutil.rmtree(Path(path).parent, ignore_errors=True)
+        for saved in shown:
+            shutil.rmtree(Path(saved).parent, ignore_errors=True)
     # Name files as the user did, never by the server's folders.
     report.skipped = problems + [replace(p, path=shown.get(p.path, Path(p.path).name))
                                  for p in report.skipped]

@@ -6,6 +6,7 @@ No cross-encoder installs offline from PyPI, so the ranker is trained here, on r
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -108,7 +109,7 @@ class Ranker:
         ids, matrix, _ = features(store, query, found, self.depth)
         if not ids:
             return found.scores
-        learned = self.booster.predict(matrix, num_threads=1)
+        learned = np.asarray(self.booster.predict(matrix, num_threads=1))  # typed as a union
         # Reranked scores lie in (1, 2), above every fused score (< 1), so they stay ahead.
         squashed = 1.0 + 1.0 / (1.0 + np.exp(-learned))
         scores = {ids[j]: float(squashed[j]) for j in np.argsort(-learned, kind="stable")}
@@ -123,11 +124,11 @@ def load_ranker(model_file: str = str(MODEL_FILE), depth: int = 100) -> Ranker |
     return Ranker(Path(model_file), depth) if Path(model_file).is_file() else None
 
 
-def second_stages(settings) -> list:
+def second_stages(settings) -> list[Callable[[Reader, Query, Candidates], dict[int, float]]]:
     """The rerankers `settings` asks for that the package ships, in the order they run."""
     from .cross_encoder import CrossRanker, load_cross_encoder
 
-    stages = []
+    stages: list[Callable[[Reader, Query, Candidates], dict[int, float]]] = []
     if settings.rerank and (ranker := load_ranker(depth=settings.rerank_depth)) is not None:
         stages.append(ranker)
     if settings.cross_encoder and (model := load_cross_encoder()) is not None:

@@ -66,8 +66,8 @@ class Candidates:
     dense: dict[int, tuple[int, float]] = field(default_factory=dict)  # id -> (rank, cosine)
     keyword: dict[int, tuple[int, float]] = field(default_factory=dict)  # id -> (rank, bm25)
     favoured: tuple[int, int] = (0, 0)  # first and last favoured day
-    allowed: np.ndarray | None = None
-    view: View | None = None  # the one generation every step of this search used
+    allowed: np.ndarray = field(kw_only=True)  # a mask by passage id
+    view: View = field(kw_only=True)  # the one generation every step of this search used
 
 
 def search(store: Reader, embed: Callable[[list[str]], np.ndarray], query: Query,

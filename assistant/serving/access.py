@@ -87,7 +87,9 @@ def bearer(authorization: str | None) -> str | None:
 
 def token_matches(given: str | None, token: str) -> bool:
     """Constant-time comparison, so that timing does not leak the token."""
-    return bool(given) and secrets.compare_digest(given.encode(), token.encode())
+    if not given:
+        return False
+    return secrets.compare_digest(given.encode(), token.encode())
 
 
 def cross_site(method: str, host: str, origin: str | None, fetch_site: str | None,

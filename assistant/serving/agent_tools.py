@@ -50,6 +50,15 @@ def build_mcp(assistant, may_write: WriteRule | None = None):
     # The SDK sets the root logger's level: WARNING leaves serve's log as it was (a caller's
     # mistake is the caller's to read, in the tool error, not the server log's).
     server = MCPServer("news-assistant", instructions=INSTRUCTIONS, log_level="WARNING")
+    add_search_tools(server, assistant)
+    add_archive_tools(server, assistant)
+    if may_write is not None:
+        add_write_tool(server, assistant, may_write, Context)
+    return server
+
+
+def add_search_tools(server, assistant) -> None:
+    """search_news, and get_article to read a passage's article whole."""
     max_k = assistant.settings.max_k
 
     @server.tool(description=(
@@ -93,6 +102,11 @@ def build_mcp(assistant, may_write: WriteRule | None = None):
                             "of search_news passages")
         return article_part(article, offset)
 
+
+def add_archive_tools(server, assistant) -> None:
+    """What the archive holds: list_sources, collection_stats, and each stored article as
+    the resource article://{article_id}."""
+
     @server.tool(description=(
         "The outlets in the archive, each with its article count and its oldest and newest "
         "article date: which `sources` search_news can filter on."))
@@ -123,10 +137,6 @@ def build_mcp(assistant, may_write: WriteRule | None = None):
             raise ResourceNotFoundError(f"no article has the id {article_id!r}")
         where = ", ".join(x for x in (article.source, article.date) if x)
         return f"{article.title}\n{where}\n{article.url}\n\n{article.text}"
-
-    if may_write is not None:
-        add_write_tool(server, assistant, may_write, Context)
-    return server
 
 
 def add_write_tool(server, assistant, may_write: WriteRule, context_type) -> None:

@@ -10,50 +10,56 @@ when the server has a token; the Host, Origin and CORS rules are in access.py.
 from ..errors import AssistantError, EmbeddingStalled, NeedsToken, NothingRead
 from ..reading.uploads import ArticleIn, add_json_articles, read_something
 from .access import Access, Guard
+from .api_input import (
+    ASK_PARAMETERS,
+    form_files,
+    json_articles,
+    not_json_message,
+    read_body,
+    unknown_message,
+    validation_message,
+)
 
 MAX_UPLOAD_BYTES = 50_000_000  # one request; the UI's uploads share the limit
-MAX_FILES = 20
 MAX_IN_FLIGHT = 16  # API requests served at once; past this, 503 at once instead of a queue
-ASK_PARAMETERS = ("q", "k", "as_of", "since", "sources")  # GET's query and POST's body alike
 
 
 def create_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYTES,
                max_in_flight: int = MAX_IN_FLIGHT):
     """A FastAPI app serving `assistant` under /api, with its schema at /openapi.json, behind
     the `access` rules (which cover whatever is mounted on it later: the chat)."""
-    from fastapi import Depends, FastAPI, Query, Request
-    from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse
-    from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-    from pydantic import BaseModel, Field, ValidationError
-    from starlette.exceptions import HTTPException
-    from starlette.formparsers import MultiPartException, MultiPartParser
+    from fastapi import FastAPI
     from starlette.middleware.cors import CORSMiddleware
 
     app = FastAPI(title="News assistant", version="1", docs_url=None, redoc_url=None,
                   description="Cited passages from a news index, as of a date.")
     offline_docs(app)
-    bearer = HTTPBearer(auto_error=False, description="the server's --token")
     # Gradio answers any localhost origin with credentials unless its parent app has a
     # CORSMiddleware: this one allows only the origins the user listed (none by default).
     app.add_middleware(CORSMiddleware, allow_origins=sorted(access.origins),
                        allow_methods=["GET", "POST", "DELETE"],
                        allow_headers=["Authorization", "Content-Type"])
-    app.add_middleware(Guard, access=access)  # added last: it runs first
+    app.add_middleware(Guard, access=access)  # added after CORS: it runs before it
+    limit_load(app, max_in_flight)
+    error_handlers(app)
+    ask_routes(app, assistant)
+    article_routes(app, assistant, access, max_upload_bytes)
+    index_routes(app, assistant)
+    return app
 
-    class AskBody(BaseModel):
-        model_config = {"extra": "forbid"}  # a misspelt filter is an error, not ignored
-        q: str
-        k: int = 5
-        as_of: str | None = None
-        since: str | None = None
-        sources: list[str] = Field(default_factory=list)
 
-    class ArticlesIn(BaseModel):
-        articles: list[ArticleIn]
+def json_error(status: int, message: str, **extra):
+    """The API's one error shape: `{"error": "<what to fix>", ...extra}`."""
+    from fastapi.responses import JSONResponse
 
-    def error(status: int, message: str, **extra) -> JSONResponse:
-        return JSONResponse({"error": message, **extra}, status_code=status)
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+def limit_load(app, max_in_flight: int) -> None:
+    """At most `max_in_flight` requests under /api at once (health aside); an unknown route
+    under /api is the API's 404 or 405, never the chat's page."""
+    from fastapi import Request
+    from fastapi.responses import JSONResponse
 
     in_flight = [0]  # requests under /api now; one event loop, so no lock is needed
 
@@ -64,9 +70,9 @@ def create_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYT
             return await call_next(request)
         match = route_match(app, request.scope)  # else the chat mounted at / would answer
         if match != "full" and request.method != "OPTIONS":  # CORS answers preflights
-            return error(404 if match == "none" else 405,
-                         f"there is no {request.method} {request.url.path}; "
-                         "the API's routes are listed at /docs")
+            return json_error(404 if match == "none" else 405,
+                              f"there is no {request.method} {request.url.path}; "
+                              "the API's routes are listed at /docs")
         if in_flight[0] >= max_in_flight:
             return JSONResponse({"error": "the server is busy; retry in a second"},
                                 status_code=503, headers={"Retry-After": "1"})
@@ -76,13 +82,20 @@ def create_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYT
         finally:
             in_flight[0] -= 1
 
+
+def error_handlers(app) -> None:
+    """Every error as JSON naming the fix, with its status (errors.py's for ours)."""
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException
+
     @app.exception_handler(AssistantError)
     def assistant_error(request, e: AssistantError):
-        return error(e.http_status, str(e))
+        return json_error(e.http_status, str(e))
 
     @app.exception_handler(NothingRead)
     def nothing_read(request, e: NothingRead):
-        return error(e.http_status, str(e), report=e.report.to_dict())
+        return json_error(e.http_status, str(e), report=e.report.to_dict())
 
     @app.exception_handler(NeedsToken)
     def needs_token(request, e: NeedsToken):
@@ -98,29 +111,37 @@ def create_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYT
     def unexpected(request, e: Exception):
         """A bug of ours: JSON without a traceback for the caller; Starlette re-raises the
         exception after this answer, so the server's log has the traceback."""
-        return error(500, f"the server failed on this request ({type(e).__name__}); "
-                          "the server's log has the details")
+        return json_error(500, f"the server failed on this request ({type(e).__name__}); "
+                               "the server's log has the details")
 
     @app.exception_handler(HTTPException)
     def http_error(request, e: HTTPException):
-        return error(e.status_code, str(e.detail))
+        return json_error(e.status_code, str(e.detail))
 
     @app.exception_handler(RequestValidationError)
     def invalid(request, e: RequestValidationError):
         errors = e.errors()
         broken = [x for x in errors if x.get("type") == "json_invalid"]
         if broken:
-            return error(400, not_json_message(broken[0]))
+            return json_error(400, not_json_message(broken[0]))
         extra = [str(x["loc"][-1]) for x in errors if x.get("type") == "extra_forbidden"]
         if extra:
-            return error(400, unknown_message(extra))
-        return error(422, validation_message(errors))
+            return json_error(400, unknown_message(extra))
+        return json_error(422, validation_message(errors))
 
-    def writer(request: Request,
-               credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
-        """access.py's one rule (the bearer header only: no cookie for the JSON API);
-        `credentials` puts the scheme in the schema."""
-        access.check_write(request.headers.get("authorization"))
+
+def ask_routes(app, assistant) -> None:
+    """/api/ask, GET with a query string or POST with a JSON body: the same parameters."""
+    from fastapi import Query, Request
+    from pydantic import BaseModel, Field
+
+    class AskBody(BaseModel):
+        model_config = {"extra": "forbid"}  # a misspelt filter is an error, not ignored
+        q: str
+        k: int = 5
+        as_of: str | None = None
+        since: str | None = None
+        sources: list[str] = Field(default_factory=list)
 
     def ask(q, k, as_of, since, sources) -> dict:
         return assistant.answer(q, k=k, as_of=as_of, since=since, sources=sources).to_dict()
@@ -132,12 +153,33 @@ def create_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYT
                 sources: list[str] = Query([], description="only these outlets (repeatable)")):
         extra = [name for name in request.query_params if name not in ASK_PARAMETERS]
         if extra:
-            return error(400, unknown_message(extra))
+            return json_error(400, unknown_message(extra))
         return ask(q, k, as_of, since, sources)
 
     @app.post("/api/ask", tags=["ask"], summary="The same, with a JSON body")
     def ask_post(body: AskBody):
         return ask(body.q, body.k, body.as_of, body.since, body.sources)
+
+
+def article_routes(app, assistant, access: Access, max_upload_bytes: int) -> None:
+    """Adding (a JSON body or files in a form) and deleting articles: writes, so they need
+    the bearer token when the server has one."""
+    from fastapi import Depends, Request
+    from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+    from pydantic import BaseModel
+    from starlette.concurrency import run_in_threadpool
+    from starlette.exceptions import HTTPException
+
+    bearer = HTTPBearer(auto_error=False, description="the server's --token")
+
+    class ArticlesIn(BaseModel):
+        articles: list[ArticleIn]
+
+    def writer(request: Request,
+               credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+        """access.py's one rule (the bearer header only: no cookie for the JSON API);
+        `credentials` puts the scheme in the schema."""
+        access.check_write(request.headers.get("authorization"))
 
     @app.post("/api/articles", tags=["articles"], dependencies=[Depends(writer)],
               summary="Add articles: a JSON body, or files (.txt, .jsonl, .jsonl.gz) as a form",
@@ -147,39 +189,17 @@ def create_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYT
                       "files": {"type": "array", "items": {"type": "string",
                                                            "format": "binary"}}}}}}}})
     async def add_articles(request: Request):
-        from starlette.concurrency import run_in_threadpool
-
         body = await read_body(request, max_upload_bytes)
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind == "application/json":
-            try:
-                items = ArticlesIn.model_validate_json(body).articles
-            except ValidationError as e:
-                broken = [x for x in e.errors() if x.get("type") == "json_invalid"]
-                if broken:
-                    return error(400, not_json_message(broken[0]))
-                return error(422, validation_message(e.errors()) + ' (expected {"articles": '
-                                  '[{"title": ..., "date": "YYYY-MM-DD", "text": ...}]})')
+            items = json_articles(ArticlesIn, body)
             report = await run_in_threadpool(add_json_articles, assistant, items)
         elif kind == "multipart/form-data":
-            async def stream():
-                yield body
-
-            parser = MultiPartParser(request.headers, stream(), max_files=MAX_FILES,
-                                     max_fields=MAX_FILES)
-            parser.spool_max_size = max_upload_bytes  # in memory: nothing lands in /tmp
-            try:
-                form = await parser.parse()
-            except MultiPartException as e:
-                return error(400, f"unreadable form: {e.message}")
-            files = [(f.filename or "", await f.read()) for _, f in form.multi_items()
-                     if not isinstance(f, str)]
-            if not files:
-                return error(400, "the form holds no files: send them as 'files' fields")
+            files = await form_files(request, body, max_upload_bytes)
             report = await run_in_threadpool(assistant.add_files, files)
         else:
-            return error(415, "send articles as application/json ({\"articles\": [...]}) "
-                              "or as files in multipart/form-data")
+            return json_error(415, "send articles as application/json ({\"articles\": [...]}) "
+                                   "or as files in multipart/form-data")
         return read_something(report).to_dict()
 
     @app.delete("/api/articles/{article_id}", tags=["articles"], dependencies=[Depends(writer)],
@@ -190,6 +210,10 @@ def create_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYT
                                      "ids are in the 'article_id' of /api/ask results")
         return {"deleted": article_id}
 
+
+def index_routes(app, assistant) -> None:
+    """What the index holds, and whether the server is up."""
+
     @app.get("/api/stats", tags=["index"], summary="What the index holds")
     def stats():
         return assistant.stats()
@@ -197,8 +221,6 @@ def create_app(assistant, access: Access, max_upload_bytes: int = MAX_UPLOAD_BYT
     @app.get("/api/health", tags=["index"], summary="Whether the server is up")
     def health():
         return {"status": "ok"}
-
-    return app
 
 
 def offline_docs(app) -> None:
@@ -226,48 +248,3 @@ def route_match(app, scope) -> str:
     found = {route.matches(scope)[0] for route in app.router.routes
              if not isinstance(route, Mount)}
     return "full" if Match.FULL in found else "method" if Match.PARTIAL in found else "none"
-
-
-def unknown_message(names) -> str:
-    """Example: ['source'] -> "unknown parameter 'source'; the parameters are q, k, ..." """
-    return (f"unknown parameter {', '.join(map(repr, names))}; the parameters are "
-            f"{', '.join(ASK_PARAMETERS)} (sources repeatable)")
-
-
-def not_json_message(error: dict) -> str:
-    """A pydantic json_invalid error -> where the body stops being JSON. FastAPI puts the
-    character offset in the error's loc; pydantic puts line and column in its message."""
-    where = [x for x in error.get("loc", ()) if isinstance(x, int)]
-    if where:
-        reason = error.get("ctx", {}).get("error", "")
-        return f"the request body is not valid JSON: {reason} at character {where[0]}".replace(
-            ":  at", " at")
-    detail = str(error.get("msg", "")).removeprefix("Invalid JSON: ")
-    return f"the request body is not valid JSON ({detail})"
-
-
-async def read_body(request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it is known to exceed `limit` bytes."""
-    from starlette.exceptions import HTTPException
-
-    too_big = HTTPException(413, f"the upload is larger than the limit of {limit:,} bytes; "
-                                 "send fewer or smaller files")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_big
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise too_big
-    return bytes(body)
-
-
-def validation_message(errors) -> str:
-    """Example: [{'loc': ('query', 'k'), 'msg': 'Input should be a valid integer'}]
-    -> 'k: Input should be a valid integer'"""
-    parts = []
-    for e in errors:
-        where = ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path"))
-        parts.append(f"{where}: {e.get('msg')}" if where else str(e.get("msg")))
-    return "; ".join(parts) or "invalid request"

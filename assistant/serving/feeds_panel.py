@@ -53,4 +53,4 @@ def feeds_panel(assistant, access) -> None:
                            dict(request.cookies).get(access.cookie))
         return said, feeds_table(assistant)
 
-    follow.click(on_follow, [url], [message, table], api_name=False)
+    follow.click(on_follow, [url], [message, table], api_visibility="private")

@@ -39,9 +39,11 @@ def deployment(root: str | Path, access, replicas: int, settings=None, embedder=
         warm(assistant)  # Serve routes to a replica once this returns: its models loaded
         return app
 
-    front = serve.deployment(serve.ingress(build)(Front), name="front",
-                             num_replicas=replicas,
-                             ray_actor_options={"num_cpus": REPLICA_CPUS})
+    # The decorator form: serve.deployment is typed as returning a decorator, the class
+    # passed in or not.
+    front = serve.deployment(name="front", num_replicas=replicas,
+                             ray_actor_options={"num_cpus": REPLICA_CPUS}
+                             )(serve.ingress(build)(Front))
     return front.bind()
 
 

@@ -5,6 +5,7 @@ import importlib.util
 import os
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 from ..errors import AssistantError
@@ -122,7 +123,8 @@ def warm(assistant) -> None:
               "what it did not", file=sys.stderr, flush=True)
 
 
-def server_token(given: str | None, environ: dict, no_token: bool = False) -> str | None:
+def server_token(given: str | None, environ: Mapping[str, str], no_token: bool = False
+                 ) -> str | None:
     """The write token: --token, else $ASSISTANT_TOKEN, else a fresh one for this run; None
     (writes open) only when asked for with --no-token.
 

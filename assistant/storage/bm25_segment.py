@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ class Segment:
     """
 
     def __init__(self, name: str, ids: np.ndarray, bm25, path: Path | None = None,
-                 lengths: np.ndarray | None = None):
+                 lengths: Sequence[int] | np.ndarray | None = None):
         self.name = name
         self.ids = np.asarray(ids, dtype=np.int64)  # position in bm25 -> passage id
         self.bm25 = bm25
@@ -85,14 +86,16 @@ class Segment:
         matrix, k1, b = self.bm25.scores, self.bm25.k1, self.bm25.b
         data, indices, indptr = matrix["data"], matrix["indices"], matrix["indptr"]
         own_idf = idf_of(self.doc_freqs(columns), len(self))
-        own_average = self.lengths.mean()
+        all_lengths = self.lengths
+        assert all_lengths is not None  # callers score exactly only when every segment has them
+        own_average = all_lengths.mean()
         rows, values = [], []
         for column, weight, own in zip(columns, idf, own_idf):
             if column >= 0:
                 start, end = indptr[column], indptr[column + 1]
                 at = np.asarray(indices[start:end])
                 share = np.asarray(data[start:end], dtype=np.float64) / own
-                lengths = self.lengths[at]
+                lengths = all_lengths[at]
                 tf = np.rint(share * k1 * (1 - b + b * lengths / own_average) / (1 - share))
                 rows.append(at)
                 values.append(weight * tf / (tf + k1 * (1 - b + b * lengths / average)))

@@ -131,10 +131,11 @@ def _check_manifest(store: Store) -> list[Problem]:
     return [Problem(Kind.MANIFEST, f"{path} is stale ({', '.join(stale)})")] if stale else []
 
 
-def repair(folder: Path, settings: Settings | None = None, progress: bool = False
+def repair(folder: str | Path, /, settings: Settings | None = None, progress: bool = False
            ) -> list[str]:
     """Rebuild the derived files of a damaged index with its own build settings (`settings`
-    gives the others, such as the batch size); returns what was done."""
+    gives the others, such as the batch size); returns what was done. The folder is
+    positional, as in cluster.health.repair: the CLI calls one or the other."""
     from ..assistant import Assistant
 
     folder = Path(folder)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
@@ -32,7 +33,9 @@ class DenseIndex:
         self.dim = dim
         self.exact_limit = exact_limit
         self.probe_share = probe_share
-        self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        # An exact IndexIDMap2 or, past `exact_limit`, an IVF index: they share no faiss type.
+        self._index: Any = (index if index is not None
+                            else faiss.IndexIDMap2(faiss.IndexFlatIP(dim)))
 
     def __len__(self) -> int:
         return self._index.ntotal
@@ -61,7 +64,8 @@ class DenseIndex:
         import faiss
 
         if self.approximate:  # reconstruct by id needs a map from id to list position
-            self._index.set_direct_map_type(faiss.DirectMap.Hashtable)
+            # faiss's stubs lack the DirectMap enum its SWIG module has.
+            self._index.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]
         self._index = build_ivf(self.ids(), self._index.reconstruct_batch)
 
     def remove(self, ids: list[int]) -> None:
@@ -93,10 +97,13 @@ class DenseIndex:
     def _params(self, allowed: np.ndarray | None, bits: np.ndarray | None):
         import faiss
 
-        selector = None if bits is None else faiss.IDSelectorBitmap(len(allowed),
-                                                                    faiss.swig_ptr(bits))
+        selector = (None if allowed is None or bits is None
+                    else faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bits)))
+        # faiss's stubs give SearchParameters* no-argument constructors; its class wrappers
+        # take the fields as keywords (and keep `sel` alive with the parameters).
         if not self.approximate:
-            return None if selector is None else faiss.SearchParameters(sel=selector)
+            return (None if selector is None
+                    else faiss.SearchParameters(sel=selector))  # type: ignore[call-arg]
         # An as-of date that leaves a tenth of the passages needs ten times the lists to find
         # as many of them: scale the scan by the share allowed.
         share = 1.0 if allowed is None else max(np.count_nonzero(allowed) / len(self), 1e-9)
@@ -104,8 +111,8 @@ class DenseIndex:
         base = probe_share_for(len(self), self.probe_share)
         nprobe = min(nlist, math.ceil(base * nlist / min(share, 1.0)))
         if selector is None:
-            return faiss.SearchParametersIVF(nprobe=nprobe)
-        return faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
+            return faiss.SearchParametersIVF(nprobe=nprobe)  # type: ignore[call-arg]
+        return faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)  # type: ignore[call-arg]
 
     def ids(self) -> np.ndarray:
         import faiss
@@ -146,7 +153,8 @@ def build_ivf(ids: np.ndarray, vectors: Callable[[np.ndarray], np.ndarray], seed
     nlist = max(1, min(int(2 * math.sqrt(n)), n // 39))  # k-means wants >= 39 points a list
     sample = np.sort(np.random.default_rng(seed).choice(ids, min(n, 64 * nlist), replace=False))
     train = np.ascontiguousarray(vectors(sample), dtype=np.float32)
-    index = faiss.index_factory(train.shape[1], f"IVF{nlist},SQ8", faiss.METRIC_INNER_PRODUCT)
+    index = cast(faiss.IndexIVF, faiss.index_factory(train.shape[1], f"IVF{nlist},SQ8",
+                                                     faiss.METRIC_INNER_PRODUCT))
     index.cp.max_points_per_centroid = 64  # training on more moves recall little, costs much
     index.train(train)
     for start in range(0, n, 100_000):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +44,7 @@ class KeywordIndex:
     searches mask them, merges and `compacted` drop them.
     """
 
-    def __init__(self, segments: list[Segment] = ()):
+    def __init__(self, segments: Sequence[Segment] = ()):
         self.segments = [s for s in segments if len(s)]
 
     @property

@@ -12,6 +12,7 @@ import sqlite3
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import overload
 
 import numpy as np
 
@@ -138,6 +139,11 @@ class Rows:
 
     # -- reading ---------------------------------------------------------------------------
 
+    @overload
+    def meta(self, key: str, default: str) -> str: ...
+    @overload
+    def meta(self, key: str, default: None = None) -> str | None: ...
+
     def meta(self, key: str, default: str | None = None) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else default
@@ -228,9 +234,11 @@ class Rows:
             db.execute("INSERT INTO articles VALUES (?,?,?,?,?,?,?)",
                        (a.id, a.url, a.title, a.date, a.source, a.text, put.hash))
             for seq, (start, end) in enumerate(put.spans):
-                added.append(db.execute(
+                row = db.execute(
                     'INSERT INTO passages (id, article_id, seq, start, "end") VALUES (?,?,?,?,?)',
-                    (put.ids and put.ids[seq], a.id, seq, start, end)).lastrowid)
+                    (put.ids and put.ids[seq], a.id, seq, start, end)).lastrowid
+                assert row is not None  # an INSERT always sets it
+                added.append(row)
             vectors.append(put.vectors)
         stacked = np.vstack(vectors) if vectors and sum(len(v) for v in vectors) else None
         return Change(tuple(removed), tuple(added), stacked, deleted)
@@ -259,7 +267,7 @@ class Rows:
 
 def article_hashes(db: sqlite3.Connection, ids: list[str]) -> dict[str, str]:
     """The content hash of each stored article among `ids`, asked in pieces SQLite can bind."""
-    out = {}
+    out: dict[str, str] = {}
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
         marks = ",".join("?" * len(chunk))

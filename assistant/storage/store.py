@@ -10,6 +10,7 @@ manifest beside it records the build settings.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -137,7 +138,7 @@ class Store:
         """Hold the index's write lock; a second writer is refused, never interleaved."""
         return self.generations.lock()
 
-    def apply(self, puts: list[Put], deletes: list[str] = (), progress: bool = False) -> int:
+    def apply(self, puts: list[Put], deletes: Sequence[str] = (), progress: bool = False) -> int:
         """Store `puts` (replacing their old passages) and drop `deletes`, all or nothing.
 
         Returns the number of articles deleted. Call it with the lock held. progress: bars

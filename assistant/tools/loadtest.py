@@ -136,6 +136,7 @@ def compare(index: str, clients: int = 8, seconds: float = 30.0, start_s: float 
         try:
             while True:
                 if child.poll() is not None:
+                    assert child.stderr is not None  # stderr=PIPE
                     raise SystemExit(f"the {variant} server stopped: "
                                      f"{child.stderr.read().decode()[-2000:]}")
                 try:

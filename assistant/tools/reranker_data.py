@@ -71,19 +71,19 @@ def mine(set_dir: Path, depth: int = MINE_DEPTH, seed: int = 7, dated: bool = Tr
          log=lambda *a: None) -> list[Group]:
     """The training groups of one set: BM25's top `depth` as of each question's date."""
     set_dir = Path(set_dir)
-    titles, texts, days, dates = [], [], [], []
+    titles, texts, day_list, dates = [], [], [], []  # day_list: each passage's day
     with gzip.open(set_dir / "corpus.jsonl.gz", "rt", encoding="utf-8") as lines:
         for line in lines:
             a = json.loads(line)
             for start, end in chunk(a["text"], 1000, is_boilerplate):
                 titles.append(a["title"])
                 texts.append(a["text"][start:end])
-                days.append(day(a["date"]))
+                day_list.append(day(a["date"]))
                 dates.append(a["date"] if dated else "")
     log(f"{set_dir.name}: {len(texts):,} passages; indexing BM25")
     keyword = KeywordIndex.build(np.arange(len(texts)), [f"{t}\n{x}" for t, x in
                                                          zip(titles, texts)])
-    days = np.array(days)
+    days = np.array(day_list)
     rng = random.Random(seed)
     groups = []
     with open(set_dir / "questions.jsonl", encoding="utf-8") as lines:

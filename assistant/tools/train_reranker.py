@@ -37,15 +37,7 @@ def train(train_sets: list[Path], work: Path, out: Path, epochs: float = 1.0,
 
     hf_logging.set_verbosity_error()  # "some weights are newly initialised": the head is
     work.mkdir(parents=True, exist_ok=True)
-    mined = work / "groups.jsonl"
-    if not mined.exists():
-        groups = [g for s in train_sets for g in mine(s, seed=seed, dated=dated, log=log)]
-        tmp = mined.with_suffix(".tmp")
-        tmp.write_text("".join(json.dumps(g.__dict__) + "\n" for g in groups))
-        os.replace(tmp, mined)
-    with open(mined) as lines:
-        groups = [Group(**{**d, "negatives": tuple(d["negatives"])})
-                  for d in map(json.loads, lines)]
+    groups = _groups(train_sets, work / "groups.jsonl", seed, dated, log)
     random.Random(seed).shuffle(groups)
     steps = max_steps or math.ceil(epochs * len(groups) / groups_per_step)
 
@@ -55,11 +47,41 @@ def train(train_sets: list[Path], work: Path, out: Path, epochs: float = 1.0,
     tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
     model = AutoModelForSequenceClassification.from_pretrained(
         str(folder), num_labels=1, local_files_only=True, attn_implementation="eager")
+    losses = _fit(model, tokenizer, groups, steps, groups_per_step, lr, work / "checkpoint.pt",
+                  log)
+    model.eval()
+    export(model, tokenizer, folder, out, {
+        "base_model": base_model, "max_tokens": MAX_TOKENS, "dated": dated, "trained_on":
+        [Path(s).name for s in train_sets], "groups": len(groups), "steps": steps,
+        "groups_per_step": groups_per_step, "lr": lr, "seed": seed, "negatives": NEGATIVES,
+        "positive_days": POSITIVE_DAYS, "positive_cover": POSITIVE_COVER,
+        "final_loss": round(float(np.mean(losses[-100:])), 4)})
+    return {"groups": len(groups), "steps": steps, "model": str(out),
+            "bytes": (out / "model.onnx").stat().st_size}
+
+
+def _groups(train_sets: list[Path], mined: Path, seed: int, dated: bool, log) -> list[Group]:
+    """The training groups, mined from the sets into `mined` once (in one rename) and read
+    back from it on every run, so that a resumed run trains on the same groups."""
+    if not mined.exists():
+        groups = [g for s in train_sets for g in mine(s, seed=seed, dated=dated, log=log)]
+        tmp = mined.with_suffix(".tmp")
+        tmp.write_text("".join(json.dumps(g.__dict__) + "\n" for g in groups))
+        os.replace(tmp, mined)
+    with open(mined) as lines:
+        return [Group(**{**d, "negatives": tuple(d["negatives"])}) for d in map(json.loads, lines)]
+
+
+def _fit(model, tokenizer, groups: list[Group], steps: int, groups_per_step: int, lr: float,
+         checkpoint: Path, log) -> list[float]:
+    """Train `model` listwise for `steps` steps (warm-up, then a linear decay), resuming
+    from `checkpoint` and writing it every CHECKPOINT_EVERY steps; returns every step's loss."""
+    import torch
+
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     warmup = max(1, steps // 10)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / (steps - warmup))))
-    checkpoint = work / "checkpoint.pt"
     step, losses = 0, []
     if checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
@@ -99,15 +121,7 @@ def train(train_sets: list[Path], work: Path, out: Path, epochs: float = 1.0,
                         "schedule": schedule.state_dict(), "step": step, "losses": losses},
                        tmp)
             os.replace(tmp, checkpoint)
-    model.eval()
-    export(model, tokenizer, folder, out, {
-        "base_model": base_model, "max_tokens": MAX_TOKENS, "dated": dated, "trained_on":
-        [Path(s).name for s in train_sets], "groups": len(groups), "steps": steps,
-        "groups_per_step": groups_per_step, "lr": lr, "seed": seed, "negatives": NEGATIVES,
-        "positive_days": POSITIVE_DAYS, "positive_cover": POSITIVE_COVER,
-        "final_loss": round(float(np.mean(losses[-100:])), 4)})
-    return {"groups": len(groups), "steps": steps, "model": str(out),
-            "bytes": (out / "model.onnx").stat().st_size}
+    return losses
 
 
 def _bf16_fast(torch) -> bool:

@@ -33,8 +33,8 @@ def tune(set_dir: Path, index: Path | None = None, settings: Settings | None = N
     with open(Path(set_dir) / "questions.jsonl") as lines:
         questions = [json.loads(line) for line in lines]
     embed = cached_embed(assistant.embedder.embed)
-    found = [(q, Query(q["question"], 20, q["date"])) for q in questions]
-    found = [(q, query, candidates(store, embed, query, settings)) for q, query in found]
+    queries = [(q, Query(q["question"], 20, q["date"])) for q in questions]
+    found = [(q, query, candidates(store, embed, query, settings)) for q, query in queries]
     texts: dict[int, str] = {}
     grid = grid or GRID
     rows = []
