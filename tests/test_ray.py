@@ -243,8 +243,9 @@ def test_a_write_meeting_a_dead_writer_actor_is_a_503_and_writes_nothing(cluster
     assert connect(root, settings=small_settings()).article("n1") is not None  # not made
 
 
-def test_every_command_with_ray_then_cluster_stop(cluster, tmp_path, capsys):
-    """ask, stats, check, eval and delete with --ray ADDRESS; `cluster stop` ends the
+def test_every_command_with_ray_then_cluster_stop(cluster, tmp_path, capsys, monkeypatch):
+    """ask, stats, check, eval and delete with --ray ADDRESS and a relative --index (the
+    actors, whose working folder is not ours, get it absolute); `cluster stop` ends the
     collection's shard actors (detached: they outlive the processes that used them)."""
     import ray
 
@@ -254,7 +255,8 @@ def test_every_command_with_ray_then_cluster_stop(cluster, tmp_path, capsys):
     c, _ = cluster
     set_dir, root = make_eval_set(tmp_path / "tiny"), tmp_path / "c"
     catalogs.create(root, SHARDS, small_settings())
-    on = ["--index", str(root), "--ray", c.address]
+    monkeypatch.chdir(tmp_path)
+    on = ["--index", "c", "--ray", c.address]
     assert main(["stats", "--pin-shards", *on]) == 0 and capsys.readouterr()  # pinned actors
     assert all(ray.available_resources()[f"shard-{i}"] == pytest.approx(0.99)
                for i in range(SHARDS))

@@ -90,7 +90,7 @@ def pipeline(files: list, root: Path, shards: int, settings, make_embedder, pool
     items = ray.data.from_items(rows, override_num_blocks=min(len(rows), 64))
     ds = items.flat_map(partial(read, limits=limits), num_cpus=STAGE_CPUS)
     ds = ds.map(partial(place, shards=shards), num_cpus=STAGE_CPUS)
-    ds = ds.map_batches(partial(compare, root=str(root)), batch_format="numpy",
+    ds = ds.map_batches(partial(compare, root=str(Path(root).resolve())), batch_format="numpy",
                         num_cpus=STAGE_CPUS)
     ds = ds.map(partial(chunked, max_chars=settings.max_chars,
                         title_context=settings.title_context), num_cpus=STAGE_CPUS)

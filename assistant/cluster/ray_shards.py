@@ -105,7 +105,8 @@ class RayShards:
                        "num_cpus": cpus, "lifetime": "detached"}
             if pin:
                 options["resources"] = {f"shard-{i}": 0.01}
-            actors.append(remote.options(**options).remote(str(root), i))
+            # An absolute path: an actor's working folder is its Ray worker's, not the caller's.
+            actors.append(remote.options(**options).remote(str(Path(root).resolve()), i))
         out = cls(actors, started, timeout_s, [actor_name(root, i) for i in range(shards)])
         out.call("ping", lambda i: ())  # up and reading, or ShardUnavailable now
         return out
@@ -128,7 +129,7 @@ class RayShards:
                 raise ShardUnavailable(i, type(e).__name__) from None
         return out
 
-    def stop(self, wait_s: float = 30.0) -> None:
+    def stop(self, wait_s: float = 90.0) -> None:
         """End the shard actors for good, and wait until their names are free: ray.kill
         returns before an actor is gone, and whoever starts the shards next must not find a
         dying one by name."""

@@ -55,7 +55,8 @@ class RemoteWriter:
 
         self.actor = ray.remote(Host).options(
             name=writer_name(Path(root)), get_if_exists=True, lifetime="detached",
-            max_restarts=-1, num_cpus=WRITER_CPUS).remote(front, str(root), settings, embedder)
+            max_restarts=-1, num_cpus=WRITER_CPUS).remote(front, str(Path(root).resolve()), settings,
+                                                          embedder)
 
     def _call(self, method: str, *args, **kwargs):
         import ray
