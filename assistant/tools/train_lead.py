@@ -11,6 +11,11 @@ positive teach the ordering nothing and are left out of it. A LightGBM LambdaRan
 fitted on the first four fifths of the weeks orders a question's sentences; on the last fifth
 (every question, answered or not) a Platt curve turns the best sentence's score into the
 probability that it holds the answer, the confidence an answer reports (`lead.json`).
+
+With --first-stage the candidates are the real ones instead: each set's corpus ingested into
+the evaluation's cached index (`assistant eval` builds the same one) and each question asked
+as of its date with the shipped settings; its top three cards are what the lead reads at
+question time, near misses of the retrieval included.
 """
 from __future__ import annotations
 
@@ -31,7 +36,7 @@ def questions_of(set_dirs: list[Path]) -> list[dict]:
     out = []
     for set_dir in set_dirs:
         with open(set_dir / "questions.jsonl") as lines:
-            out += [json.loads(line) for line in lines]
+            out += [{**json.loads(line), "set": set_dir} for line in lines]
     return sorted(out, key=lambda q: q["date"])
 
 
@@ -61,11 +66,28 @@ def top_passages(q: dict, articles: dict[str, dict], depth: int = 3) -> list[str
     return [text for *_, text in sorted(found)[:depth]]
 
 
-def examples(qs: list[dict], articles: dict[str, dict], answered_only: bool = True):
-    """(matrix, labels, group sizes, question index of each group)."""
+def first_stage_top(qs: list[dict], depth: int = 3) -> dict[int, list[str]]:
+    """The shipped pipeline's top `depth` cards for each question (by its place in `qs`),
+    from its set's cached evaluation index."""
+    from ..config import Settings
+    from .evaluate import open_eval_index
+
+    out = {}
+    for set_dir in sorted({q["set"] for q in qs}):
+        assistant, _ = open_eval_index(set_dir, settings=Settings())
+        for n, q in enumerate(qs):
+            if q["set"] == set_dir:
+                answer = assistant.answer(q["question"], k=20, as_of=q["date"])
+                out[n] = [p.text for p in answer.passages[:depth]]
+    return out
+
+
+def examples(qs: list[dict], top, answered_only: bool = True):
+    """(matrix, labels, group sizes, question index of each group); top(n, q): the texts
+    whose sentences are question n's candidates."""
     rows, labels, groups, owners = [], [], [], []
     for n, q in enumerate(qs):
-        texts = top_passages(q, articles)
+        texts = top(n, q)
         found = options(q["question"], texts)
         if not found:
             continue
@@ -94,18 +116,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("set_dirs", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--trees", type=int, default=300)
+    parser.add_argument("--first-stage", action="store_true",
+                        help="candidates from the shipped pipeline on each set's eval index")
     args = parser.parse_args(argv)
     qs = questions_of(args.set_dirs)
-    articles = articles_of(args.set_dirs, {i for q in qs for i in q.get("google_ranked_ids", [])})
+    if args.first_stage:
+        shipped = first_stage_top(qs)
+
+        def top(n, q):
+            return shipped[n]
+    else:
+        articles = articles_of(args.set_dirs,
+                               {i for q in qs for i in q.get("google_ranked_ids", [])})
+
+        def top(n, q):
+            return top_passages(q, articles)
     cut = int(len(qs) * 0.8)
     params = {"objective": "lambdarank", "metric": "ndcg", "eval_at": [1], "learning_rate": 0.05,
               "num_leaves": 15, "min_data_in_leaf": 40, "feature_fraction": 0.9,
               "verbose": -1, "seed": 0, "num_threads": 2, "deterministic": True}
-    fit = examples(qs[:cut], articles)
-    held = examples(qs[cut:], articles)
+    fit = examples(qs[:cut], top)
+    held = examples(qs[cut:], lambda n, q: top(n + cut, q))
     booster = lightgbm.train(params, lightgbm.Dataset(fit[0], fit[1], group=fit[2],
                                                       feature_name=FEATURES), args.trees)
-    every = examples(qs[cut:], articles, answered_only=False)
+    every = examples(qs[cut:], lambda n, q: top(n + cut, q), answered_only=False)
     best, holds = best_scores(booster, *every[:3])
     a, b = platt(best, holds)
     print(json.dumps({"groups": len(fit[2]), "held_out_groups": len(held[2]),
