@@ -52,7 +52,8 @@ class Assistant:
 
             self._embedder = load_embedder(self.settings.model, self.settings.embed_batch,
                                            self.settings.embed_backend,
-                                           stall_s=self.settings.embed_stall_s)
+                                           stall_s=self.settings.embed_stall_s,
+                                           max_tokens=self.settings.embed_max_tokens)
         return self._embedder
 
     # -- asking ----------------------------------------------------------------------------

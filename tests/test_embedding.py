@@ -110,6 +110,21 @@ def test_truncation_follows_the_model():
 
 
 @pytest.mark.slow
+def test_a_token_limit_reads_only_the_start_of_a_passage(model_cache, monkeypatch):
+    """Settings.embed_max_tokens: two passages that differ only past the limit embed alike;
+    without a limit they do not."""
+    monkeypatch.setenv(model_files.CACHE_ENV, str(model_cache))
+    start = "Osei won the Northern Open chess championship in Leeds on Saturday. " * 2
+    texts = [start + "Rain fell on the coast all week.", start + "The bank raised rates."]
+    capped = OnnxEmbedder(MODEL, batch_size=2, max_tokens=24)
+    assert capped.max_tokens == 24 and OnnxEmbedder(MODEL, max_tokens=999).max_tokens == 256
+    a, b = capped.embed(texts)
+    assert float(a @ b) > 0.9999
+    whole = OnnxEmbedder(MODEL, batch_size=2).embed(texts)
+    assert float(whole[0] @ whole[1]) < 0.99
+
+
+@pytest.mark.slow
 def test_openvino_int8_is_built_offline_reports_nothing_and_matches_torch(tmp_path):
     """Exported in a fresh process with no hub and an empty home folder: OpenVINO's and
     NNCF's usage reporting stays unloaded (it would write ~/intel and call out)."""

@@ -80,12 +80,12 @@ class RayEmbedding:
 def model_loader(settings):
     """The settings' model, loaded where it is called (in each pool actor)."""
     return partial(load_model, settings.model, settings.embed_batch, settings.embed_backend,
-                   settings.embed_stall_s)
+                   settings.embed_stall_s, settings.embed_max_tokens)
 
 
-def load_model(model: str, batch: int, backend: str, stall_s: float):
+def load_model(model: str, batch: int, backend: str, stall_s: float, max_tokens: int = 0):
     """`embedder.load_embedder`, looked up where it runs: what travels to an actor is this
     function's name, never the loader of the process that sent it."""
     from ..embedding import embedder
 
-    return embedder.load_embedder(model, batch, backend, stall_s=stall_s)
+    return embedder.load_embedder(model, batch, backend, stall_s=stall_s, max_tokens=max_tokens)

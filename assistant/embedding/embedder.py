@@ -57,7 +57,8 @@ class TorchEmbedder(BoundedEmbedder):
 
     backend = "torch"
 
-    def __init__(self, model: str, batch_size: int = TORCH_BATCH, stall_s: float = STALL_S):
+    def __init__(self, model: str, batch_size: int = TORCH_BATCH, stall_s: float = STALL_S,
+                 max_tokens: int = 0):
         go_offline()
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
@@ -74,6 +75,9 @@ class TorchEmbedder(BoundedEmbedder):
         if dim is None:  # sentence-transformers' answer when no module knows it
             raise ValueError(f"{model}: the model does not say its embedding dimension")
         self.dim = int(dim)
+        limit = self._model.max_seq_length
+        if max_tokens:
+            self._model.max_seq_length = min(max_tokens, limit) if limit else max_tokens
         self._start(1, stall_s)
 
     def _prepare(self, texts):
@@ -96,14 +100,14 @@ class _CompiledEmbedder(BoundedEmbedder):
     width_step = 1  # pad a run to a multiple of this many tokens
 
     def __init__(self, model: str, batch_size: int = COMPILED_BATCH, threads: int | None = None,
-                 stall_s: float = STALL_S):
+                 stall_s: float = STALL_S, max_tokens: int = 0):
         from tokenizers import Tokenizer
 
         folder = model_path(model)
         self.name = model
         self.batch_size = batch_size
         self.dim = json.loads((folder / "config.json").read_text())["hidden_size"]
-        self.max_tokens = max_seq_length(folder)
+        self.max_tokens = min(max_tokens or max_seq_length(folder), max_seq_length(folder))
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(self.max_tokens)
         self._tokenizer.no_padding()
@@ -212,20 +216,23 @@ class OpenVinoEmbedder(_CompiledEmbedder):
 
 
 def load_embedder(model: str, batch_size: int = 0, backend: str = "torch",
-                  stall_s: float = STALL_S) -> Embedder:
+                  stall_s: float = STALL_S, max_tokens: int = 0) -> Embedder:
     """One loaded model per process and setting: loading costs seconds, encoding is reentrant.
-    batch_size 0 takes the backend's own best. One build at a time: a fresh server's first
-    questions, arriving together, share one model instead of each loading its own."""
+    batch_size 0 takes the backend's own best; max_tokens 0 the model's own limit. One build
+    at a time: a fresh server's first questions, arriving together, share one model instead
+    of each loading its own."""
     with _LOADING:
-        return _load(model, batch_size, backend, stall_s)
+        return _load(model, batch_size, backend, stall_s, max_tokens)
 
 
 @lru_cache(maxsize=4)
-def _load(model: str, batch_size: int, backend: str, stall_s: float):
+def _load(model: str, batch_size: int, backend: str, stall_s: float, max_tokens: int):
     if backend == "torch":
-        return TorchEmbedder(model, batch_size or TORCH_BATCH, stall_s)
+        return TorchEmbedder(model, batch_size or TORCH_BATCH, stall_s, max_tokens)
     if backend == "onnx-int8":
-        return OnnxEmbedder(model, batch_size or COMPILED_BATCH, stall_s=stall_s)
+        return OnnxEmbedder(model, batch_size or COMPILED_BATCH, stall_s=stall_s,
+                            max_tokens=max_tokens)
     if backend == "openvino-int8":
-        return OpenVinoEmbedder(model, batch_size or COMPILED_BATCH, stall_s=stall_s)
+        return OpenVinoEmbedder(model, batch_size or COMPILED_BATCH, stall_s=stall_s,
+                                max_tokens=max_tokens)
     raise UnknownBackend(f"unknown embed_backend {backend!r}; use one of {', '.join(BACKENDS)}")

@@ -256,8 +256,9 @@ class Rows:
             return
         have = json.loads(stored)
         if have != wanted:
-            diff = ", ".join(f"{k}: index has {have.get(k)!r}, settings want {v!r}"
-                             for k, v in wanted.items() if have.get(k) != v)
+            diff = ", ".join(f"{k}: index has {have.get(k)!r}, settings want {wanted.get(k)!r}"
+                             for k in sorted(have.keys() | wanted.keys())
+                             if have.get(k) != wanted.get(k))
             raise IndexMismatch(f"{self.folder} was built with other settings ({diff}); "
                                 "use a new index folder or rebuild this one")
 

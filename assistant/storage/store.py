@@ -47,7 +47,9 @@ def settings_for_index(folder: str | Path) -> Settings:
     if fingerprint is None:
         return Settings()
     try:
-        return Settings(**{k: fingerprint[k] for k in Settings().index_fingerprint()})
+        recorded = {k: fingerprint[k] for k in Settings().index_fingerprint()
+                    if k != "embed_max_tokens"}  # absent from indexes made before it existed
+        return Settings(**recorded, embed_max_tokens=fingerprint.get("embed_max_tokens", 0))
     except (KeyError, TypeError, BadSettings) as e:
         raise IndexDamaged(f"{folder}: its recorded build settings are unusable ({e}); "
                            f"run: assistant check --index {folder}") from None

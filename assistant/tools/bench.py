@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"only the first {QUICK_ARTICLES} articles")
     parser.add_argument("--backends", default="torch,onnx-int8,openvino-int8",
                         help="embedding backends to time; 'torch' is the fp32 baseline, the last "
-                             "one's vectors are indexed")
+                             "one's vectors are indexed; BACKEND@N reads at most N tokens of a "
+                             "passage (Settings.embed_max_tokens), e.g. openvino-int8@128")
     parser.add_argument("--scale", default="",
                         help="synthetic collection sizes, e.g. 100000,1000000")
     parser.add_argument("--store-scale", default="",
@@ -94,8 +95,10 @@ def ingest(set_dir: Path, index: Path, backends: list[str], quick: bool, questio
     from ..embedding.embedder import load_embedder
     from ..reading.articles import read_articles
 
-    settings = Settings(embed_backend=backends[-1])
-    embedders = {b: load_embedder(settings.model, settings.embed_batch, b) for b in backends}
+    backend, _, tokens = backends[-1].partition("@")
+    settings = Settings(embed_backend=backend, embed_max_tokens=int(tokens or 0))
+    embedders = {b: load_embedder(settings.model, settings.embed_batch, b.partition("@")[0],
+                                  max_tokens=int(b.partition("@")[2] or 0)) for b in backends}
     indexing = TimedEmbedder(embedders[backends[-1]])
     assistant = Assistant(index, settings, embedder=indexing)
     store = assistant.store
