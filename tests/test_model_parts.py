@@ -6,14 +6,13 @@ import hashlib
 import io
 import json
 import os
-import subprocess
-import sys
 import zipfile
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pytest
+from offline_process import run_offline
 
 from assistant.embedding import model_files
 from assistant.embedding.model_files import cache_dir, canonical, model_path
@@ -24,8 +23,6 @@ from assistant.embedding.model_parts import (
     assemble,
     piece_paths,
 )
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def installed(package: str) -> bool:
@@ -158,16 +155,11 @@ def test_real_pieces_join_into_the_model_folder(mpnet_cache, monkeypatch):
 @pytest.mark.slow
 def test_the_real_model_embeds_offline_to_a_unit_768_vector(mpnet_cache, tmp_path):
     """Loaded in a fresh process that can reach no hub, by the name Settings.model takes."""
-    env = {**os.environ, model_files.CACHE_ENV: str(mpnet_cache), "HOME": str(tmp_path),
-           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9"}
     code = ("import json; from assistant.embedding.embedder import load_embedder; "
             "e = load_embedder('accurate', 0, 'torch'); "
             "v = e.embed(['The central bank raised interest rates by half a point.']); "
             "print(json.dumps([e.dim, v.tolist()]))")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stderr
-    dim, vectors = json.loads(done.stdout.strip().splitlines()[-1])
+    dim, vectors = json.loads(run_offline(code, mpnet_cache, tmp_path, timeout=300))
     vector = np.array(vectors, dtype=np.float32)
     assert dim == 768 and vector.shape == (1, 768)
     assert abs(float(np.linalg.norm(vector)) - 1) < 1e-4
