@@ -21,7 +21,9 @@ import httpx
 import pytest
 from helpers import DEMO, ROOT, free_port
 
-pytestmark = pytest.mark.slow
+# alone: Ray runs its workers at nice 15, so a CPU-bound test beside them starves them
+# (under xdist, a Serve replica took 6 minutes to start beside an OpenVINO export).
+pytestmark = [pytest.mark.slow, pytest.mark.alone]
 MB = 1024 ** 2
 UP_S = 90  # a node's `ray start` on 2 busy cores took 4-13 s
 TOKEN = "ray-start-token"
