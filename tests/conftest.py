@@ -2,9 +2,15 @@
 real model, FAISS, SQLite and bm25s (for tests marked slow), and `small_index_dir`, the same
 articles embedded by tests/helpers.py's WordHashEmbedder (for plumbing tests, in seconds), and
 the browser tests' server, Chromium and axe-core. Plain helpers live in helpers.py (the browser
-tests' in ui_browser.py); no test module imports another, nor this one."""
+tests' in ui_browser.py); no test module imports another, nor this one.
+
+Under pytest-xdist (`make test` runs `-n 2 --dist loadfile`), the hooks below keep each test
+module on one worker (its module fixtures built once) and both Ray modules on the same one,
+start the modules that take minutes first, and run a test marked `alone` while no other test
+runs."""
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 from pathlib import Path
@@ -12,6 +18,80 @@ from pathlib import Path
 import pytest
 from helpers import DEMO, SMALL_MODEL, WordHashEmbedder, small_settings, start_server
 from ui_browser import AXE, CHROMIUM
+
+# Modules that take a minute or more (`pytest --durations`): under xdist they start first, so
+# that neither worker is left with one of them at the end. Only the order depends on this list.
+FIRST = ["test_ray.py", "test_ray_start.py", "test_embed_stress.py", "test_server_first_use.py",
+         "test_embedding.py", "test_bench.py", "test_crash.py", "test_load.py"]
+# Modules that must run on one worker, one after the other: one Ray cluster at a time.
+TOGETHER = {"test_ray.py": "ray", "test_ray_start.py": "ray"}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadfile` (what `make test` runs), with the modules of TOGETHER as one unit and
+    the units in the order collected (FIRST first). xdist's own `xdist_group` marks would say
+    the same, but pytest 9.2's node ids break `--dist loadgroup` (pytest-xdist issue 1386):
+    it runs grouped tests apart without a word."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class Scheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return TOGETHER.get(path.rsplit("/", 1)[-1], path)
+
+    config.option.loadscopereorder = False  # else the units with most tests go first
+    return Scheduling(config, log)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under xdist, the modules in FIRST go first (each worker collects, and so orders, the
+    same way); elsewhere, the order is pytest's."""
+    if hasattr(config, "workerinput"):
+        rank = {name: n for n, name in enumerate(FIRST)}
+        items.sort(key=lambda item: rank.get(item.path.name, len(FIRST)))  # stable
+
+
+_ALONE: list[int] = []  # under xdist, this worker's locks while its `alone` tests run
+
+
+def alone(item) -> bool:
+    return item is not None and item.get_closest_marker("alone") is not None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Under xdist, a test marked `alone` waits until the other workers' tests have ended and
+    holds theirs back until it has (and the `alone` tests that follow it on this worker, such
+    as a module's: its module fixtures are set up and torn down in that time too). Every
+    other test runs beside any but an `alone` one. Two locks, shared by the workers: a gate
+    that each test passes and an `alone` test holds, so that the others' tests, coming one
+    after another, never keep it waiting; and the lock that tests hold while they run, shared
+    or, by an `alone` one, alone."""
+    if not hasattr(item.config, "workerinput"):
+        return (yield)
+    # The run's temporary folder, which holds each worker's (popen-gw0, ...): theirs to share.
+    folder = item.config._tmp_path_factory.getbasetemp().parent
+    run = -1
+    if not _ALONE:
+        gate = os.open(folder / "xdist-gate.lock", os.O_CREAT | os.O_RDWR)
+        run = os.open(folder / "xdist-run.lock", os.O_CREAT | os.O_RDWR)
+        fcntl.flock(gate, fcntl.LOCK_EX)
+        fcntl.flock(run, fcntl.LOCK_EX if alone(item) else fcntl.LOCK_SH)
+        if alone(item):
+            _ALONE.extend([gate, run])
+        else:
+            os.close(gate)  # closing a file ends its lock
+    try:
+        return (yield)
+    finally:
+        if not _ALONE:
+            os.close(run)
+        elif not alone(nextitem):
+            while _ALONE:
+                os.close(_ALONE.pop())
 
 
 @pytest.fixture(scope="session", autouse=True)

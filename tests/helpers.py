@@ -101,8 +101,11 @@ def start_server(index_dir, access=None, settings=None, max_upload_bytes=UPLOAD_
 
     def stop():
         server.should_exit = True
-        thread.join(timeout=2)
-        server.force_exit = True  # a client's open stream (gradio_client's) would hold it 10 s
+        # A test's requests have ended by now: half a second for any still in flight, then no
+        # more waiting for connections a client left open (gradio_client's streams, an httpx
+        # pool's socket after a refused upload), which would hold it 2-10 s.
+        thread.join(timeout=0.5)
+        server.force_exit = True
         thread.join(timeout=10)
 
     return f"http://127.0.0.1:{port}", stop

@@ -4,6 +4,7 @@ import gzip
 import json
 import time
 
+import gradio  # noqa: F401 (at collection, once a process: the web stack's 3-4 s are no test's)
 import pytest
 from helpers import AUTH, CHESS, SMALL_MODEL, TOKEN, UPLOAD_LIMIT, small_settings, start_server
 

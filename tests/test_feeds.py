@@ -280,6 +280,7 @@ def test_the_api_lists_adds_and_removes_feeds(small_copy):
 
 
 @pytest.mark.slow
+@pytest.mark.alone  # each question under 0.3 s
 def test_following_in_the_background_never_holds_up_questions(site, small_copy):
     from assistant.serving.feeds_api import start_following
     from assistant.serving.server import Shared

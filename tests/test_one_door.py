@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from datetime import date, timedelta
 
 import anyio
+import gradio  # noqa: F401 (at collection, once a process: the web stack's 3-4 s are no test's)
 import pytest
 from helpers import small_settings, start_server
 

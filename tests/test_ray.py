@@ -13,7 +13,9 @@ from assistant.cluster import catalog as catalogs, connect
 from assistant.errors import ShardUnavailable
 from assistant.reading.articles import make_article
 
-pytestmark = pytest.mark.slow
+# alone: Ray runs its workers at nice 15, so a CPU-bound test beside them starves them
+# (under xdist, a Serve replica took 6 minutes to start beside an OpenVINO export).
+pytestmark = [pytest.mark.slow, pytest.mark.alone]
 MB = 1024 ** 2
 SHARDS = 3
 QUESTIONS = [("Who won the Northern Open chess championship?", "2025-07-01"),

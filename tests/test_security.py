@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import gradio  # noqa: F401 (at collection, once a process: the web stack's 3-4 s are no test's)
 import httpx
 import pytest
 from helpers import AUTH, CHESS, ROOT, TOKEN, free_port, small_settings, start_server

@@ -101,6 +101,7 @@ def p95(seconds: list[float]) -> float:
     return sorted(seconds)[math.ceil(0.95 * len(seconds)) - 1]
 
 
+@pytest.mark.alone  # p95 against the same questions sent again: both measured alone
 def test_a_fresh_servers_first_questions_are_answered_at_warm_speed(demo_copy):
     """Two fresh servers, each sent the 8 questions together twice: the first time, every
     model is already loaded (server.warm), so they are answered as the second time is."""

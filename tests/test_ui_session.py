@@ -16,6 +16,7 @@ WATCH_PROGRESS = """() => { window.progressSeen = [];
     {childList: true, characterData: true, subtree: true}); }"""
 
 
+@pytest.mark.alone  # a refusal shown within the 300 ms before the progress line
 def test_a_slow_answer_says_it_is_searching_and_a_quick_one_does_not(chromium, live):
     """Slow for real: Chromium's own network emulation adds 800 ms to every request, as a
     far-away visitor would see; a question refused at once never shows the line."""
@@ -65,6 +66,7 @@ def test_the_passages_box_takes_only_what_the_slider_does(chromium, live):
         expect(ask(page, TIDAL).locator(".card")).to_have_count(2)
 
 
+@pytest.mark.alone  # the browser's answer latency, p50 under 1.5 s
 def test_examples_copy_history_sharing_and_latency(chromium, live, tmp_path):
     from playwright.sync_api import expect
 
