@@ -9,6 +9,7 @@ from assistant import Assistant, Settings
 from assistant.errors import NoIndex
 from assistant.storage.check import Kind, check, repair
 from assistant.storage.store import MANIFEST, Store, settings_for_index
+from assistant.storage.vector_file import FILE as VECTOR_FILE
 
 
 def test_a_fresh_index_is_healthy(small_copy):
@@ -59,6 +60,16 @@ def test_vectors_out_of_step_with_passages_are_found(small_copy):
     view.dense.remove([int(view.dense.ids()[0])])
     view.dense.save(small_copy / f"gen-{view.generation:06d}")
     assert "1 passages missing" in " ".join(map(str, check(small_copy, small_settings())))
+
+
+def test_a_cut_vector_file_is_found_and_rebuilt(small_copy):
+    vectors = small_copy / VECTOR_FILE
+    with open(vectors, "r+b") as handle:  # the last passage's row gone
+        handle.truncate(vectors.stat().st_size - 1)
+    [problem] = check(small_copy, small_settings())
+    assert problem.kind is Kind.SEARCH_FILES and "1 of " in problem.message
+    repair(small_copy, small_settings())
+    assert check(small_copy, small_settings()) == []
 
 
 def test_a_folder_that_is_no_index(tmp_path):

@@ -79,6 +79,10 @@ def test_merge_policy_joins_a_full_tier_and_rewrites_mostly_dead_segments():
     merged = index.merged(everyone, texts_of, "m")
     assert len(merged.segments) == 1 and sorted(merged.ids.tolist()) == IDS.tolist()
     assert as_dict(merged.search("bread council", 20)) == as_dict(index.search("bread council", 20))
+    capped = pytest.MonkeyPatch.context()
+    with capped as patch:  # a merge that would pass the cap waits (for ever: the tier is full)
+        patch.setattr("assistant.storage.keyword.MAX_MERGED", 2 * MERGE_FACTOR - 1)
+        assert len(index.merged(everyone, texts_of, "m").segments) == MERGE_FACTOR + 1
 
     few = segmented([4, 6])
     dead = {100, 101, 102, 103, 104}  # all of the first segment, one of the second
@@ -121,3 +125,55 @@ def test_an_index_written_as_one_bm25s_folder_still_loads(tmp_path):
 def test_by_id_reads_past_the_end_as_missing():
     assert by_id(np.array([5, 6]), np.array([1, 3, 0]), -1).tolist() == [6, -1, 5]
     assert by_id(np.array([True]), np.array([0, 9]), False).tolist() == [True, False]
+
+
+def brute_bm25(docs: list[list[str]], question: list[str], k1=1.5, b=0.75) -> dict[int, float]:
+    """BM25 (Lucene's idf) of every document, by counting: what pruning must reproduce."""
+    import math
+
+    average = sum(map(len, docs)) / len(docs)
+    out = {}
+    for n, doc in enumerate(docs):
+        score = 0.0
+        for token in question:
+            tf = doc.count(token)
+            if tf:
+                df = sum(token in d for d in docs)
+                idf = math.log1p((len(docs) - df + 0.5) / (df + 0.5))
+                score += idf * tf / (tf + k1 * (1 - b + b * len(doc) / average))
+        if score > 0:
+            out[n] = round(score, 4)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pruned_top_k_is_the_top_k_of_every_posting_read(seed, monkeypatch):
+    """Common words (in most documents) with rare ones (in few): the search reads the rare
+    ones' postings and only looks the common ones up, yet finds the same top k, same scores."""
+    from assistant.storage import keyword
+
+    monkeypatch.setattr(keyword, "SHORT_LIST", 0)  # prune even lists this short
+    rng = np.random.default_rng(seed)
+    common = ["ferry", "harbour", "council", "bread", "storm"]
+    rare = ["zanzibar", "quokka", "tiramisu", "obelisk"]
+    words = common * 20 + rare
+    docs = [list(rng.choice(words, rng.integers(3, 12))) for _ in range(300)]
+    texts = [" ".join(d) for d in docs]
+    tokenized = tokenize(texts)  # stemmed, as the index stores them
+    index = KeywordIndex([Segment.build(f"s{n}", np.arange(a, b), texts[a:b])
+                          for n, (a, b) in enumerate([(0, 120), (120, 250), (250, 300)])])
+    allowed = rng.random(300) < 0.7
+    lookups = []
+    read = Segment.token_scores
+    monkeypatch.setattr(Segment, "token_scores", lambda self, column, *args: lookups.append(
+        len(args) == 3) or read(self, column, *args))
+    for question in ("zanzibar ferry harbour", "quokka obelisk storm bread council",
+                     "tiramisu ferry"):
+        want = brute_bm25(tokenized, tokenize([question])[0])
+        want = {i: s for i, s in want.items() if allowed[i]}
+        for k in (3, 10):
+            ids, scores = index.search(question, k, allowed)
+            best = sorted(want.items(), key=lambda item: (-item[1], item[0]))[:k]
+            assert [round(float(s), 4) for s in scores] == [s for _, s in best]
+            assert set(ids.tolist()) <= set(want)
+    assert any(lookups) and not all(lookups)  # some postings were only looked up

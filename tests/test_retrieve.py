@@ -31,7 +31,7 @@ class Snapshot:
         dense = DenseIndex(embedder.dim)
         dense.add(ids, embedder.embed(texts))
         self.view = build_view(1, dense, KeywordIndex.build(ids, texts),
-                               [(i, p.date, p.source) for i, p in self.rows.items()])
+                               [(i, i, p.date, p.source) for i, p in self.rows.items()])
 
     def passages(self, ids: list[int]) -> dict[int, Passage]:
         return {i: self.rows[i] for i in ids if i in self.rows}

@@ -1,6 +1,7 @@
 """The store's two parts, without a model: rows (SQLite) return a frozen `Change` of what a
 write adds and removes; generations (FAISS and BM25 folders) follow it, swapped in whole."""
 import dataclasses
+from datetime import date
 
 import numpy as np
 import pytest
@@ -59,3 +60,21 @@ def test_a_failed_write_changes_neither_rows_nor_files(tmp_path):
     assert store.hashes(["a", "b"]) == {"a": "hash-The ferry sailed."}
     with store.lock(), pytest.raises(IndexBusy), Store(tmp_path / "idx", Settings()).lock():
         pass
+
+
+def test_the_view_dates_every_passage_by_its_article(tmp_path):
+    """The view reads one row an article (its passages' ids run on), not one a passage."""
+    store = Store(tmp_path / "idx", Settings())
+    spans = [(0, 9), (10, 19), (20, 29)]
+    with store.lock():
+        store.apply([dataclasses.replace(put("a", "x" * 30, "2024-03-01"), spans=spans,
+                                         vectors=np.eye(3, 8, dtype=np.float32)),
+                     put("b", "The tram ran.", "2024-03-02")])
+        store.apply([put("c", "The bridge opened.", "2024-03-03")], ["b"])
+    truth = dict(store.rows.db.execute(
+        "SELECT p.id, a.date FROM passages p JOIN articles a ON a.id = p.article_id"))
+    view = store.view
+    assert len(truth) == 4
+    assert {i: int(view.days[i]) for i in truth} == {
+        i: date.fromisoformat(d).toordinal() for i, d in truth.items()}
+    assert (view.days >= 0).sum() == 4 and view.source_names == ["ex.com"]

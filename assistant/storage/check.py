@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+import numpy as np
+
 from ..config import Settings
 from ..errors import IndexDamaged, IndexMismatch, NoIndex
 from .generations import MANIFEST
@@ -83,6 +85,11 @@ def _check_files(store: Store) -> list[Problem]:
         problems.append(Problem(Kind.SEARCH_FILES, (
             f"dense index: {len(passage_ids - dense_ids)} passages missing, "
             f"{len(dense_ids - passage_ids)} vectors of no passage")))
+    if view.dense is not None and view.dense.vectors.exists and dense_ids:
+        _, held = view.dense.vectors.read(np.array(sorted(dense_ids)))
+        if not held.all():
+            problems.append(Problem(Kind.SEARCH_FILES, (
+                f"vector file: {int((~held).sum())} of {len(held)} passages have no row")))
     if not view.keyword.exact:
         problems.append(Problem(Kind.TOKEN_COUNTS, "keyword index keeps no token counts "
                                 "(written before format 2): BM25 cannot use the collection's "

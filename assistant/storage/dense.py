@@ -1,10 +1,14 @@
 """FAISS inner-product search over passage vectors, keyed by passage id.
 
 Exact search up to `exact_limit` vectors; past it the index turns itself into an inverted
-file of 8-bit scalar-quantised vectors (IVF-SQ8): about 0.4 GB a million passages instead of
-1.5, questions that scan a seventh of the collection, and ids it can still remove in place (no
-tombstones, no compaction). Each time the collection doubles past the size its lists were
-fitted to, the index refits them from its own vectors.
+file of product-quantised codes (IVF-PQ, 48 bytes a vector): 0.06 GB a million passages in
+memory instead of 1.5, questions that scan a small share of the lists, and ids it can still
+remove in place (no tombstones, no compaction). The codes only pick candidates: the best
+REFINE_DEPTH times k of them are re-scored with their float16 vectors, read from a memory-
+mapped file (`vector_file`), so the codes' error costs speed, not recall. Each time the
+collection doubles past the size its lists were fitted to, the index refits them from that
+file. (An index written before the file existed is IVF-SQ8 without re-scoring until its first
+write, which fills the file from its own vectors, and its next refit.)
 """
 from __future__ import annotations
 
@@ -15,24 +19,30 @@ from typing import Any, cast
 
 import numpy as np
 
+from .vector_file import FILE as VECTOR_FILE, VectorFile
+
 FILE = "dense.faiss"
 EXACT_LIMIT = 200_000  # vectors; exact search stays under ~10 ms a question up to here
-PROBE_SHARE = 0.15  # of the inverted lists scanned per question at a million vectors or fewer
-PROBE_GROWTH = 0.6  # past a million, the share grows as (vectors / 1M) ** this, up to ...
-MAX_PROBE_SHARE = 0.4  # ... this: on clustered vectors, 0.15 kept recall@10 at 0.959 at 1M
-# but gave 0.915 at 5M, where 0.25 gave 0.938 and 0.4 gave 0.958.
+PROBE_SHARE = 0.1  # of the inverted lists scanned per question at a million vectors or fewer
+PROBE_GROWTH = 0.3  # past a million, the share grows as (vectors / 1M) ** this, up to ...
+MAX_PROBE_SHARE = 0.25  # ... this. With re-scoring, on clustered vectors at 1M, recall@10 was
+# 0.926 at 0.05, 0.958 at 0.1 and 0.977 at 0.2 (IVF-SQ8 without it needed 0.4 at 5M for 0.958).
+REFINE_DEPTH = 10  # candidates taken from the codes per result, then re-scored exactly: 4 gave
+# recall@10 0.922 on clustered vectors, 10 gave 0.998 (the codes order near neighbours coarsely)
 
 
 class DenseIndex:
     """Inner product over unit vectors (= cosine); ids are the passages' SQLite ids."""
 
     def __init__(self, dim: int, index=None, exact_limit: int = EXACT_LIMIT,
-                 probe_share: float = PROBE_SHARE):
+                 probe_share: float = PROBE_SHARE, vectors: VectorFile | None = None):
+        """vectors: the float16 copies to re-score with (in memory where none is given)."""
         import faiss
 
         self.dim = dim
         self.exact_limit = exact_limit
         self.probe_share = probe_share
+        self.vectors = vectors if vectors is not None else VectorFile(None, dim)
         # An exact IndexIDMap2 or, past `exact_limit`, an IVF index: they share no faiss type.
         self._index: Any = (index if index is not None
                             else faiss.IndexIDMap2(faiss.IndexFlatIP(dim)))
@@ -47,8 +57,14 @@ class DenseIndex:
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if not len(ids):
             return
+        if not self.vectors.exists and len(self):  # an index older than its vector file
+            held = self.ids()
+            for start in range(0, len(held), 100_000):
+                part = held[start:start + 100_000]
+                self.vectors.write(part, self._reconstruct(part))
         self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32),
                                  np.asarray(ids, dtype=np.int64))
+        self.vectors.write(ids, vectors)
         if len(self) > self._fitted_for():
             self._refit()
 
@@ -60,13 +76,24 @@ class DenseIndex:
         nlist = self._index.nlist
         return max(2 * max(nlist * nlist // 4, 39 * nlist), self.exact_limit)
 
-    def _refit(self) -> None:
+    def _reconstruct(self, ids: np.ndarray) -> np.ndarray:
         import faiss
 
         if self.approximate:  # reconstruct by id needs a map from id to list position
             # faiss's stubs lack the DirectMap enum its SWIG module has.
             self._index.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]
-        self._index = build_ivf(self.ids(), self._index.reconstruct_batch)
+        return self._index.reconstruct_batch(ids)
+
+    def _refit(self) -> None:
+        self._index = build_ivf(self.ids(), self._vectors_of)
+
+    def _vectors_of(self, ids: np.ndarray) -> np.ndarray:
+        """The stored vectors of these ids; the index's own copies where a row is missing
+        (a damaged file: `check` reports it), never zeros."""
+        rows, held = self.vectors.read(ids)
+        if not held.all():
+            rows[~held] = self._reconstruct(np.asarray(ids)[~held])
+        return rows
 
     def remove(self, ids: list[int]) -> None:
         if len(ids):
@@ -85,12 +112,18 @@ class DenseIndex:
         # made a 100k exact search 5x slower (51 ms against 10 ms on one thread).
         threads = faiss.omp_get_max_threads()
         faiss.omp_set_num_threads(1)
+        query = vector.reshape(1, -1).astype(np.float32)
+        depth = k * REFINE_DEPTH if self.approximate and len(self.vectors) else k
         try:
-            scores, ids = self._index.search(vector.reshape(1, -1).astype(np.float32),
-                                             min(k, len(self)), params=params)
+            scores, ids = self._index.search(query, min(depth, len(self)), params=params)
         finally:
             faiss.omp_set_num_threads(threads)
         ids, scores = ids[0][ids[0] >= 0], scores[0][ids[0] >= 0]
+        if depth > k:
+            exact, held = self.vectors.read(ids)
+            scores = np.where(held, exact @ query[0], scores).astype(np.float32)
+            best = np.lexsort((ids, -scores))[:k]
+            ids, scores = ids[best], scores[best]
         order = np.lexsort((ids, -scores))  # ties by id: the same order however sharded
         return ids[order], scores[order]
 
@@ -127,25 +160,31 @@ class DenseIndex:
     def save(self, folder: Path) -> None:
         import faiss
 
+        self.vectors.sync()
         faiss.write_index(self._index, str(folder / FILE))
 
     @classmethod
-    def load(cls, folder: Path, dim: int, **options) -> DenseIndex:
+    def load(cls, folder: Path, dim: int, vectors: Path | None = None, **options) -> DenseIndex:
+        """vectors: the float16 file (by default the one beside a generation's folder)."""
         import faiss
 
-        return cls(dim, faiss.read_index(str(folder / FILE)), **options)
+        vectors = vectors or folder.parent / VECTOR_FILE
+        return cls(dim, faiss.read_index(str(folder / FILE)), vectors=VectorFile(vectors, dim),
+                   **options)
 
 
 def probe_share_for(vectors: int, share: float = PROBE_SHARE) -> float:
-    """Example: 1,000,000 -> 0.15; 2,000,000 -> 0.227; 5,000,000 -> 0.394; 10M -> 0.4 (cap)."""
+    """Example: 1,000,000 -> 0.1; 2,000,000 -> 0.123; 5,000,000 -> 0.162; 10M -> 0.2."""
     return min(MAX_PROBE_SHARE, share * max(1.0, vectors / 1e6) ** PROBE_GROWTH)
 
 
 def build_ivf(ids: np.ndarray, vectors: Callable[[np.ndarray], np.ndarray], seed: int = 0):
-    """An IVF-SQ8 index of the vectors with these ids (`vectors(ids)` fetches them), with
-    2 x sqrt(n) lists trained on a sample; vectors are fetched in slices, never all at once.
+    """An IVF-PQ index of the vectors with these ids (`vectors(ids)` fetches them): 2 x sqrt(n)
+    lists trained on a sample, residuals coded in one byte per 8 dimensions (SQ8 where the
+    dimension is no multiple of 8); vectors are fetched in slices, never all at once.
 
-    Example: 1,000,000 ids -> 2,000 lists of ~500, trained on 128,000 of the vectors.
+    Example: 1,000,000 ids of 384 dimensions -> 2,000 lists of ~500, 48-byte codes, trained
+    on 128,000 of the vectors.
     """
     import faiss
 
@@ -153,9 +192,13 @@ def build_ivf(ids: np.ndarray, vectors: Callable[[np.ndarray], np.ndarray], seed
     nlist = max(1, min(int(2 * math.sqrt(n)), n // 39))  # k-means wants >= 39 points a list
     sample = np.sort(np.random.default_rng(seed).choice(ids, min(n, 64 * nlist), replace=False))
     train = np.ascontiguousarray(vectors(sample), dtype=np.float32)
-    index = cast(faiss.IndexIVF, faiss.index_factory(train.shape[1], f"IVF{nlist},SQ8",
+    dim = train.shape[1]
+    code = f"PQ{dim // 8}np" if dim % 8 == 0 else "SQ8"  # np: no polysemous training (minutes)
+    index = cast(faiss.IndexIVF, faiss.index_factory(dim, f"IVF{nlist},{code}",
                                                      faiss.METRIC_INNER_PRODUCT))
     index.cp.max_points_per_centroid = 64  # training on more moves recall little, costs much
+    if hasattr(index, "pq"):  # codes trained on 16k points; a small index's on fewer, quietly
+        index.pq.cp.max_points_per_centroid, index.pq.cp.min_points_per_centroid = 64, 1
     index.train(train)
     for start in range(0, n, 100_000):
         part = np.asarray(ids[start:start + 100_000], dtype=np.int64)

@@ -21,6 +21,9 @@ FOLDER = "keyword"
 LIST_FILE = "segments.json"
 MERGE_FACTOR = 4  # this many segments of one size tier are merged into one
 TIER_BASE = 1000  # passages; segments up to this size share the lowest tier
+MAX_MERGED = 2_500_000  # passages: no merge makes a bigger segment (as Lucene caps a merged
+# segment's size): a merge re-tokenises its passages, about 2.5 GB of memory a million
+SHORT_LIST = 20_000  # postings: a token this rare is read whole rather than pruned
 
 
 @dataclass(frozen=True)
@@ -90,36 +93,66 @@ class KeywordIndex:
         if not tokens or not self.segments or k <= 0:
             return empty
         totals = totals or self.totals(question)
+        if self.exact:
+            return self._top_exact(tokens, totals, k, allowed)
         idf = idf_of(totals.freqs, totals.docs)
         found_ids, found_scores = [], []
         for segment in self.segments:
             column = segment.token_ids(tokens)
-            if self.exact:
-                positions, scores = segment.exact_scores(column, idf,
-                                                         totals.length / totals.docs)
-            else:
-                freq = segment.doc_freqs(column)
-                weights = np.where(freq > 0, idf / idf_of(freq, len(segment)), 0.0)
-                positions, scores = segment.scores(column, weights)
-            ids = segment.ids[positions]
+            freq = segment.doc_freqs(column)
+            weights = np.where(freq > 0, idf / idf_of(freq, len(segment)), 0.0)
+            positions, scores = segment.scores(column, weights)
+            found_ids.append(segment.ids[positions])
+            found_scores.append(scores)
+        return _best(found_ids, found_scores, k, allowed)
+
+    def _top_exact(self, tokens: list[str], totals: Totals, k: int,
+                   allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """The top k under collection-wide BM25, pruned as MaxScore prunes: tokens are read
+        rarest first, every posting of each, until the k-th best score found beats all that
+        the tokens left could add (a token adds at most its idf); those are then looked up
+        only for the passages that can still reach the top k. The ids and scores are those of
+        reading every posting (each passage's sum still runs in question order), at a fraction
+        of the cost: at ten million passages a common word's postings alone took 100s of ms."""
+        idf = idf_of(totals.freqs, totals.docs)
+        average = totals.length / totals.docs
+        columns = [segment.token_ids(tokens) for segment in self.segments]
+        rarest_first = [int(t) for t in np.argsort(totals.freqs, kind="stable")
+                        if totals.freqs[t] > 0]
+        read: list[dict[int, tuple[np.ndarray, np.ndarray]]] = [{} for _ in self.segments]
+        threshold, rest = 0.0, 0.0
+        for n, token in enumerate(rarest_first):
+            for segment, column, parts in zip(self.segments, columns, read):
+                if column[token] >= 0:
+                    parts[token] = segment.token_scores(column[token], idf[token], average)
+            rest = float(idf[rarest_first[n + 1:]].sum())
+            if rest == 0 or totals.freqs[rarest_first[n + 1]] < SHORT_LIST:
+                continue  # nothing left, or the next list costs less than deciding to skip it
+            threshold = _kth(read, self.segments, allowed, k)
+            if threshold > rest * (1 + 1e-9):
+                break
+        found_ids, found_scores = [], []
+        for segment, column, parts in zip(self.segments, columns, read):
+            positions, partial = _summed(parts, len(tokens))
             if allowed is not None:
-                keep = by_id(allowed, ids, False)
-                ids, scores = ids[keep], scores[keep]
-            found_ids.append(ids)
-            found_scores.append(scores.astype(np.float32))
-        ids, scores = np.concatenate(found_ids), np.concatenate(found_scores)
-        if not len(ids):
-            return empty
-        top = np.lexsort((ids, -scores))[:k]  # ties by id: the same order however split
-        return ids[top], scores[top]
+                keep = by_id(allowed, segment.ids[positions], False)
+                positions, partial = positions[keep], partial[keep]
+            positions = positions[partial + rest >= threshold * (1 - 1e-9)]
+            looked = {t: segment.token_scores(column[t], idf[t], average, positions)
+                      for t in range(len(tokens)) if t not in parts and column[t] >= 0}
+            positions, total = _summed(parts | looked, len(tokens), positions)
+            found_ids.append(segment.ids[positions])
+            found_scores.append(total)
+        return _best(found_ids, found_scores, k, None)
 
     def added(self, segment: Segment) -> KeywordIndex:
         return KeywordIndex(self.segments + [segment])
 
     def merged(self, live, texts_of, name: str, progress: bool = False) -> KeywordIndex:
         """Merge where the policy says so: MERGE_FACTOR segments of one size tier become one
-        (so each passage is re-indexed about log4(collection / batch) times), and a segment
-        more than half tombstones is rewritten. `live(ids)` marks the ids still stored,
+        unless that makes one over MAX_MERGED passages (so each passage is re-indexed about
+        log4(MAX_MERGED / batch) times at most), and a segment more than half tombstones is
+        rewritten. `live(ids)` marks the ids still stored,
         `texts_of(ids)` gives their indexed texts."""
         keep, todo = [], []
         for segment in self.segments:
@@ -133,7 +166,7 @@ class KeywordIndex:
             tiers.setdefault(_tier(len(segment)), []).append(segment)
         keep = []
         for group in tiers.values():
-            if len(group) >= MERGE_FACTOR:
+            if len(group) >= MERGE_FACTOR and sum(map(len, group)) <= MAX_MERGED:
                 todo.append(group)
             else:
                 keep += group
@@ -172,6 +205,58 @@ def by_id(values: np.ndarray, ids: np.ndarray, missing) -> np.ndarray:
     inside = ids < len(values)
     out[inside] = values[ids[inside]]
     return out
+
+
+def _summed(parts: dict[int, tuple[np.ndarray, np.ndarray]], tokens: int,
+            positions: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(positions, scores) from each token's (positions, scores), summed in token order as
+    one pass over all postings would sum them; over `positions` where given, else over every
+    position any token holds.
+
+    Example: ({1: ([2], [0.5]), 0: ([2, 7], [1.0, 2.0])}, 2) -> ([2, 7], [1.5, 2.0])
+    """
+    if positions is None:
+        positions = np.unique(np.concatenate([np.zeros(0, np.int64)] +
+                                             [np.asarray(p, np.int64) for p, _ in parts.values()]))
+    total = np.zeros(len(positions))
+    for token in range(tokens):
+        if token in parts:
+            at, scores = parts[token]
+            where = np.searchsorted(positions, at)
+            inside = where < len(positions)
+            inside[inside] &= positions[where[inside]] == at[inside]
+            term = np.zeros(len(positions))
+            term[where[inside]] = scores[inside]
+            total = total + term
+    return positions, total
+
+
+def _kth(read: list[dict], segments: list[Segment], allowed: np.ndarray | None, k: int) -> float:
+    """The k-th best sum so far among the allowed passages (0 while fewer than k are found): a
+    floor under the final k-th score, since sums only grow."""
+    sums = []
+    for segment, parts in zip(segments, read):
+        positions, partial = _summed(parts, max(parts, default=-1) + 1)
+        if allowed is not None:
+            partial = partial[by_id(allowed, segment.ids[positions], False)]
+        sums.append(partial)
+    found = np.concatenate(sums) if sums else np.zeros(0)
+    return float(np.partition(found, len(found) - k)[len(found) - k]) if len(found) >= k else 0.0
+
+
+def _best(found_ids: list[np.ndarray], found_scores: list[np.ndarray], k: int,
+          allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The top k of the segments' (ids, scores) with a positive score, among `allowed`;
+    ties by id, so that the order is the same however the passages are split."""
+    ids = np.concatenate(found_ids) if found_ids else np.zeros(0, dtype=np.int64)
+    scores = (np.concatenate([s.astype(np.float32) for s in found_scores]) if found_scores
+              else np.zeros(0, dtype=np.float32))
+    keep = scores > 0
+    if allowed is not None:
+        keep &= by_id(allowed, ids, False)
+    ids, scores = ids[keep], scores[keep]
+    top = np.lexsort((ids, -scores))[:k]
+    return ids[top], scores[top]
 
 
 def _tier(size: int) -> int:

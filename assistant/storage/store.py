@@ -35,6 +35,7 @@ from .rows import (
     put_in_place,
     read_fingerprint,
 )
+from .vector_file import FILE as VECTOR_FILE, VectorFile
 from .view import View, build_view
 
 
@@ -190,7 +191,8 @@ class Store:
         dense = self.view.dense
         if change.vectors is not None:
             if dense is None:
-                dense = DenseIndex(change.vectors.shape[1])
+                dense = DenseIndex(change.vectors.shape[1], vectors=VectorFile(
+                    self.folder / VECTOR_FILE, change.vectors.shape[1]))
                 self.rows.set_meta("dim", change.vectors.shape[1])
             dense.add(np.asarray(change.added), change.vectors)
         if dense is not None:

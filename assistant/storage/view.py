@@ -42,15 +42,20 @@ class View:
         return mask
 
 
-def build_view(generation: int, dense, keyword, rows: list[tuple[int, str, str]]) -> View:
-    """rows: (passage id, article date, article source) of every passage."""
-    size = max((r[0] for r in rows), default=0) + 1
+def build_view(generation: int, dense, keyword, runs: list[tuple[int, int, str, str]]) -> View:
+    """runs: (first passage id, last, article date, article source), covering every passage."""
+    size = max((r[1] for r in runs), default=0) + 1
     days = np.full(size, -1, dtype=np.int32)
-    names = sorted({r[2] for r in rows})
+    names = sorted({r[3] for r in runs})
     codes = {name: i for i, name in enumerate(names)}
     source_code = np.full(size, -1, dtype=np.int32)
-    if rows:
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        days[ids] = [day(r[1]) for r in rows]
-        source_code[ids] = [codes[r[2]] for r in rows]
+    if runs:
+        first = np.fromiter((r[0] for r in runs), dtype=np.int64, count=len(runs))
+        count = np.fromiter((r[1] for r in runs), dtype=np.int64, count=len(runs)) - first + 1
+        ordinals = {iso: day(iso) for iso in {r[2] for r in runs}}  # dates repeat: parse once
+        ids = np.repeat(first - np.cumsum(count) + count, count) + np.arange(count.sum())
+        days[ids] = np.repeat(np.fromiter((ordinals[r[2]] for r in runs), np.int32, len(runs)),
+                              count)
+        source_code[ids] = np.repeat(np.fromiter((codes[r[3]] for r in runs), np.int32,
+                                                 len(runs)), count)
     return View(generation, dense, keyword, days, source_code, names)

@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store-scale", default="",
                         help="whole indexes (SQLite, FAISS, BM25) of generated articles, e.g. "
                              "100000,1000000: build, size, and questions end to end")
+    parser.add_argument("--work", type=Path, default=None,
+                        help="folder that keeps the --store-scale indexes (reused by the next "
+                             "run); by default a temporary one, removed after")
     parser.add_argument("--exact-limit", type=int, default=None,
                         help="vectors past which dense search turns approximate")
     parser.add_argument("--no-ingest", action="store_true", help="only the scale sections")
@@ -68,8 +71,12 @@ def main(argv: list[str] | None = None) -> int:
         options = {} if args.exact_limit is None else {"exact_limit": args.exact_limit}
         for size in [int(s) for s in args.scale.split(",") if s]:
             scale(size, Path(work) / f"scale-{size}", options)
-        for size in [int(s) for s in args.store_scale.split(",") if s]:
-            store_scale(size, Path(work) / f"store-{size}")
+        rows = [store_scale(size, (args.work or Path(work)) / f"store-{size}")
+                for size in [int(s) for s in args.store_scale.split(",") if s]]
+        if rows:
+            print("\n| " + " | ".join(rows[0]) + " |\n|" + "---|" * len(rows[0]))
+            for row in rows:
+                print("| " + " | ".join(row.values()) + " |")
     print(f"peak RSS: {peak_rss_mb():,.0f} MB")
     return 0
 

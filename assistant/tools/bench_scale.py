@@ -2,6 +2,7 @@
 generated indexes (SQLite, FAISS, BM25) questioned through `Assistant.answer`."""
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -16,6 +17,7 @@ def scale(size: int, folder: Path, options: dict, queries: int = 100) -> None:
     """Build a dense index of `size` synthetic vectors (kept on disk, not in memory) the way
     ingestion does, batch by batch; time it, weigh it, and score it against exact search."""
     from ..storage.dense import DenseIndex
+    from ..storage.vector_file import FILE, VectorFile
 
     folder.mkdir(parents=True)
     vectors = np.lib.format.open_memmap(folder / "vectors.npy", "w+", np.float32, (size, 384))
@@ -24,23 +26,24 @@ def scale(size: int, folder: Path, options: dict, queries: int = 100) -> None:
         vectors[start:start + 100_000] = synthetic.near(centres, min(100_000, size - start),
                                                         start + 1)
     before = rss_anon_mb()
-    index = DenseIndex(384, **options)
+    index = DenseIndex(384, vectors=VectorFile(folder / FILE, 384), **options)
     with timed() as build:
         for start in bar(range(0, size, 100_000), f"index {size:,}", " x 100k"):
             part = np.asarray(vectors[start:start + 100_000])
             index.add(np.arange(start, start + len(part)), part)
     memory = rss_anon_mb() - before
     index.save(folder)
-    disk = (folder / "dense.faiss").stat().st_size / 2**20
+    disk = ((folder / "dense.faiss").stat().st_size + (folder / FILE).stat().st_size) / 2**20
     asked = synthetic.near(centres, queries, 0)
     allowed = np.arange(size) < size * 0.3  # an as-of date that leaves the oldest 30%
     per_m = 1e6 / size
-    kind = "approximate IVF-SQ8" if index.approximate else "exact flat"
+    kind = "IVF-PQ, re-scored from float16" if index.approximate else "exact flat"
     print(f"scale {size:,} vectors ({kind}): build {build.s:.1f} s ({build.s * per_m:.1f} s per "
           f"million), memory {memory:,.0f} MB ({memory * per_m:,.0f} MB per million), "
           f"disk {disk:,.0f} MB ({disk * per_m:,.0f} MB per million)")
     for label, mask in (("all", None), ("as-of 30%", allowed)):
-        truth = exact_top(vectors, asked, 10, mask)
+        truth = exact_top(vectors, asked, 10,
+                          None if mask is None else lambda start, stop, m=mask: m[start:stop])
         latencies, hits = [], 0
         for query, want in zip(bar(asked, f"queries {label}", " queries"), truth):
             with timed() as t:
@@ -51,90 +54,99 @@ def scale(size: int, folder: Path, options: dict, queries: int = 100) -> None:
               f"recall@10 vs exact {hits / (10 * len(asked)):.3f}")
 
 
-def store_scale(size: int, folder: Path, questions: int = 200, batch: int = 10_000) -> None:
+def store_scale(size: int, folder: Path, questions: int = 200) -> dict:
     """A whole index of `size` generated passages, written batch by batch as ingestion writes
-    (SQLite, FAISS, BM25 segments), then questions answered by `Assistant.answer` itself
-    (search, second stage, one card per article, lead), as of a date after their story, with
-    and without the cross-encoder."""
-    from dataclasses import replace
-
-    from ..assistant import Assistant
-    from ..embedding.embedder import load_embedder
+    (SQLite, FAISS, BM25 segments), then questioned by a fresh process through
+    `Assistant.answer` itself (the shipped settings), as of a date after each story. Returns
+    the row of the scale table. A folder that already holds the whole index is reused."""
     from ..storage.store import Store, folder_bytes
 
-    settings = Settings()
     collection = synthetic.Collection(size)
-    writer = Store(folder, settings)
-    with timed() as build, writer.lock():
-        for first in bar(range(0, collection.articles, batch), f"index {size:,}",
-                         f" x {batch:,} articles"):
-            writer.apply(collection.puts(first, batch))
-    segments = len(writer.view.keyword.segments)
-    writer.close()
-    per_m, disk = 1e6 / size, folder_bytes(folder) / 2**20
-    memory = open_memory_mb(folder)
-    print(f"index of {size:,} generated passages ({collection.articles:,} articles, "
-          f"{segments} BM25 segments): build {build.s:.0f} s ({build.s * per_m:.0f} s per million, "
-          f"batches of {batch:,} articles, embedding excluded), disk {disk:,.0f} MB "
-          f"({disk * per_m:,.0f} MB per million), memory to open {memory:,.0f} MB "
-          f"({memory * per_m:,.0f} MB per million)")
-    story = StoryVectors(load_embedder(settings.model, settings.embed_batch,
-                                       settings.embed_backend))
+    batch = max(10_000, collection.articles // 10)  # articles: 10 batches at most
+    build = "reused"
+    if not _complete(folder, collection.articles):
+        writer = Store(folder, Settings())
+        with timed() as t, writer.lock():
+            for first in bar(range(0, collection.articles, batch), f"index {size:,}",
+                             f" x {batch:,} articles"):
+                writer.apply(collection.puts(first, batch))
+        writer.close()
+        build = f"{t.s:,.0f} s"
     asked = collection.questions(questions)
-    for label, variant in (("without ranker", replace(settings, rerank=False,
-                                                      cross_encoder=False)),
-                           ("with ranker", settings)):
-        assistant = Assistant(folder, variant, create=False, embedder=story)
-        latencies, found = [], 0
-        for text, vector, as_of, number in bar(asked, f"questions {label}", " questions"):
-            story.vector = vector
-            with timed() as t:
-                answer = assistant.answer(text, k=10, as_of=as_of)
-            latencies.append(t.s)
-            found += any(p.title.startswith(f"Story {number} ") for p in answer.passages)
-        print(f"  questions {label}: p50 / p95 / p99 {percentiles(latencies)} ms end to end, "
-              f"story found in the top 10 for {found / len(asked):.0%}")
+    served = _serve(folder, asked)
+    truth = _exact_dense(folder, [q[1] for q in asked], [q[2] for q in asked])
+    recall = np.mean([len(set(found) & set(want)) / len(want)
+                      for found, want in zip(served["dense"], truth)])
+    per_m = 1e6 / size
+    row = {"passages": f"{size:,}", "build": build,
+           "disk": f"{folder_bytes(folder) / 2**30:.1f} GB",
+           "open": f"{served['open']:.1f} s",
+           "index memory serving": f"{served['anon'] / 1024:.2f} GB "
+                                   f"({served['anon'] / 1024 * per_m:.2f} per M)",
+           "process memory": f"{served['own'] / 1024:.2f} GB own, {served['rss'] / 1024:.2f} GB "
+                             "resident with mapped pages",
+           "p50 / p95 / p99": percentiles(served["seconds"]) + " ms",
+           "ANN recall@10": f"{recall:.3f}",
+           "story in top 10": f"{np.mean(served['found']):.0%}"}
+    print(" | ".join(f"{k}: {v}" for k, v in row.items()))
+    return row
 
 
-class StoryVectors:
-    """An `Embedder` that costs what the real model costs on each question but answers with
-    the vector of the story asked about: generated passages carry generated vectors, which
-    the model's own would not find."""
-
-    def __init__(self, model):
-        self.model, self.dim, self.vector = model, model.dim, None
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        self.model.embed(texts)
-        return np.repeat(self.vector[None].astype(np.float32), len(texts), axis=0)
+def _complete(folder: Path, articles: int) -> bool:
+    try:
+        return json.loads((folder / "manifest.json").read_text())["articles"] == articles
+    except (OSError, ValueError, KeyError):
+        return False
 
 
-def open_memory_mb(folder: Path) -> float:
-    """Memory a fresh process takes to open the index for questions (its own, not mapped
-    files), measured in a child so that this process's heap does not blur it."""
+def _serve(folder: Path, asked: list) -> dict:
+    """Questions answered by a fresh process, as a server opens an index: its time to open,
+    its own memory (and with the mapped files it touched) once it has answered them all, each
+    answer's seconds, whether the story was found, and dense search's top 10."""
+    import pickle
     import subprocess
+    import tempfile
 
-    code = ("import sys; from assistant.tools.measure import rss_anon_mb; "
-            "from assistant.storage.store import Store; from assistant.config import Settings; "
-            "import faiss, bm25s; "
-            "before = rss_anon_mb(); store = Store(sys.argv[1], Settings()); "
-            "print(rss_anon_mb() - before)")
-    return float(subprocess.run([sys.executable, "-c", code, str(folder)], check=True,
-                                capture_output=True, text=True).stdout.split()[-1])
+    with tempfile.NamedTemporaryFile(suffix=".pkl") as handle:
+        pickle.dump(asked, handle)
+        handle.flush()
+        out = subprocess.run([sys.executable, "-m", "assistant.tools.bench_serve", str(folder),
+                              handle.name], check=True, capture_output=True, text=True).stdout
+    return json.loads(out.splitlines()[-1])
 
 
-def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int, allowed: np.ndarray | None
-              ) -> np.ndarray:
-    """Ids of the k best rows by inner product for each query, in slices of the matrix."""
+def _exact_dense(folder: Path, vectors: list, as_of: list[str]) -> list[list[int]]:
+    """The exact top 10 by inner product over the stored (float16) vectors, among the passages
+    each question's as-of date allows: what the approximate index is scored against (float16,
+    as the index re-scores: an exact index of float32 vectors may flip a near tie)."""
+    from ..storage.store import Store
+    from ..storage.vector_file import FILE, VectorFile
+    from ..storage.view import day
+
+    store = Store(folder, Settings(), create=False)
+    days = store.view.days
+    store.close()
+    rows = VectorFile(folder / FILE, 384)
+    limits = np.array([day(d) for d in as_of])[:, None]
+    return exact_top(rows, np.stack(vectors).astype(np.float32), 10,
+                     lambda start, stop: (days[start:stop] >= 0) & (days[start:stop] <= limits)
+                     ).tolist()
+
+
+def exact_top(vectors, queries: np.ndarray, k: int, allowed=None) -> np.ndarray:
+    """Ids (row numbers) of the k best rows of `vectors` by inner product for each query, read
+    in slices of 200,000 rows. allowed(start, stop): a mask of those rows, for all queries or
+    one row of it a query; None allows all."""
     best = np.full((len(queries), k), -np.inf, dtype=np.float32)
     ids = np.zeros((len(queries), k), dtype=np.int64)
     for start in range(0, len(vectors), 200_000):
-        scores = queries @ np.asarray(vectors[start:start + 200_000]).T
+        stop = min(start + 200_000, len(vectors))
+        scores = queries @ np.asarray(vectors[start:stop], dtype=np.float32).T
         if allowed is not None:
-            scores[:, ~allowed[start:start + 200_000]] = -np.inf
+            scores[~np.broadcast_to(allowed(start, stop), scores.shape)] = -np.inf
         scores = np.hstack([best, scores])
-        candidates = np.hstack([ids, np.arange(start, start + scores.shape[1] - k)[None].repeat(
-            len(queries), 0)])
+        candidates = np.hstack([ids, np.broadcast_to(np.arange(start, stop),
+                                                     (len(queries), stop - start))])
         top = np.argsort(-scores, axis=1)[:, :k]
         best, ids = np.take_along_axis(scores, top, 1), np.take_along_axis(candidates, top, 1)
     return ids

@@ -44,10 +44,13 @@ class Collection:
 
     def __post_init__(self):
         rng = np.random.default_rng(self.seed)
-        words = {"".join(rng.choice(SYLLABLES, rng.integers(2, 5))) for _ in range(60_000)}
+        lengths, picks = rng.integers(2, 5, 60_000), rng.integers(0, len(SYLLABLES), (60_000, 4))
+        words = {"".join(SYLLABLES[i] for i in row[:n])
+                 for row, n in zip(picks.tolist(), lengths.tolist())}
         self.vocab = np.array(sorted(words))
         weights = 1 / np.arange(1, len(self.vocab) + 1)
-        self.zipf = weights / weights.sum()
+        self.cdf = np.cumsum(weights / weights.sum())  # Zipf's law, drawn by inversion
+        self.words = self.vocab.tolist()
         self.centres = centres(self.size, seed=self.seed)
         self.stories = len(self.centres)
         self.articles = -(-self.size // self.per_article)
@@ -69,24 +72,30 @@ class Collection:
         from ..types import Article
 
         rng = np.random.default_rng((self.seed, first))
-        out = []
-        for article in range(first, min(first + count, self.articles)):
+        articles = range(first, min(first + count, self.articles))
+        sizes = [min(self.per_article, self.size - a * self.per_article) for a in articles]
+        # The whole batch's words in one draw (a Zipf draw per article cost 60 s a 100k
+        # passages), and its vectors in one more.
+        drawn = np.searchsorted(self.cdf, rng.random((sum(sizes), self.words_per_passage)))
+        drawn = np.minimum(drawn, len(self.words) - 1).tolist()
+        stories = np.repeat([self.story(a) for a in articles], sizes)
+        vectors = near(self.centres, len(stories), first + 1, stories)
+        out, row = [], 0
+        for article, n in zip(articles, sizes):
             story = self.story(article)
-            n = min(self.per_article, self.size - article * self.per_article)
-            drawn = self.vocab[rng.choice(len(self.vocab), (n, self.words_per_passage),
-                                          p=self.zipf)]
             names = self.story_words(story)
-            paragraphs = [" ".join(names[:2] + list(row) + names[2:]) for row in drawn]
+            paragraphs = [" ".join(names[:2] + [self.words[w] for w in drawn[row + i]] + names[2:])
+                          for i in range(n)]
             text = "\n\n".join(paragraphs)
             spans, start = [], 0
             for paragraph in paragraphs:
                 spans.append((start, start + len(paragraph)))
                 start += len(paragraph) + 2
-            vectors = near(self.centres, n, article + 1, np.full(n, story))
             out.append(Put(Article(f"syn-{article}", f"Story {story} part {article}",
                                    self.day(article), text, f"https://synthetic.example/{article}",
                                    f"outlet{article % 7}.example"),
-                           f"h{article}", spans, vectors))
+                           f"h{article}", spans, vectors[row:row + n]))
+            row += n
         return out
 
     def questions(self, n: int, seed: int = 1):

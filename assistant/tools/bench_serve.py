@@ -1,0 +1,67 @@
+"""The serving half of `bench --store-scale`, run as a fresh process (as a server opens an
+index) so that the builder's heap does not blur its memory: open the index, answer the
+generated questions through `Assistant.answer`, print one JSON line of figures.
+
+    python -m assistant.tools.bench_serve INDEX QUESTIONS.pkl
+"""
+from __future__ import annotations
+
+import json
+import pickle
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..config import Settings
+from .measure import timed
+
+
+class StoryVectors:
+    """An `Embedder` that costs what the real model costs on each question but answers with
+    the vector of the story asked about: generated passages carry generated vectors, which
+    the model's own would not find."""
+
+    def __init__(self, model):
+        self.model, self.dim, self.vector = model, model.dim, None
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.model.embed(texts)
+        return np.repeat(self.vector[None].astype(np.float32), len(texts), axis=0)
+
+
+def memory_mb() -> tuple[float, float]:
+    """(own memory, resident memory with the mapped files' pages touched), in MB."""
+    status = dict(line.split(":", 1) for line in
+                  Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    return int(status["RssAnon"].split()[0]) / 1024, int(status["VmRSS"].split()[0]) / 1024
+
+
+def main(folder: str, questions: str) -> None:
+    from ..assistant import Assistant
+    from ..embedding.embedder import load_embedder
+
+    settings = Settings()
+    asked = pickle.loads(Path(questions).read_bytes())
+    story = StoryVectors(load_embedder(settings.model, settings.embed_batch,
+                                       settings.embed_backend))
+    before, _ = memory_mb()
+    with timed() as opening:
+        assistant = Assistant(folder, settings, create=False, embedder=story)
+    seconds, found, dense = [], [], []
+    for text, vector, as_of, number in asked:
+        story.vector = vector
+        with timed() as t:
+            answer = assistant.answer(text, k=10, as_of=as_of)
+        seconds.append(t.s)
+        found.append(any(p.title.startswith(f"Story {number} ") for p in answer.passages))
+        view = assistant.store.view
+        assert view.dense is not None
+        dense.append(view.dense.search(vector, 10, view.allowed(as_of))[0].tolist())
+    own, resident = memory_mb()
+    print(json.dumps({"open": opening.s, "anon": own - before, "own": own, "rss": resident,
+                      "seconds": seconds, "found": found, "dense": dense}))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])
