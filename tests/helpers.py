@@ -111,6 +111,16 @@ def start_server(index_dir, access=None, settings=None, max_upload_bytes=UPLOAD_
     return f"http://127.0.0.1:{port}", stop
 
 
+def gzip_repeated(data: bytes, times: int) -> bytes:
+    """`data` repeated `times` times, gzipped: one gzip member of `data` written `times` times,
+    which gzip reads as one stream (RFC 1952). A bomb of 100 MB costs one copy's compression,
+    not 100 MB's (`gzip.compress(b"x" * 100_000_000)` took a second).
+
+    Example: gzip.decompress(gzip_repeated(b"ab", 3)) -> b"ababab"
+    """
+    return gzip.compress(data) * times
+
+
 def make_eval_set(folder: Path) -> Path:
     """A three-article, three-question set in the RealTime-QA layout."""
     folder.mkdir()
