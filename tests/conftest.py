@@ -1,8 +1,9 @@
-"""Shared fixtures. Two demo indexes, each built once a session: `demo_index_dir` with the
-real model, FAISS, SQLite and bm25s (for tests marked slow), and `small_index_dir`, the same
-articles embedded by tests/helpers.py's WordHashEmbedder (for plumbing tests, in seconds), and
-the browser tests' server, Chromium and axe-core. Plain helpers live in helpers.py (the browser
-tests' in ui_browser.py); no test module imports another, nor this one.
+"""Shared fixtures. Two demo indexes, each built once a run (under xdist by one worker for
+all: `built_once`): `demo_index_dir` with the real model, FAISS, SQLite and bm25s (for tests
+marked slow), and `small_index_dir`, the same articles embedded by tests/helpers.py's
+WordHashEmbedder (for plumbing tests, in seconds), and the browser tests' server, Chromium
+and axe-core. Plain helpers live in helpers.py (the browser tests' in ui_browser.py); no test
+module imports another, nor this one.
 
 Under pytest-xdist (`make test` runs `-n 2 --dist loadfile`), the hooks below keep each test
 module on one worker (its module fixtures built once) and both Ray modules on the same one,
@@ -120,11 +121,31 @@ def build_demo(folder: Path, settings=None) -> Path:
     return folder
 
 
+def built_once(tmp_path_factory, name: str, build) -> Path:
+    """`build(folder)` once a run, read by every worker: under xdist, the first worker to ask
+    builds it in the run's temporary folder while the others wait on a lock, and a marker
+    file says it is whole (a worker that died half way leaves none: the next builds afresh).
+    Without xdist, once a session, as any session fixture."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return build(tmp_path_factory.mktemp(name))
+    run = tmp_path_factory.getbasetemp().parent  # each worker's folder is in it (popen-gw0)
+    folder, whole = run / name, run / f"{name}.whole"
+    with open(run / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the file's closing ends the lock
+        if not whole.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            whole.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def demo_index_dir(tmp_path_factory) -> Path:
-    """An index of the repo's demo articles with the real model; tests that write must copy
-    it (`demo_copy`)."""
-    return build_demo(tmp_path_factory.mktemp("demo-index"))
+    """An index of the repo's demo articles with the real model, built once a run (the model's
+    load and the embedding, seconds, not once a worker); tests that write must copy it
+    (`demo_copy`)."""
+    return built_once(tmp_path_factory, "demo-index", build_demo)
 
 
 def private_copy(folder: Path, tmp_path: Path) -> Path:
@@ -148,7 +169,8 @@ def demo_assistant(demo_index_dir):
 @pytest.fixture(scope="session")
 def small_index_dir(tmp_path_factory) -> Path:
     """The demo articles embedded by WordHashEmbedder (no model loads); copy it to write."""
-    return build_demo(tmp_path_factory.mktemp("small-index"), small_settings())
+    return built_once(tmp_path_factory, "small-index",
+                      lambda folder: build_demo(folder, small_settings()))
 
 
 @pytest.fixture()

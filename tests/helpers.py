@@ -6,11 +6,13 @@ import gzip
 import json
 import re
 import socket
+import subprocess
 import threading
 import time
 import zlib
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 
@@ -109,6 +111,33 @@ def start_server(index_dir, access=None, settings=None, max_upload_bytes=UPLOAD_
         thread.join(timeout=10)
 
     return f"http://127.0.0.1:{port}", stop
+
+
+def gzip_repeated(data: bytes, times: int) -> bytes:
+    """`data` repeated `times` times, gzipped: one gzip member of `data` written `times` times,
+    which gzip reads as one stream (RFC 1952). A bomb of 100 MB costs one copy's compression,
+    not 100 MB's (`gzip.compress(b"x" * 100_000_000)` took a second).
+
+    Example: gzip.decompress(gzip_repeated(b"ab", 3)) -> b"ababab"
+    """
+    return gzip.compress(data) * times
+
+
+def wait_until_healthy(server: subprocess.Popen, url: str, timeout_s: float, log: Path) -> None:
+    """Until `url`/api/health answers 200, polled every 0.2 s: a failure quoting the end of
+    `log` (the server's output) if `server` exits first or `timeout_s` passes. On a failure the
+    caller ends `server` (its own way: `assistant serve --ray` wants a ^C)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"the server exited: {log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/api/health", timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:  # not listening yet, or too busy starting to answer in 5 s
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"{url}/api/health did not answer within {timeout_s} s: {log.read_text()[-3000:]}")
 
 
 def make_eval_set(folder: Path) -> Path:

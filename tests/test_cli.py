@@ -72,9 +72,8 @@ def test_errors_are_messages_with_nonzero_exit(tmp_path):
 
 
 @pytest.mark.slow
-def test_interactive_prompt(tmp_path):
-    index = tmp_path / "idx"
-    run("ingest", str(DEMO), "--quiet", index=index)
+def test_interactive_prompt(demo_index_dir):
+    index = demo_index_dir  # the session's: ingest as a command is test_ingest_ask_stats_delete's
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run([sys.executable, "-m", "assistant", "ask", "--index", str(index)],
                             input="Who won the chess championship?\n\n", capture_output=True,

@@ -4,7 +4,7 @@ import sqlite3
 
 import numpy as np
 import pytest
-from helpers import DEMO, SMALL_MODEL, small_settings
+from helpers import DEMO, SMALL_MODEL, gzip_repeated, small_settings
 
 from assistant import Assistant, Settings
 from assistant.errors import BadQuery, IndexBusy, IndexMismatch, UnknownSource
@@ -232,8 +232,6 @@ def test_each_batch_adds_a_keyword_segment_and_full_tiers_merge(tmp_path):
 def test_the_same_articles_read_from_another_line_or_folder_are_unchanged(tmp_path):
     """Identity is what an article is: a blank line added at the top of its file, or the file
     moved, changes only where it was read, and nothing is embedded again."""
-    import gzip
-
     rows = [{"title": f"Harbour story {i}", "date": "2024-01-0" + str(i), "text": f"Boat {i}."}
             for i in range(1, 4)]
     lines = "".join(json.dumps(r) + "\n" for r in rows)
@@ -255,7 +253,7 @@ def test_the_same_articles_read_from_another_line_or_folder_are_unchanged(tmp_pa
     # One valid line repeated a million times: one article, one generation, the rest reported.
     bomb = tmp_path / "same.jsonl.gz"
     line = json.dumps({"title": "Ferry", "date": "2024-02-01", "text": "The ferry sailed."})
-    bomb.write_bytes(gzip.compress((line + "\n").encode() * 1_000_000))
+    bomb.write_bytes(gzip_repeated((line + "\n").encode() * 10_000, 100))
     report = a.ingest([bomb])
     assert report.added == 1 and a.stats()["generation"] == generation + 1
     assert "stopped reading" in report.skipped[-1].message

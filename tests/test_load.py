@@ -7,27 +7,22 @@ import time
 
 import httpx
 import pytest
-from helpers import ROOT, free_port
+from helpers import ROOT, free_port, wait_until_healthy
 
 from assistant.tools.loadtest import rss_mb, run
 
 
 @pytest.mark.slow
-def test_server_under_load_serves_or_sheds_and_stays_up(demo_copy):
+def test_server_under_load_serves_or_sheds_and_stays_up(demo_copy, tmp_path):
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    log = tmp_path / "serve.log"
     server = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--index",
                                str(demo_copy), "--port", str(port)], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                              stdout=log.open("w"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(1)
+        wait_until_healthy(server, url, 240, log)
         result = run(url, clients=8, seconds=8, pid=server.pid)
         assert result["errors"] == 0 and result["other"] == {}, result
         assert result["ok"] > 0 and result["ok"] + result["busy_503"] == result["requests"]

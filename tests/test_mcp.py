@@ -6,14 +6,13 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from contextlib import asynccontextmanager
 from datetime import date
 
 import anyio
 import httpx
 import pytest
-from helpers import ROOT, free_port, small_settings, start_server
+from helpers import ROOT, free_port, small_settings, start_server, wait_until_healthy
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
 TOKEN = "mcp-test-token"
@@ -232,20 +231,13 @@ def served(index, tmp_path):
     """`assistant serve --token TOKEN` over a copy of the index: its URL, once it answers."""
     copy = shutil.copytree(index, tmp_path / "index")
     port = free_port()
+    log = tmp_path / "serve.log"
     server = subprocess.Popen([sys.executable, "-c", LAUNCH, "serve", "--index", str(copy),
                                "--port", str(port), "--token", TOKEN],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                              stdout=subprocess.DEVNULL, stderr=log.open("w"))
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert server.poll() is None, f"serve exited: {server.stderr.read()[-2000:]}"
-            assert time.monotonic() < deadline, "serve did not answer within 120 s"
-            try:
-                if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        wait_until_healthy(server, url, 120, log)
         yield url, copy
     finally:
         server.terminate()

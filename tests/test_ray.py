@@ -68,10 +68,18 @@ def serial(tmp_path_factory, articles):
     return a
 
 
-def pinned(c, serial, timeout_s: float = 5):
-    """The serial collection read through shard actors pinned one a node of cluster `c`."""
-    return connect(serial.folder, ray=c.address, settings=small_settings(), pin=True,
-                   timeout_s=timeout_s)
+def pinned(c, serial, timeout_s: float = 5, start_s: float = 60):
+    """The serial collection read through shard actors pinned one a node of cluster `c`.
+    Their first ping may outlast `timeout_s` while Ray starts them on a busy machine (a
+    GetTimeoutError under a loaded `make test`): asked again, by name, for up to `start_s`."""
+    deadline = time.monotonic() + start_s
+    while True:
+        try:
+            return connect(serial.folder, ray=c.address, settings=small_settings(), pin=True,
+                           timeout_s=timeout_s)
+        except ShardUnavailable:
+            if time.monotonic() > deadline:
+                raise
 
 
 def test_ray_data_ingest_equals_serial_and_shards_sit_one_a_node(cluster, serial, articles,

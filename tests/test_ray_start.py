@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from helpers import DEMO, ROOT, free_port
+from helpers import DEMO, ROOT, free_port, wait_until_healthy
 
 # alone: Ray runs its workers at nice 15, so a CPU-bound test beside them starves them
 # (under xdist, a Serve replica took 6 minutes to start beside an OpenVINO export).
@@ -143,18 +143,12 @@ def serve(root, address: str, port: int, log) -> subprocess.Popen:
         [sys.executable, "-m", "assistant", "serve", "--index", str(root), "--ray", address,
          "--pin-shards", "--replicas", "2", "--port", str(port), "--token", TOKEN],
         env=env(), stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"serve exited: {log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=5).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    stop(server, signal.SIGINT)
-    pytest.fail(f"serve did not answer within 240 s: {log.read_text()[-3000:]}")
+    try:
+        wait_until_healthy(server, f"http://127.0.0.1:{port}", 240, log)
+    except BaseException:  # pytest's failure too
+        stop(server, signal.SIGINT)
+        raise
+    return server
 
 
 def test_a_cluster_from_ray_start_answers_as_one_index(address, tmp_path):
