@@ -57,7 +57,9 @@ def main(folder: str, questions: str) -> None:
         found.append(any(p.title.startswith(f"Story {number} ") for p in answer.passages))
         view = assistant.store.view
         assert view.dense is not None
-        dense.append(view.dense.search(vector, 10, view.allowed(as_of))[0].tolist())
+        # The dense stage's own top 10: of the candidates it gives fusion.
+        dense.append(view.dense.search(vector, settings.candidates,
+                                       view.allowed(as_of))[0][:10].tolist())
     own, resident = memory_mb()
     print(json.dumps({"open": opening.s, "anon": own - before, "own": own, "rss": resident,
                       "seconds": seconds, "found": found, "dense": dense}))
