@@ -70,7 +70,6 @@ def test_percentiles_in_milliseconds():
     assert measure.percentiles([0.001, 0.002, 0.003]) == "2.0 / 2.9 / 3.0"
 
 
-@pytest.mark.slow  # Collection() draws a 60,000-word vocabulary word by word: 3 s
 def test_generated_articles_are_valid_and_findable():
     from assistant.tools.synthetic import Collection
 
