@@ -119,12 +119,10 @@ class DenseIndex:
         finally:
             faiss.omp_set_num_threads(threads)
         ids, scores = ids[0][ids[0] >= 0], scores[0][ids[0] >= 0]
-        if depth > k:
+        if depth > k:  # re-score the codes' candidates with the stored vectors
             exact, held = self.vectors.read(ids)
             scores = np.where(held, exact @ query[0], scores).astype(np.float32)
-            best = np.lexsort((ids, -scores))[:k]
-            ids, scores = ids[best], scores[best]
-        order = np.lexsort((ids, -scores))  # ties by id: the same order however sharded
+        order = np.lexsort((ids, -scores))[:k]  # ties by id: the same order however sharded
         return ids[order], scores[order]
 
     def _params(self, allowed: np.ndarray | None, bits: np.ndarray | None):
