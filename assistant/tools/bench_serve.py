@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Settings
-from .measure import timed
+from .measure import rss_anon_mb, rss_mb, timed
 
 
 class StoryVectors:
@@ -30,13 +30,6 @@ class StoryVectors:
         return np.repeat(self.vector[None].astype(np.float32), len(texts), axis=0)
 
 
-def memory_mb() -> tuple[float, float]:
-    """(own memory, resident memory with the mapped files' pages touched), in MB."""
-    status = dict(line.split(":", 1) for line in
-                  Path("/proc/self/status").read_text().splitlines() if ":" in line)
-    return int(status["RssAnon"].split()[0]) / 1024, int(status["VmRSS"].split()[0]) / 1024
-
-
 def main(folder: str, questions: str) -> None:
     from ..assistant import Assistant
     from ..embedding.embedder import load_embedder
@@ -45,7 +38,7 @@ def main(folder: str, questions: str) -> None:
     asked = pickle.loads(Path(questions).read_bytes())
     story = StoryVectors(load_embedder(settings.model, settings.embed_batch,
                                        settings.embed_backend))
-    before, _ = memory_mb()
+    before = rss_anon_mb()
     with timed() as opening:
         assistant = Assistant(folder, settings, create=False, embedder=story)
     seconds, found, dense = [], [], []
@@ -60,7 +53,7 @@ def main(folder: str, questions: str) -> None:
         # The dense stage's own top 10: of the candidates it gives fusion.
         dense.append(view.dense.search(vector, settings.candidates,
                                        view.allowed(as_of))[0][:10].tolist())
-    own, resident = memory_mb()
+    own, resident = rss_anon_mb(), rss_mb()
     print(json.dumps({"open": opening.s, "anon": own - before, "own": own, "rss": resident,
                       "seconds": seconds, "found": found, "dense": dense}))
 

@@ -44,7 +44,16 @@ def peak_rss_mb() -> float:
 
 def rss_anon_mb() -> float:
     """Memory the process owns, less file pages it maps (the on-disk synthetic vectors)."""
+    return _status_mb("RssAnon")
+
+
+def rss_mb() -> float:
+    """Resident memory, the mapped files' pages that the process touched included."""
+    return _status_mb("VmRSS")
+
+
+def _status_mb(field: str) -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("RssAnon:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return 0.0
