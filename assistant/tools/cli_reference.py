@@ -60,7 +60,7 @@ def commands(parser: argparse.ArgumentParser) -> list[tuple[argparse.ArgumentPar
 
 def shown_path(path: Path) -> str:
     """A path default as any checkout would show it: the home folder as ~, the repository's
-    neighbours relative to it. Example: /root/.cache/x -> '~/.cache/x'"""
+    neighbours relative to it. Example: $HOME/.cache/x -> '~/.cache/x'"""
     path = Path(path)
     home = Path.home()
     if path.is_absolute() and path.is_relative_to(home) and \
