@@ -2,6 +2,7 @@
 import json
 import shutil
 
+import numpy as np
 import pytest
 from helpers import SMALL_MODEL, small_settings
 
@@ -10,6 +11,7 @@ from assistant.errors import NoIndex
 from assistant.storage.check import Kind, check, repair
 from assistant.storage.store import MANIFEST, Store, settings_for_index
 from assistant.storage.vector_file import FILE as VECTOR_FILE
+from assistant.storage.view import LAYOUT_FILES
 
 
 def test_a_fresh_index_is_healthy(small_copy):
@@ -68,6 +70,20 @@ def test_a_cut_vector_file_is_found_and_rebuilt(small_copy):
         handle.truncate(vectors.stat().st_size - 1)
     [problem] = check(small_copy, small_settings())
     assert problem.kind is Kind.SEARCH_FILES and "1 of " in problem.message
+    repair(small_copy, small_settings())
+    assert check(small_copy, small_settings()) == []
+
+
+def test_a_layout_that_misdates_passages_is_found_and_rebuilt(small_copy):
+    """The generation's saved dates decide the as-of rule: one out of step with the rows
+    would show a passage after its as-of date."""
+    generation = Assistant(small_copy).store.view.generation
+    days_file = small_copy / f"gen-{generation:06d}" / LAYOUT_FILES[0]
+    days = np.load(days_file)
+    days[np.flatnonzero(days >= 0)[:2]] -= 400
+    np.save(days_file, days)
+    [problem] = check(small_copy, small_settings())
+    assert problem.kind is Kind.SEARCH_FILES and "layout: 2 passages" in problem.message
     repair(small_copy, small_settings())
     assert check(small_copy, small_settings()) == []
 

@@ -10,6 +10,7 @@ from assistant import Settings
 from assistant.errors import IndexBusy
 from assistant.storage.rows import Change, Put
 from assistant.storage.store import Store
+from assistant.storage.view import LAYOUT_FILES, layout_after, layout_of_runs
 from assistant.types import Article
 
 
@@ -27,6 +28,7 @@ def test_a_write_returns_what_it_adds_and_removes(tmp_path):
     with store.rows.transaction():
         second = store.rows.write([put("a", "The ferry sank.")], ["b", "missing"])
     assert (second.removed, second.added, second.deleted) == ((2, 1), (3,), 1)
+    assert (second.dates, second.sources) == (("2024-01-01",), ("ex.com",))
     with pytest.raises(dataclasses.FrozenInstanceError):
         second.deleted = 0
     assert Change().vectors is None and not Change().compact
@@ -78,3 +80,40 @@ def test_the_view_dates_every_passage_by_its_article(tmp_path):
     assert {i: int(view.days[i]) for i in truth} == {
         i: date.fromisoformat(d).toordinal() for i, d in truth.items()}
     assert (view.days >= 0).sum() == 4 and view.source_names == ["ex.com"]
+
+
+def test_a_layout_follows_a_change_as_the_rows_would_give_it():
+    """Removed ids leave, added ones take their article's day and outlet, and outlet names
+    stay sorted with only those still holding a passage (as `layout_of_runs` reads them)."""
+    before = layout_of_runs([(0, 1, "2024-01-01", "b.com"), (2, 2, "2024-01-02", "c.com")])
+    after = layout_after(before, removed=[2], added=[3, 4], dates=["2024-01-03"] * 2,
+                         sources=["a.com", "a.com"])
+    truth = layout_of_runs([(0, 1, "2024-01-01", "b.com"), (3, 4, "2024-01-03", "a.com")])
+    assert after[2] == truth[2] == ["a.com", "b.com"]
+    assert after[0].tolist() == truth[0].tolist() and after[1].tolist() == truth[1].tolist()
+    assert before[2] == ["b.com", "c.com"] and before[0][2] >= 0  # the old layout is untouched
+
+
+def test_a_generation_keeps_its_layout_and_older_folders_open_from_the_rows(tmp_path):
+    """Opening reads the layout the generation saved, not every passage row; a folder
+    written before layouts were saved opens from the rows and gets one at its next write."""
+    store = Store(tmp_path / "idx", Settings())
+    with store.lock():
+        store.apply([put("a", "The ferry sailed.", "2024-03-01"),
+                     put("b", "The tram ran.", "2024-03-02")])
+        store.apply([put("c", "The bridge opened.", "2024-03-03")], ["b"])
+    folder = store.generations.path(store.view.generation)
+    assert all((folder / name).is_file() for name in LAYOUT_FILES)
+    truth = layout_of_runs(store.rows.view_rows())
+    reopened = Store(tmp_path / "idx", Settings(), create=False).view
+    assert reopened.days.tolist()[:len(truth[0])] == truth[0].tolist()
+    assert (reopened.days[len(truth[0]):] == -1).all() and reopened.source_names == ["ex.com"]
+    for name in LAYOUT_FILES:
+        (folder / name).unlink()
+    older = Store(tmp_path / "idx", Settings(), create=False)
+    assert older.view.days.tolist() == truth[0].tolist()
+    with older.lock():
+        older.apply([put("d", "The port closed.", "2024-03-04")])
+    written = older.generations.path(older.view.generation)
+    assert np.load(written / LAYOUT_FILES[0]).tolist() == layout_of_runs(
+        older.rows.view_rows())[0].tolist()

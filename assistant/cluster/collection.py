@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import ShardUnavailable
 from ..storage.keyword import KeywordIndex
-from ..storage.view import View
+from ..storage.view import View, recoded
 from ..types import Passage
 from . import catalog as catalogs
 from .shard import Behind, Shard
@@ -47,14 +47,12 @@ def merged_view(epoch: int, layouts: list[tuple[np.ndarray, np.ndarray, list[str
     id: shards hold disjoint ids, so each id takes the one shard's entry that has it."""
     size = max((len(days) for days, _, _ in layouts), default=0)
     names = sorted({n for _, _, shard_names in layouts for n in shard_names})
-    position = {n: i for i, n in enumerate(names)}
     days = np.full(size, -1, dtype=np.int32)
     codes = np.full(size, -1, dtype=np.int32)
     for shard_days, shard_codes, shard_names in layouts:
         held = np.flatnonzero(shard_days >= 0)
         days[held] = shard_days[held]
-        remap = np.array([position[n] for n in shard_names] + [-1], dtype=np.int32)
-        codes[held] = remap[shard_codes[held]]
+        codes[held] = recoded(shard_codes[held], shard_names, names)
     # The shards hold the dense and BM25 indexes; the merged view holds neither (fanout.py
     # searches the shards): no dense index, and an empty keyword index.
     return View(epoch, None, KeywordIndex(), days, codes, names)

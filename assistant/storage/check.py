@@ -21,6 +21,7 @@ from ..errors import IndexDamaged, IndexMismatch, NoIndex
 from .generations import MANIFEST
 from .rows import DB_FILE, stored_articles
 from .store import Store, settings_for_index
+from .view import Layout, layout_of_runs, recoded
 
 
 class Kind(Enum):
@@ -98,6 +99,10 @@ def _check_files(store: Store) -> list[Problem]:
     if missing:  # ids in it but not in the database are tombstones: `assistant compact`
         problems.append(Problem(Kind.SEARCH_FILES, f"keyword index misses {len(missing)} of "
                                                    f"{len(passage_ids)} passages"))
+    wrong = _misplaced(view.layout, layout_of_runs(rows.view_rows()))
+    if wrong:
+        problems.append(Problem(Kind.SEARCH_FILES, f"layout: {wrong} passages with another "
+                                                   "date or outlet than the database's"))
     bad_spans = rows.bad_spans(store.settings.max_chars)
     if bad_spans:
         problems.append(Problem(Kind.PASSAGES, f"{bad_spans} passages with spans outside "
@@ -106,6 +111,20 @@ def _check_files(store: Store) -> list[Problem]:
     if empty:
         problems.append(Problem(Kind.PASSAGES, f"{empty} articles without passages"))
     return problems
+
+
+def _misplaced(held: Layout, truth: Layout) -> int:
+    """How many passage ids the generation's layout dates or places otherwise than the rows."""
+    size = max(len(held[0]), len(truth[0]))
+    names = sorted(set(held[2]) | set(truth[2]))
+
+    def padded(layout: Layout) -> tuple[np.ndarray, np.ndarray]:
+        days, codes, own = layout
+        return (np.pad(days, (0, size - len(days)), constant_values=-1),
+                np.pad(recoded(codes, own, names), (0, size - len(codes)), constant_values=-1))
+
+    (days, codes), (true_days, true_codes) = padded(held), padded(truth)
+    return int(((days != true_days) | (codes != true_codes)).sum())
 
 
 def _check_db(path: Path) -> list[Problem]:

@@ -1,6 +1,9 @@
 """The index's generation folders: FAISS and BM25 files written whole, fsynced and swapped in,
 the manifest beside them, the write lock, and the clean-up of old generations.
 
+Each folder also keeps its layout (view.py): the dates and outlets by passage id that the
+database decided when it was written.
+
 A generation folder is written under a `.partial` name and renamed once every file is on disk;
 it is in force only once the database names it (see `store.Store`), so a crash at any point
 leaves the previous one in force. Nothing here reads or writes the database.
@@ -19,6 +22,7 @@ from ..errors import IndexBusy
 from .dense import FILE as DENSE_FILE, DenseIndex
 from .faults import crash_point
 from .keyword import KeywordIndex
+from .view import EMPTY_LAYOUT, Layout, load_layout, save_layout
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"
@@ -51,19 +55,21 @@ class Generations:
         return self.folder / f"gen-{generation:06d}"
 
     def load(self, generation: int, dim: int, with_dense: bool = True
-             ) -> tuple[DenseIndex | None, KeywordIndex]:
-        """The search indexes of `generation` (0: none yet); the dense one only if asked for
-        and there is one. Raises FileNotFoundError where its folder or files are gone."""
+             ) -> tuple[DenseIndex | None, KeywordIndex, Layout | None]:
+        """The search indexes of `generation` (0: none yet) and its layout (None where the
+        folder predates saved layouts); the dense index only if asked for and there is one.
+        Raises FileNotFoundError where its folder or files are gone."""
         if not generation:
-            return None, KeywordIndex([])
+            return None, KeywordIndex([]), EMPTY_LAYOUT
         folder = self.path(generation)
         if not folder.is_dir():
             raise FileNotFoundError(f"generation folder {folder.name} is missing")
         dense = (DenseIndex.load(folder, dim)
                  if with_dense and (folder / DENSE_FILE).exists() else None)
-        return dense, KeywordIndex.load(folder)
+        return dense, KeywordIndex.load(folder), load_layout(folder)
 
-    def write(self, generation: int, dense: DenseIndex | None, keyword: KeywordIndex) -> None:
+    def write(self, generation: int, dense: DenseIndex | None, keyword: KeywordIndex,
+              layout: Layout) -> None:
         """Put the files of `generation` on disk whole: written aside, fsynced, renamed."""
         final = self.path(generation)
         partial = final.with_name(final.name + ".partial")
@@ -73,6 +79,7 @@ class Generations:
         if dense is not None:
             dense.save(partial)
         keyword.save(partial)
+        save_layout(partial, layout)
         _fsync_tree(partial)
         crash_point("generation")
         os.replace(partial, final)

@@ -7,7 +7,6 @@ Writes return a `Change`, what the generation files must follow; `store.Store` j
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -51,13 +50,14 @@ class Put:
 
 @dataclass(frozen=True, eq=False)
 class Change:
-    """What one write does to the passages, which the next generation's files must follow:
-    `removed` passage ids leave, `added` ones arrive with `vectors` (one row each, or None
-    where none arrive). `deleted`: articles deleted. `compact`: rebuild BM25 without
-    tombstones (no rows change)."""
+    """What one write does, which the next generation's files must follow: `removed` passage
+    ids leave; `added` ones arrive with `vectors` (a row each, or None), `dates` and `sources`
+    (their articles'). `deleted`: articles deleted. `compact`: BM25 without tombstones."""
 
     removed: tuple[int, ...] = ()
     added: tuple[int, ...] = ()
+    dates: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
     vectors: np.ndarray | None = None
     deleted: int = 0
     compact: bool = False
@@ -94,10 +94,6 @@ def build_aside(folder: Path, fingerprint: dict) -> Path:
         db.executescript(SCHEMA)
         db.execute("INSERT INTO meta VALUES ('fingerprint', ?)", (json.dumps(fingerprint),))
     return aside
-
-
-def put_in_place(aside: Path) -> None:
-    os.replace(aside, aside.with_name(DB_FILE))
 
 
 class Rows:
@@ -232,7 +228,7 @@ class Rows:
     def write(self, puts: list[Put], deletes=()) -> Change:
         """Store `puts` (replacing their old passages) and drop the articles `deletes` names;
         call it inside `transaction()`."""
-        db, removed, added, vectors, deleted = self.db, [], [], [], 0
+        db, removed, added, vectors, deleted, dates, sources = self.db, [], [], [], 0, [], []
         for article_id in deletes:
             removed += self._passages_of(article_id)
             deleted += db.execute("DELETE FROM articles WHERE id=?", (article_id,)).rowcount
@@ -248,9 +244,12 @@ class Rows:
                     (put.ids and put.ids[seq], a.id, seq, start, end)).lastrowid
                 assert row is not None  # an INSERT always sets it
                 added.append(row)
+            dates += [a.date] * len(put.spans)
+            sources += [a.source] * len(put.spans)
             vectors.append(put.vectors)
         stacked = np.vstack(vectors) if vectors and sum(len(v) for v in vectors) else None
-        return Change(tuple(removed), tuple(added), stacked, deleted)
+        return Change(tuple(removed), tuple(added), tuple(dates), tuple(sources), stacked,
+                      deleted)
 
     def _passages_of(self, article_id: str) -> list[int]:
         return [r[0] for r in self.db.execute("SELECT id FROM passages WHERE article_id=?",

@@ -9,6 +9,7 @@ manifest beside it records the build settings.
 """
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -32,11 +33,10 @@ from .rows import (
     Rows,
     build_aside,
     indexed_text,
-    put_in_place,
     read_fingerprint,
 )
 from .vector_file import FILE as VECTOR_FILE, VectorFile
-from .view import View, build_view
+from .view import EMPTY_LAYOUT, build_view, layout_after, layout_of_runs
 
 
 def settings_for_index(folder: str | Path) -> Settings:
@@ -75,8 +75,7 @@ class Store:
             self._create()
         self.rows = Rows(self.folder, self._fingerprint())
         self._refreshing = threading.Lock()
-        self.view = View(-1, None, KeywordIndex([]), np.zeros(0, np.int32),
-                         np.zeros(0, np.int32), [])
+        self.view = build_view(-1, None, KeywordIndex([]), EMPTY_LAYOUT)
         self.refresh()
 
     # -- reading ---------------------------------------------------------------------------
@@ -95,16 +94,17 @@ class Store:
                         generation = int(self.rows.meta("generation", "0"))
                         if generation == self.view.generation and not force:
                             return
-                        rows = self.rows.view_rows()
-                        loaded, keyword = self.generations.load(
+                        loaded, keyword, saved = self.generations.load(
                             generation, int(self.rows.meta("dim", "0")), dense is None)
+                        # None: written before generations kept their layout
+                        layout = saved or layout_of_runs(self.rows.view_rows())
                     dense = loaded if dense is None else dense  # an empty index is falsy
                     break
                 except FileNotFoundError as e:
                     if attempt == 2:  # not a writer's clean-up racing us: the files are gone
                         raise IndexDamaged(f"{self.folder}: {e}; run: assistant check --repair "
                                            f"--index {self.folder}") from None
-            self.view = build_view(generation, dense, keyword, rows)
+            self.view = build_view(generation, dense, keyword, layout)
 
     def passages(self, ids: list[int]) -> dict[int, Passage]:
         """The passages with these ids, text cut from the stored article."""
@@ -197,7 +197,10 @@ class Store:
             dense.add(np.asarray(change.added), change.vectors)
         if dense is not None:
             dense.remove(list(change.removed))
-        self.generations.write(generation, dense, self._keyword(change, generation, progress))
+        layout = layout_after(self.view.layout, change.removed, change.added, change.dates,
+                              change.sources)
+        self.generations.write(generation, dense, self._keyword(change, generation, progress),
+                               layout)
         self.rows.set_meta("generation", generation)
         return generation, dense
 
@@ -231,7 +234,7 @@ class Store:
                 return
             aside = build_aside(self.folder, self._fingerprint())
             self.generations.write_manifest(self._fingerprint(), EMPTY, "create")
-            put_in_place(aside)
+            os.replace(aside, self.folder / DB_FILE)
 
     def _fingerprint(self) -> dict:
         return {"format": FORMAT, **self.settings.index_fingerprint()}
