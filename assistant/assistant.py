@@ -20,6 +20,7 @@ from .reading.chunking import chunk
 from .reading.read_apart import read_apart
 from .search.query_rules import checked_query, default_as_of
 from .search.retrieve import Query, search
+from .search.stages import stage
 from .storage.faults import crash_point
 from .storage.store import Put, Store, settings_for_index
 from .types import Article, IngestReport, Passage, Problem
@@ -87,8 +88,9 @@ class Assistant:
         model = self._cross_encoder()
         scorer = None if model is None else (
             lambda q, found: model.calibrated(model.score(*model.pairs(q, query.as_of, found))))
-        return compose(question, passages, query.as_of, read_as, scorer,
-                       self.settings.abstain_below, self._lead_scorer())
+        with stage("lead"):
+            return compose(question, passages, query.as_of, read_as, scorer,
+                           self.settings.abstain_below, self._lead_scorer())
 
     def _lead_scorer(self):
         if not self.settings.lead_scorer:

@@ -1,8 +1,11 @@
 """Hybrid retrieval: dense and keyword candidates under the as-of rule, fused and ranked."""
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -100,22 +103,44 @@ def candidates(store: Reader, embed: Callable[[list[str]], np.ndarray], query: Q
                settings: Settings) -> Candidates:
     """Dense and keyword candidates among the allowed passages, fused, recent ones boosted."""
     view = store.view
-    found = Candidates({}, allowed=allowed_for(view, query), view=view)
+    with stage("filters"):
+        found = Candidates({}, allowed=allowed_for(view, query), view=view)
     if not found.allowed.any():
         return found
     allowed, text = found.allowed, core_question(query.question)
+    keyword = None
+    if settings.keyword_weight > 0:  # beside the embedding and dense search, on the other core
+        keyword = BESIDE.submit(copy_context().run, _keyword_hits, view, text,
+                                settings.candidates, allowed)
     if settings.dense_weight > 0 and view.dense is not None and len(view.dense):
         with stage("embedding"):
             vector = embed([text])[0]
         with stage("dense search"):
             ids, sims = view.dense.search(vector, settings.candidates, allowed)
         found.dense = {int(i): (r, float(s)) for r, (i, s) in enumerate(zip(ids, sims))}
-    if settings.keyword_weight > 0:
-        with stage("keyword search"):
-            ids, bm25 = view.keyword.search(text, settings.candidates, allowed)
-        found.keyword = {int(i): (r, float(s)) for r, (i, s) in enumerate(zip(ids, bm25))}
+    if keyword is not None:
+        found.keyword = keyword.result()
     with stage("fusion"):
         return ranked(found, query, settings)
+
+
+# Keyword searches run here while the asking thread embeds and searches the dense index: both
+# spend their time in numpy and FAISS, which release the GIL. One worker a concurrent question
+# (a server's threads), so that no question waits for another's keyword search.
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=16, thread_name_prefix="keyword-search")
+
+
+BESIDE = _pool()
+# A forked child inherits the pool without its threads, and would wait on them forever.
+os.register_at_fork(after_in_child=lambda: globals().update(BESIDE=_pool()))
+
+
+def _keyword_hits(view: View, text: str, k: int, allowed: np.ndarray
+                  ) -> dict[int, tuple[int, float]]:
+    with stage("keyword search"):
+        ids, bm25 = view.keyword.search(text, k, allowed)
+    return {int(i): (r, float(s)) for r, (i, s) in enumerate(zip(ids, bm25))}
 
 
 def allowed_for(view: View, query: Query) -> np.ndarray:

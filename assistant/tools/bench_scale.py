@@ -89,7 +89,17 @@ def store_scale(size: int, folder: Path, questions: int = 200) -> dict:
            "ANN recall@10": f"{recall:.3f}",
            "story in top 10": f"{np.mean(served['found']):.0%}"}
     print(" | ".join(f"{k}: {v}" for k, v in row.items()))
+    print(f"  where an answer's time goes at {size:,} (median of each stage): "
+          + stage_medians(served["stages"]))
     return row
+
+
+def stage_medians(stages: list[dict[str, float]]) -> str:
+    """Where an answer's time goes: each stage's median over the questions, in ms ("rest" is
+    what no stage timed)."""
+    names = sorted({name for spent in stages for name in spent}, key=lambda n: n == "rest")
+    return ", ".join(f"{name} {np.median([s.get(name, 0.0) for s in stages]) * 1e3:.1f}"
+                     for name in names) + " ms"
 
 
 def _complete(folder: Path, articles: int) -> bool:

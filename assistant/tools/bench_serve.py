@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Settings
+from ..search.stages import recording
 from .measure import rss_anon_mb, rss_mb, timed
 
 
@@ -41,12 +42,13 @@ def main(folder: str, questions: str) -> None:
     before = rss_anon_mb()
     with timed() as opening:
         assistant = Assistant(folder, settings, create=False, embedder=story)
-    seconds, found, dense = [], [], []
+    seconds, found, dense, stages = [], [], [], []
     for text, vector, as_of, number in asked:
         story.vector = vector
-        with timed() as t:
+        with timed() as t, recording() as spent:
             answer = assistant.answer(text, k=10, as_of=as_of)
         seconds.append(t.s)
+        stages.append(spent | {"rest": t.s - sum(spent.values())})
         found.append(any(p.title.startswith(f"Story {number} ") for p in answer.passages))
         view = assistant.store.view
         assert view.dense is not None
@@ -55,7 +57,8 @@ def main(folder: str, questions: str) -> None:
                                        view.allowed(as_of))[0][:10].tolist())
     own, resident = rss_anon_mb(), rss_mb()
     print(json.dumps({"open": opening.s, "anon": own - before, "own": own, "rss": resident,
-                      "seconds": seconds, "found": found, "dense": dense}))
+                      "seconds": seconds, "found": found, "dense": dense,
+                      "stages": stages}))
 
 
 if __name__ == "__main__":
