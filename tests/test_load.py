@@ -9,7 +9,8 @@ import httpx
 import pytest
 from helpers import ROOT, free_port, wait_until_healthy
 
-from assistant.tools.loadtest import rss_mb, run
+from assistant.tools.loadtest import run
+from assistant.tools.measure import rss_mb
 
 
 @pytest.mark.slow

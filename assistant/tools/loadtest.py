@@ -22,20 +22,14 @@ import sys
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 from urllib.parse import urlparse
+
+from .measure import rss_mb
 
 QUESTIONS = ["Who won the chess championship?", "What happened at the tidal station?",
              "Was the rail strike called off?", "Who won the marathon?",
              "When did the river flood?", "What did the library renovation cost?"]
 LOCAL = {"127.0.0.1", "localhost", "::1"}
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def read_questions(path: str | None) -> list[dict]:

@@ -47,13 +47,14 @@ def rss_anon_mb() -> float:
     return _status_mb("RssAnon")
 
 
-def rss_mb() -> float:
-    """Resident memory, the mapped files' pages that the process touched included."""
-    return _status_mb("VmRSS")
+def rss_mb(pid: int | str = "self") -> float:
+    """Resident memory of this process (or process `pid`), the mapped files' pages that it
+    touched included."""
+    return _status_mb("VmRSS", pid)
 
 
-def _status_mb(field: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def _status_mb(field: str, pid: int | str = "self") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return 0.0
