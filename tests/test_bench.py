@@ -47,7 +47,7 @@ def test_quick_run_prints_every_figure(tmp_path, capsys):
                  "search all: ", "search as-of 30%: ", "recall@10 vs exact ",
                  ("| passages | build | disk | open | index memory serving | process memory | "
                  "p50 / p95 / p99 | ANN recall@10 | story in top 10 |"), "| 500 | ",
-                 "where an answer's time goes at 500 (median of each stage): embedding ",
+                 "where an answer's time goes at 500 (median of each stage): database ",
                  "peak RSS: "]:
         assert line in out, f"{line!r} missing from:\n{out}"
     cells = next(line for line in out.splitlines() if line.startswith("| 500 | ")).split(" | ")
