@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import DEMO, SMALL_MODEL, WordHashEmbedder, small_settings, start_server
+from helpers import DEMO, SMALL_MODEL, WordHashEmbedder, private_copy, small_settings, start_server
 from ui_browser import AXE, CHROMIUM
 
 # Modules that take a minute or more (`pytest --durations`): under xdist they start first, so
@@ -148,11 +148,6 @@ def demo_index_dir(tmp_path_factory) -> Path:
     return built_once(tmp_path_factory, "demo-index", build_demo)
 
 
-def private_copy(folder: Path, tmp_path: Path) -> Path:
-    """A writable copy of a session's index, this test's alone."""
-    return Path(shutil.copytree(folder, tmp_path / "index"))
-
-
 @pytest.fixture()
 def demo_copy(demo_index_dir, tmp_path) -> Path:
     """A private, writable copy of the demo index."""
@@ -192,17 +187,13 @@ def small_assistant(small_index_dir):
 @pytest.fixture(scope="module")
 def served_index(small_index_dir, tmp_path_factory) -> Path:
     """A writable copy of the small demo index, shared by one module's tests (a live server's)."""
-    target = tmp_path_factory.mktemp("served") / "index"
-    shutil.copytree(small_index_dir, target)
-    return target
+    return private_copy(small_index_dir, tmp_path_factory.mktemp("served"))
 
 
 @pytest.fixture(scope="module")
 def live(demo_index_dir, tmp_path_factory):
     """The chat and API on a free port over a writable copy of the demo index, one a module."""
-    target = tmp_path_factory.mktemp("ui") / "index"
-    shutil.copytree(demo_index_dir, target)
-    url, stop = start_server(target)
+    url, stop = start_server(private_copy(demo_index_dir, tmp_path_factory.mktemp("ui")))
     yield url
     stop()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import shutil
 import socket
 import subprocess
 import threading
@@ -165,3 +166,12 @@ def make_eval_set(folder: Path) -> Path:
     ]
     (folder / "questions.jsonl").write_text("".join(json.dumps(q) + "\n" for q in questions))
     return folder
+
+
+def private_copy(folder: Path, tmp_path: Path) -> Path:
+    """A writable copy of a session's index, this test's alone. Without SQLite's WAL and
+    shared-memory files: another worker's reader opens and drops them at any moment (a copy
+    met one vanishing mid-way), and they hold no commit (the index was closed after its
+    build, and readers write nothing)."""
+    return Path(shutil.copytree(folder, tmp_path / "index",
+                                ignore=shutil.ignore_patterns("*-wal", "*-shm")))

@@ -27,6 +27,8 @@ def data():
     return np.arange(1, 6001, dtype=np.int64) * 3, vectors  # ids: sparse, not positions
 
 
+# Tests that train IVF-PQ codes are slow: 6 s for the module on a quiet machine, 25 s beside
+# another test (FAISS trains on OpenMP threads).
 @pytest.fixture(scope="module")
 def approximate(data):
     ids, vectors = data
@@ -52,11 +54,13 @@ def test_empty_index_finds_nothing():
     assert DenseIndex(4).search(np.ones(4, dtype=np.float32), 5)[0].size == 0
 
 
+@pytest.mark.slow
 def test_switches_to_approximate_past_the_limit(approximate, data):
     assert approximate.approximate and len(approximate) == len(data[0])
     assert sorted(approximate.ids().tolist()) == data[0].tolist()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("share", [1.0, 0.3, 0.05])
 def test_approximate_recall_at_10_under_as_of_masks(approximate, data, share):
     ids, vectors = data
@@ -71,6 +75,7 @@ def test_approximate_recall_at_10_under_as_of_masks(approximate, data, share):
     assert np.mean(recalls) >= 0.95
 
 
+@pytest.mark.slow
 def test_approximate_removes_in_place_and_survives_save(approximate, data, tmp_path):
     ids, vectors = data
     index = DenseIndex.load(_saved(approximate, tmp_path), 384, exact_limit=1000)
@@ -80,6 +85,7 @@ def test_approximate_removes_in_place_and_survives_save(approximate, data, tmp_p
     assert int(ids[0]) not in index.search(vectors[0], 10)[0].tolist()
 
 
+@pytest.mark.slow
 def test_refits_its_lists_when_the_collection_doubles(data):
     ids, vectors = data
     index = DenseIndex(384, exact_limit=1000)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import faiss
 import numpy as np
+import pytest
 
 from assistant.storage.dense import FILE, DenseIndex
 from assistant.storage.vector_file import FILE as VECTOR_FILE, VectorFile
@@ -23,6 +24,7 @@ def test_rows_by_id_on_disk_and_in_memory(tmp_path):
     assert np.allclose(again, rows[2])
 
 
+@pytest.mark.slow  # trains IVF-PQ codes
 def test_an_approximate_index_rescores_from_the_file_a_reader_finds(tmp_path):
     generation = tmp_path / "gen-000001"
     generation.mkdir()
