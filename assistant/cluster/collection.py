@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import ShardUnavailable
 from ..storage.keyword import KeywordIndex
-from ..storage.view import View, recoded
+from ..storage.view import Layout, View, recoded
 from ..types import Passage
 from . import catalog as catalogs
 from .shard import Behind, Shard
@@ -42,7 +42,7 @@ class LocalShards:
             shard.close()
 
 
-def merged_view(epoch: int, layouts: list[tuple[np.ndarray, np.ndarray, list[str]]]) -> View:
+def merged_view(epoch: int, layouts: list[Layout]) -> View:
     """One view of the collection from the shards' (days, source codes, names) by global
     id: shards hold disjoint ids, so each id takes the one shard's entry that has it."""
     size = max((len(days) for days, _, _ in layouts), default=0)

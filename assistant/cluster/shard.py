@@ -14,7 +14,7 @@ import numpy as np
 
 from ..storage.keyword import Totals
 from ..storage.store import Store, settings_for_index
-from ..storage.view import View
+from ..storage.view import Layout, View
 from .catalog import shard_folder
 from .ingest import settle
 
@@ -73,11 +73,10 @@ class Shard:
         self.views[generation] = self.views[current.generation] = current
         return current
 
-    def layout(self, generation: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    def layout(self, generation: int) -> Layout:
         """(days, source codes, source names) by passage id: what the coordinator merges
         into the collection's view, for the as-of rule, recency and the ranker's features."""
-        view = self.view(generation)
-        return view.days, view.source_code, view.source_names
+        return self.view(generation).layout
 
     def allowed(self, view: View, filters: Filters) -> np.ndarray:
         mask = view.allowed(filters.as_of, filters.since, list(filters.sources))
