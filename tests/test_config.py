@@ -2,11 +2,13 @@
 database (manifest.json is only a readable copy)."""
 import json
 import sqlite3
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from assistant import Settings
+from assistant.config import cpu_flags, host_backend
 from assistant.errors import AssistantError, BadSettings, IndexDamaged, IndexMismatch
 from assistant.storage.store import Store, settings_for_index
 
@@ -52,6 +54,25 @@ def test_the_defaults_and_what_eval_and_tune_vary_are_valid():
             Settings().with_(**{field: value})
     assert Settings(rrf_k=np.int64(30), dense_weight=np.float32(0.5), recency_days=0,
                     recency_boost=0, embed_batch=0, per_article=0).rrf_k == 30
+
+
+@pytest.mark.parametrize("flags, backend", [
+    ({"sse4_2", "avx2", "fma"}, "onnx-int8"),  # Zen 3, Haswell: no int8 dot products
+    ({"avx2", "avx512f", "avx512_vnni"}, "openvino-int8"),  # Cascade Lake, Zen 4
+    ({"avx2", "avx_vnni"}, "openvino-int8"),  # Alder Lake
+    ({"avx512f", "amx_int8", "amx_tile"}, "openvino-int8"),  # Sapphire Rapids
+    (set(), "onnx-int8"),  # no /proc/cpuinfo
+])
+def test_a_new_index_takes_the_int8_backend_its_cpu_runs_fastest(flags, backend):
+    assert host_backend(frozenset(flags)) == backend
+
+
+def test_the_default_backend_is_this_cpus_and_an_index_keeps_its_own(tmp_path):
+    assert Settings().embed_backend == host_backend(cpu_flags())
+    assert ("avx2" in cpu_flags()) == ("avx2" in Path("/proc/cpuinfo").read_text())
+    other = next(b for b in ("onnx-int8", "openvino-int8") if b != Settings().embed_backend)
+    Store(tmp_path / "idx", Settings(embed_backend=other)).close()  # built on another CPU
+    assert settings_for_index(tmp_path / "idx").embed_backend == other
 
 
 def test_build_settings_come_from_the_database_not_the_manifest(tmp_path):

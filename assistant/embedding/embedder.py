@@ -1,9 +1,10 @@
 """The one model seam: texts in, unit-length float32 vectors out.
 
 Three backends run the same packaged model (`model_files.py` finds it and makes its int8
-graphs): "torch" (sentence-transformers, fp32, the reference), "openvino-int8" (the
-default: weights and activations in int8, run by OpenVINO) and "onnx-int8" (weights in int8,
-activations quantised on the fly, run by onnxruntime).
+graphs): "torch" (sentence-transformers, fp32, the reference), "openvino-int8" (weights and
+activations in int8, run by OpenVINO) and "onnx-int8" (weights in int8, activations quantised
+on the fly, run by onnxruntime). A new index takes whichever int8 one is faster on its CPU
+(`config.host_backend`).
 
 Every call is bounded: the model runs on the embedder's own worker threads, and a call none
 of whose runs finishes for a generous while raises EmbeddingStalled instead of waiting forever.
