@@ -13,9 +13,9 @@ from assistant.cluster import catalog as catalogs, connect
 from assistant.errors import ShardUnavailable
 from assistant.reading.articles import make_article
 
-# alone: Ray runs its workers at nice 15, so a CPU-bound test beside them starves them
-# (under xdist, a Serve replica took 6 minutes to start beside an OpenVINO export).
-pytestmark = [pytest.mark.slow, pytest.mark.alone]
+# Ray runs its workers at nice 15, so a CPU-bound test beside them starved them (under xdist, a
+# Serve replica took 6 minutes to start beside an OpenVINO export): they run at nice 0 here.
+pytestmark = pytest.mark.slow
 MB = 1024 ** 2
 SHARDS = 3
 QUESTIONS = [("Who won the Northern Open chess championship?", "2025-07-01"),
@@ -33,10 +33,12 @@ def cluster():
 
     ray.cloudpickle.register_pickle_by_value(helpers)  # WordHashEmbedder in Ray's workers
     started = time.perf_counter()
-    c = Cluster(initialize_head=True, head_node_args={
-        "num_cpus": 0, "object_store_memory": 100 * MB, "include_dashboard": False})
-    nodes = [c.add_node(num_cpus=1, object_store_memory=100 * MB, resources={f"shard-{i}": 1})
-             for i in range(SHARDS)]
+    with pytest.MonkeyPatch.context() as patch:  # read by the raylets that start here
+        patch.setenv("RAY_worker_niceness", "0")
+        c = Cluster(initialize_head=True, head_node_args={
+            "num_cpus": 0, "object_store_memory": 100 * MB, "include_dashboard": False})
+        nodes = [c.add_node(num_cpus=1, object_store_memory=100 * MB,
+                            resources={f"shard-{i}": 1}) for i in range(SHARDS)]
     ray.init(address=c.address, namespace="news-assistant", log_to_driver=False)
     c.started_s = time.perf_counter() - started
     yield c, nodes
