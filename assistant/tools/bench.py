@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import Settings
+from ..config import Settings, host_backend
 from .bench_scale import scale, store_scale
 from .measure import bar, peak_rss_mb, percentiles, timed
 
@@ -38,9 +38,10 @@ def main(argv: list[str] | None = None) -> int:
                              "questions.jsonl, e.g. a RealTime-QA set; needed unless --no-ingest")
     parser.add_argument("--quick", action="store_true",
                         help=f"only the first {QUICK_ARTICLES} articles")
-    parser.add_argument("--backends", default="torch,onnx-int8,openvino-int8",
+    parser.add_argument("--backends", default="",
                         help="embedding backends to time; 'torch' is the fp32 baseline, the last "
-                             "one's vectors are indexed; BACKEND@N reads at most N tokens of a "
+                             "one's vectors are indexed (default: torch, then both int8 ones, "
+                             "this CPU's default last); BACKEND@N reads at most N tokens of a "
                              "passage (Settings.embed_max_tokens), e.g. openvino-int8@128")
     parser.add_argument("--scale", default="",
                         help="synthetic collection sizes, e.g. 100000,1000000")
@@ -62,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
                          "folder (corpus.jsonl.gz and questions.jsonl, e.g. "
                          "../shared/eval/rtqa-2023-spring), or --no-ingest for the scale "
                          "sections alone")
-    backends = ["torch"] + [b for b in args.backends.split(",") if b and b != "torch"]
+    chosen = args.backends or ",".join(sorted(("onnx-int8", "openvino-int8"),
+                                              key=lambda b: b == host_backend()))
+    backends = ["torch"] + [b for b in chosen.split(",") if b and b != "torch"]
     with tempfile.TemporaryDirectory(prefix="assistant-bench-") as work:
         if questions_file is not None:
             with open(questions_file) as lines:
