@@ -205,7 +205,7 @@ class Assistant:
             todo.append((article, digest, spans))
         texts = [self.store.indexed_text(a.title, a.text[s:e]) for a, _, spans in todo
                  for s, e in spans]
-        vectors = self._embed_with_progress(texts, bar)
+        vectors = self._vectors(texts, [a.id for a, _, _ in todo if a.id in stored], bar)
         puts, offset = [], 0
         for article, digest, spans in todo:
             puts.append(Put(article, digest, spans, vectors[offset:offset + len(spans)]))
@@ -217,6 +217,18 @@ class Assistant:
                 report.added += 1
         if puts:
             self.store.apply(puts, progress=bar is not None)
+
+    def _vectors(self, texts: list[str], updated: list[str], bar) -> np.ndarray:
+        """A vector for each text, embedding each new text once: a passage an updated article
+        keeps word for word keeps its stored vector, and a text repeated in the batch (a wire
+        copy) is embedded once."""
+        known = self.store.known_vectors(updated) if updated else {}
+        fresh = [t for t in dict.fromkeys(texts) if t not in known]
+        if bar is not None:
+            bar.update(len(texts) - len(fresh))
+        known.update(zip(fresh, self._embed_with_progress(fresh, bar)))
+        return (np.stack([known[t] for t in texts]).astype(np.float32, copy=False) if texts
+                else np.zeros((0, 1), dtype=np.float32))
 
     def _embed_with_progress(self, texts: list[str], bar, step: int = 512):
         """Embed in large slices (the model sorts each by length), ticking the bar per slice."""

@@ -4,7 +4,7 @@ import sqlite3
 
 import numpy as np
 import pytest
-from helpers import DEMO, SMALL_MODEL, gzip_repeated, small_settings
+from helpers import DEMO, SMALL_MODEL, WordHashEmbedder, gzip_repeated, small_settings
 
 from assistant import Assistant, Settings
 from assistant.errors import BadQuery, IndexBusy, IndexMismatch, UnknownSource
@@ -268,3 +268,51 @@ def test_an_id_given_twice_in_a_list_is_reported_and_the_later_copy_kept(tmp_pat
     assert report.added == 1 and [str(p) for p in report.skipped] == [
         "articles:2: id 'd1' repeated (first at line 1), the later copy kept"]
     assert a.ask("telling", k=5)[0].text == "The second telling."
+
+
+class CountingEmbedder(WordHashEmbedder):
+    """WordHashEmbedder that keeps every text it was asked to embed."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen: list[str] = []
+
+    def embed(self, texts):
+        self.seen += texts
+        return super().embed(texts)
+
+
+def test_an_update_embeds_only_changed_passages_and_a_wire_copy_once(tmp_path):
+    """A live blog's update keeps the vectors of the passages it keeps word for word; the
+    index it leaves holds the same passages and vectors as one built from the final text."""
+    paragraphs = [f"Update {i}: the harbour inquiry heard witness number {i} describe the "
+                  f"night the crane at dock {i} fell. " * 6 for i in range(4)]  # a passage each
+    first = article("blog", "2025-05-01", "\n\n".join(paragraphs[:3]))
+    edited = article("blog", "2025-05-02", "\n\n".join(
+        [paragraphs[0], paragraphs[1].replace("fell", "collapsed"), *paragraphs[2:]]))
+    wire = [article(f"wire-{n}", "2025-05-02", "Dock workers walked out at noon.",
+                    title="Dock strike") for n in (1, 2)]
+    embedder = CountingEmbedder()
+    live = Assistant(tmp_path / "live", small_settings(), embedder=embedder)
+    live.ingest_articles([first])
+    assert len(embedder.seen) == 3
+    embedder.seen.clear()
+    report = live.ingest_articles([edited, *wire])
+    assert report.updated == 1 and report.added == 2 and report.passages == 6
+    changed = [t for t in embedder.seen if "Dock strike" not in t]
+    assert len(changed) == 2 and "collapsed" in changed[0] and "Update 3" in changed[1]
+    assert len(embedder.seen) == 3  # the two wire copies' one text, once
+
+    fresh = Assistant(tmp_path / "fresh", small_settings(), embedder=WordHashEmbedder())
+    fresh.ingest_articles([edited, *wire])
+
+    def vectors(a):
+        ids = sorted(a.store.rows.passage_ids())
+        texts = a.store.rows.keyword_texts(ids)
+        return dict(zip(texts, a.store.view.dense.vectors_of(np.array(ids))))
+    got, want = vectors(live), vectors(fresh)
+    assert got.keys() == want.keys() and len(got) == 5
+    for text, vector in want.items():
+        assert np.allclose(got[text], vector, atol=1e-3), text
+    question = "What did witness number 1 say about the crane?"
+    assert ([p.text for p in live.ask(question, k=3)] == [p.text for p in fresh.ask(question, k=3)])

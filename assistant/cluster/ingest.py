@@ -1,7 +1,7 @@
 """The one writer of a sharded collection: a batch becomes visible in every shard in one step.
 
 `Writer` offers what `Assistant`'s ingest, delete and compact use of a Store (lock, hashes,
-indexed_text, apply, compact), so the single-machine ingest code runs unchanged over shards.
+indexed_text, known_vectors, apply, compact), so the single-machine ingest code runs unchanged over shards.
 A batch is written in three steps:
 1. stage: each shard's part (articles, spans, vectors, passage ids, deletes) is written
    whole under `shard-i/incoming/`, fsynced;
@@ -90,6 +90,12 @@ class Writer:
 
     def indexed_text(self, title: str, text: str) -> str:
         return indexed_text(title, text, self.settings.title_context)
+
+    def known_vectors(self, ids: list[str]) -> dict:
+        out: dict = {}
+        for shard, some in self._by_shard(ids).items():
+            out.update(self.store(shard).known_vectors(some))
+        return out
 
     def apply(self, puts: list[Put], deletes: Sequence[str] = (), progress: bool = False) -> int:
         """Store `puts` and drop `deletes` in every shard, visible in one step; returns the

@@ -85,9 +85,9 @@ class DenseIndex:
         return self._index.reconstruct_batch(ids)
 
     def _refit(self) -> None:
-        self._index = build_ivf(self.ids(), self._vectors_of)
+        self._index = build_ivf(self.ids(), self.vectors_of)
 
-    def _vectors_of(self, ids: np.ndarray) -> np.ndarray:
+    def vectors_of(self, ids: np.ndarray) -> np.ndarray:
         """The stored vectors of these ids; the index's own copies where a row is missing
         (a damaged file: `check` reports it), never zeros."""
         rows, held = self.vectors.read(ids)

@@ -187,6 +187,13 @@ class Rows:
             (json.dumps([int(i) for i in ids]),))}
         return [rows[int(i)] for i in ids]
 
+    def texts_of_articles(self, article_ids: list[str]) -> dict[int, str]:
+        """The indexed text of each stored passage of these articles, by passage id."""
+        return {r[0]: indexed_text(r[1], r[2], self.title_context) for r in self.db.execute(
+            'SELECT p.id, a.title, substr(a.text, p.start + 1, p."end" - p.start) FROM passages p'
+            " JOIN articles a ON a.id = p.article_id WHERE a.id IN (SELECT value FROM json_each(?))",
+            (json.dumps(article_ids),))}
+
     def counts(self) -> dict:
         """How many articles and passages, and the oldest and newest article date."""
         articles, oldest, newest = self.db.execute(

@@ -118,6 +118,15 @@ class Store:
         """What the models see of a passage: its title gives it context."""
         return indexed_text(title, text, self.settings.title_context)
 
+    def known_vectors(self, article_ids: list[str]) -> dict[str, np.ndarray]:
+        """The stored vector of each passage of these articles, by indexed text: an updated
+        article (a live blog, a correction) embeds only the passages whose text changed."""
+        texts, dense = self.rows.texts_of_articles(article_ids), self.view.dense
+        if not texts or dense is None:
+            return {}
+        ids = np.fromiter(texts, np.int64, len(texts))
+        return dict(zip((texts[int(i)] for i in ids), dense.vectors_of(ids)))
+
     def stats(self) -> dict:
         view = self.view
         return {**self.rows.counts(), "model": self.settings.model,
