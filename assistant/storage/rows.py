@@ -105,10 +105,8 @@ class Rows:
         self.title_context = bool(fingerprint.get("title_context"))
         self.db = sqlite3.connect(folder / DB_FILE, isolation_level=None,
                                   check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.executescript(SCHEMA)
+        self.db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                              "PRAGMA foreign_keys=ON;" + SCHEMA)
         self._check_fingerprint(fingerprint)
 
     # -- transactions ----------------------------------------------------------------------
@@ -179,20 +177,16 @@ class Rows:
         return article_hashes(self.db, ids)
 
     def keyword_texts(self, ids) -> list[str]:
-        """The indexed texts of these passages, in the order given (read in the transaction
-        in progress, so a batch's own new passages are there)."""
-        rows = {r[0]: indexed_text(r[1], r[2], self.title_context) for r in self.db.execute(
-            'SELECT p.id, a.title, substr(a.text, p.start + 1, p."end" - p.start) FROM passages p'
-            " JOIN articles a ON a.id = p.article_id WHERE p.id IN (SELECT value FROM json_each(?))",
-            (json.dumps([int(i) for i in ids]),))}
+        """These passages' indexed texts in order (read in the transaction in progress)."""
+        rows = self.indexed_texts("p.id", [int(i) for i in ids])
         return [rows[int(i)] for i in ids]
 
-    def texts_of_articles(self, article_ids: list[str]) -> dict[int, str]:
-        """The indexed text of each stored passage of these articles, by passage id."""
+    def indexed_texts(self, column: str, values: list) -> dict[int, str]:
+        """The indexed text of each passage whose `column` ('p.id' or 'a.id') is in `values`."""
         return {r[0]: indexed_text(r[1], r[2], self.title_context) for r in self.db.execute(
             'SELECT p.id, a.title, substr(a.text, p.start + 1, p."end" - p.start) FROM passages p'
-            " JOIN articles a ON a.id = p.article_id WHERE a.id IN (SELECT value FROM json_each(?))",
-            (json.dumps(article_ids),))}
+            f" JOIN articles a ON a.id = p.article_id WHERE {column} IN (SELECT value FROM "
+            "json_each(?))", (json.dumps(values),))}
 
     def counts(self) -> dict:
         """How many articles and passages, and the oldest and newest article date."""

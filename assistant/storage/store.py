@@ -121,7 +121,7 @@ class Store:
     def known_vectors(self, article_ids: list[str]) -> dict[str, np.ndarray]:
         """The stored vector of each passage of these articles, by indexed text: an updated
         article (a live blog, a correction) embeds only the passages whose text changed."""
-        texts, dense = self.rows.texts_of_articles(article_ids), self.view.dense
+        texts, dense = self.rows.indexed_texts("a.id", article_ids), self.view.dense
         if not texts or dense is None:
             return {}
         ids = np.fromiter(texts, np.int64, len(texts))
