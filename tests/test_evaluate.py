@@ -77,6 +77,21 @@ def test_run_eval_on_a_tiny_set(tmp_path):
     assert again["ingest"] == result["ingest"]
 
 
+def test_an_index_built_on_another_cpu_is_evaluated_with_its_own_backend(tmp_path):
+    """An index records its backend, and the default backend depends on the CPU: evaluating
+    a given index without settings takes its recorded ones, instead of refusing it."""
+    from assistant import Settings
+
+    set_dir = make_eval_set(tmp_path / "tiny")
+    other = next(b for b in ("onnx-int8", "openvino-int8") if b != Settings().embed_backend)
+    built = run_eval(set_dir, index=tmp_path / "idx", settings=small_settings(embed_backend=other))
+    again = run_eval(set_dir, index=tmp_path / "idx")
+    assert again["ingest"] == built["ingest"] and again["ingest"]["articles"] == 3
+    assert again["passages_after_as_of"] == 0
+    for metric in ("R@1", "R@20"):
+        assert (again["stages"]["fused"][metric] == built["stages"]["fused"][metric])
+
+
 def test_answer_holders_find_every_passage_with_an_answer_and_the_copy_has_none(tmp_path):
     from assistant import Assistant
 

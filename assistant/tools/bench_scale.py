@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import Settings
 from . import synthetic
 from .measure import bar, percentiles, rss_anon_mb, timed
 
@@ -59,13 +58,13 @@ def store_scale(size: int, folder: Path, questions: int = 200) -> dict:
     (SQLite, FAISS, BM25 segments), then questioned by a fresh process through
     `Assistant.answer` itself (the shipped settings), as of a date after each story. Returns
     the row of the scale table. A folder that already holds the whole index is reused."""
-    from ..storage.store import Store, folder_bytes
+    from ..storage.store import Store, folder_bytes, settings_for_index
 
     collection = synthetic.Collection(size)
     batch = max(10_000, collection.articles // 10)  # articles: 10 batches at most
     build = "reused"
     if not _complete(folder, collection.articles):
-        writer = Store(folder, Settings())
+        writer = Store(folder, settings_for_index(folder))  # a partial build's own
         with timed() as t, writer.lock():
             for first in bar(range(0, collection.articles, batch), f"index {size:,}",
                              f" x {batch:,} articles"):
@@ -130,11 +129,11 @@ def _exact_dense(folder: Path, vectors: list, as_of: list[str]) -> list[list[int
     """The exact top 10 by inner product over the stored (float16) vectors, among the passages
     each question's as-of date allows: what the approximate index is scored against (float16,
     as the index re-scores: an exact index of float32 vectors may flip a near tie)."""
-    from ..storage.store import Store
+    from ..storage.store import Store, settings_for_index
     from ..storage.vector_file import FILE, VectorFile
     from ..storage.view import day
 
-    store = Store(folder, Settings(), create=False)
+    store = Store(folder, settings_for_index(folder), create=False)
     days = store.view.days
     store.close()
     rows = VectorFile(folder / FILE, 384)

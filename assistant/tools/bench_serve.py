@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import Settings
 from ..search.stages import recording
 from .measure import rss_anon_mb, rss_mb, timed
 
@@ -34,8 +33,9 @@ class StoryVectors:
 def main(folder: str, questions: str) -> None:
     from ..assistant import Assistant
     from ..embedding.embedder import load_embedder
+    from ..storage.store import settings_for_index
 
-    settings = Settings()
+    settings = settings_for_index(folder)  # built by an earlier run, maybe on another CPU
     asked = pickle.loads(Path(questions).read_bytes())
     story = StoryVectors(load_embedder(settings.model, settings.embed_batch,
                                        settings.embed_backend))

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..config import Settings
 from ..search.retrieve import Query, search
+from ..storage.store import settings_for_index
 from .eval_table import INTERVAL_METRICS, format_table
 
 KS = (1, 5, 10, 20)
@@ -128,7 +129,7 @@ def open_eval_index(set_dir: Path, index: Path | None = None, rebuild: bool = Fa
     """(assistant, ingest figures) for a set's corpus, ingested once and then re-used."""
     from ..assistant import Assistant
 
-    settings = settings or Settings()
+    settings = settings or (settings_for_index(index) if index else Settings())
     index = Path(index) if index else eval_index_dir(Path(set_dir), settings)
     ingest_file = index / "eval-ingest.json"
     if rebuild and index.exists():
@@ -151,7 +152,7 @@ def run_eval(set_dir: Path, index: Path | None = None, rebuild: bool = False, li
     """Every stage over every question, paired intervals against the two references, and
     the answer-level figures of the shipped pipeline. open_index(folder, settings): what
     opens the index (a sharded collection's `cluster.connect`); `Assistant` by default."""
-    settings = settings or Settings()
+    settings = settings or (settings_for_index(index) if index else Settings())
     set_dir = Path(set_dir)
     assistant, ingest = open_eval_index(set_dir, index, rebuild, settings, progress, open_index)
     with open(set_dir / "questions.jsonl") as lines:
