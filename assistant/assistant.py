@@ -227,7 +227,7 @@ class Assistant:
         if bar is not None:
             bar.update(len(texts) - len(fresh))
         known.update(zip(fresh, self._embed_with_progress(fresh, bar)))
-        return (np.stack([known[t] for t in texts]).astype(np.float32, copy=False) if texts
+        return (np.stack([known[t] for t in texts]) if texts
                 else np.zeros((0, 1), dtype=np.float32))
 
     def _embed_with_progress(self, texts: list[str], bar, step: int = 512):

@@ -124,8 +124,7 @@ class Store:
         texts, dense = self.rows.indexed_texts("a.id", article_ids), self.view.dense
         if not texts or dense is None:
             return {}
-        ids = np.fromiter(texts, np.int64, len(texts))
-        return dict(zip((texts[int(i)] for i in ids), dense.vectors_of(ids)))
+        return dict(zip(texts.values(), dense.vectors_of(np.fromiter(texts, np.int64))))
 
     def stats(self) -> dict:
         view = self.view
