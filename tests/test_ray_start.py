@@ -182,7 +182,7 @@ def test_a_cluster_from_ray_start_answers_as_one_index(address, tmp_path):
             assert got.status_code == 200, got.text
             assert got.json() == want[question], question
     finally:
-        stop(server, signal.SIGINT, wait_s=30)  # ^C: serve shuts Ray Serve down
+        stop(server, signal.SIGINT, wait_s=60)  # ^C: serve shuts Ray Serve down (30 s at most)
 
     stopped = cli("cluster", "stop", "--index", root, "--ray", address)
     assert stopped.startswith("stopped ") and not stopped.startswith("stopped 0"), stopped

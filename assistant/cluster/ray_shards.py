@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import ShardUnavailable
+from ..errors import AssistantError, ShardUnavailable
 from .shard import Behind, Shard
 
 NAMESPACE = "news-assistant"
@@ -139,7 +139,11 @@ class RayShards:
             ray.kill(actor, no_restart=True)
         deadline = time.monotonic() + wait_s
         for name in self.names:
-            while named(name) is not None and time.monotonic() < deadline:
+            while named(name) is not None:
+                if time.monotonic() > deadline:
+                    raise AssistantError(
+                        f"the actor {name} was still up {wait_s:.0f} s after it was ended: "
+                        "does `assistant serve --ray` still serve the collection? Stop it first")
                 time.sleep(0.1)
 
     def close(self) -> None:

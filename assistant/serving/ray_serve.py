@@ -71,13 +71,18 @@ def serve_forever(root, address: str, replicas: int, host: str, port: int, token
 
     token = server_token(token, os.environ, no_token)
     access = Access.for_server(token, host, allow_hosts, allow_origins)
-    url = run(root, address, replicas, host, port, access, pin=pin)
-    print(f"News assistant on Ray Serve ({replicas} replicas): open {url}"
-          + (f"?token={token}" if token else ""), flush=True)
+    # ^C while serve.run still waits for the last replica (the first may already answer)
+    # must shut Serve down too: otherwise the app outlives this process, and a replica that
+    # Serve starts again after `cluster stop` starts the shard actors again, by name.
     try:
+        url = run(root, address, replicas, host, port, access, pin=pin)
+        print(f"News assistant on Ray Serve ({replicas} replicas): open {url}"
+              + (f"?token={token}" if token else ""), flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
+        import ray
         from ray import serve
 
-        serve.shutdown()
+        if ray.is_initialized():  # not yet connected: nothing of ours runs there
+            serve.shutdown()
