@@ -10,6 +10,7 @@ the catalog to the newest epoch, as the single server follows its index's genera
 from __future__ import annotations
 
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -66,6 +67,7 @@ def serve_forever(root, address: str, replicas: int, host: str, port: int, token
                   no_token: bool = False, allow_hosts=(), allow_origins=(), pin: bool = False
                   ) -> None:
     """What the CLI runs: the URL printed (with the write token), then serve until ^C."""
+    from ..cluster.ray_shards import init
     from .access import Access
     from .server import server_token
 
@@ -73,7 +75,11 @@ def serve_forever(root, address: str, replicas: int, host: str, port: int, token
     access = Access.for_server(token, host, allow_hosts, allow_origins)
     # ^C while serve.run still waits for the last replica (the first may already answer)
     # must shut Serve down too: otherwise the app outlives this process, and a replica that
-    # Serve starts again after `cluster stop` starts the shard actors again, by name.
+    # Serve starts again after `cluster stop` starts the shard actors again, by name. SIGTERM
+    # (a service manager's stop) takes the same way out; set after connecting, since
+    # ray.init sets its own (an exit that skips the shutdown).
+    init(address)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         url = run(root, address, replicas, host, port, access, pin=pin)
         print(f"News assistant on Ray Serve ({replicas} replicas): open {url}"
@@ -81,8 +87,6 @@ def serve_forever(root, address: str, replicas: int, host: str, port: int, token
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
-        import ray
         from ray import serve
 
-        if ray.is_initialized():  # not yet connected: nothing of ours runs there
-            serve.shutdown()
+        serve.shutdown()
