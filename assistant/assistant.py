@@ -205,7 +205,8 @@ class Assistant:
             todo.append((article, digest, spans))
         texts = [self.store.indexed_text(a.title, a.text[s:e]) for a, _, spans in todo
                  for s, e in spans]
-        vectors = self._vectors(texts, [a.id for a, _, _ in todo if a.id in stored], bar)
+        vectors = self._vectors(texts, [a.id for a, _, _ in todo if a.id in stored], bar,
+                                report)
         puts, offset = [], 0
         for article, digest, spans in todo:
             puts.append(Put(article, digest, spans, vectors[offset:offset + len(spans)]))
@@ -218,11 +219,13 @@ class Assistant:
         if puts:
             self.store.apply(puts, progress=bar is not None)
 
-    def _vectors(self, texts: list[str], updated: list[str], bar) -> np.ndarray:
+    def _vectors(self, texts: list[str], updated: list[str], bar, report: IngestReport
+                 ) -> np.ndarray:
         """A vector for each text, embedding each new text once: a passage an updated article
         keeps word for word keeps its stored vector, and a text repeated in the batch (a wire
         copy) is embedded once."""
         known = self.store.known_vectors(updated) if updated else {}
+        report.reused += sum(t in known for t in texts)
         fresh = [t for t in dict.fromkeys(texts) if t not in known]
         if bar is not None:
             bar.update(len(texts) - len(fresh))

@@ -76,6 +76,7 @@ class IngestReport:
     updated: int = 0
     unchanged: int = 0
     passages: int = 0
+    reused: int = 0  # of those, kept their stored vector (an updated article's kept words)
     seconds: float = 0.0
     skipped: list[Problem] = field(default_factory=list)
 
@@ -85,9 +86,10 @@ class IngestReport:
 
     def summary(self) -> str:
         return (f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
-                f"skipped {len(self.skipped)}; {self.passages} passages in {self.seconds:.1f}s")
+                f"skipped {len(self.skipped)}; {self.passages} passages in {self.seconds:.1f}s"
+                + (f" ({self.reused} kept their vectors)" if self.reused else ""))
 
     def to_dict(self) -> dict:
         return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
                 "skipped": [str(p) for p in self.skipped], "passages": self.passages,
-                "seconds": round(self.seconds, 3)}
+                "reused": self.reused, "seconds": round(self.seconds, 3)}

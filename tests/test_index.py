@@ -299,6 +299,7 @@ def test_an_update_embeds_only_changed_passages_and_a_wire_copy_once(tmp_path):
     embedder.seen.clear()
     report = live.ingest_articles([edited, *wire])
     assert report.updated == 1 and report.added == 2 and report.passages == 6
+    assert report.reused == 2 and "(2 kept their vectors)" in report.summary()
     changed = [t for t in embedder.seen if "Dock strike" not in t]
     assert len(changed) == 2 and "collapsed" in changed[0] and "Update 3" in changed[1]
     assert len(embedder.seen) == 3  # the two wire copies' one text, once

@@ -23,6 +23,13 @@ QUESTIONS = [("Who won the Northern Open chess championship?", "2025-07-01"),
              ("council budget", None)]
 
 
+# Three paragraphs of about 700 characters: three passages.
+LONG = {"id": "harbour-works", "title": "Harbour works timetable", "date": "2025-05-02",
+        "source": "port.example", "url": "https://port.example/works",
+        "text": "\n\n".join(f"Part {n}: " + f"the harbour {word} works close berth {n}. " * 18
+                            for n, word in enumerate(("dredging", "crane", "quay")))}
+
+
 @pytest.fixture(scope="module")
 def cluster():
     """(cluster, nodes): node i offers the custom resource `shard-i`, so shard i runs there."""
@@ -57,7 +64,9 @@ def articles(tmp_path_factory):
     again = path.with_name("again.jsonl")  # repeats across files: one changed, one the same
     again.write_text("".join(line.replace("Mill Lane", "Mill Road") if n == 0 else line
                              for n, line in enumerate(path.read_text().splitlines(True)[:2])))
-    return [DEMO, path, again]
+    long = path.with_name("long.jsonl")  # three passages, which the update test changes
+    long.write_text(json.dumps(LONG) + "\n")
+    return [DEMO, path, again, long]
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +110,14 @@ def test_ray_data_ingest_equals_serial_and_shards_sit_one_a_node(cluster, serial
     assert a.article("council-0") == serial.article("council-0")
     assert "Mill Road" in a.article("council-0").text  # the later copy kept
     assert catalogs.read(root).epoch.next_id == catalogs.read(serial.folder).epoch.next_id
+
+    # An update keeps the stored vectors of the passages it keeps word for word, through the
+    # pipeline as in the serial ingest; only its changed passage is embedded.
+    changed = tmp_path / "changed.jsonl"
+    changed.write_text(json.dumps({**LONG, "text": LONG["text"].replace("quay", "pier")}))
+    reports = [a.ingest([changed]), serial.ingest([changed])]
+    counts = ("updated", "passages", "reused")
+    assert [[getattr(r, k) for k in counts] for r in reports] == [[1, 3, 2]] * 2, reports
     for shard in range(SHARDS):  # same ids and vectors in every shard
         ours, theirs = a.store.store(shard).view.dense, serial.store.store(shard).view.dense
         ids = np.sort(ours.ids())

@@ -35,7 +35,9 @@ class Embed:
         flat = [t for some in texts for t in some]
         if flat and self.embedder is None:
             self.embedder = self.make_embedder()
-        vectors = self.embedder.embed(flat) if flat else np.zeros((0, 1), dtype=np.float32)
+        unique = {t: i for i, t in enumerate(dict.fromkeys(flat))}  # a wire copy's: once
+        vectors = (self.embedder.embed(list(unique))[[unique[t] for t in flat]] if flat
+                   else np.zeros((0, 1), dtype=np.float32))
         ends = np.cumsum([len(some) for some in texts])[:-1]
         batch["vectors"] = np.array([pickle.dumps(v) for v in np.split(vectors, ends)]
                                     if texts else [], dtype=object)

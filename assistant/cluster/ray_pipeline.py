@@ -2,7 +2,8 @@
 pipeline, the collection's one writer at its end:
 
     files -> read (a task a file) -> place (shard by hash, content hash) -> compare (with what
-    each shard stores: unchanged articles go no further) -> chunk -> embed (an actor pool, the
+    each shard stores: unchanged articles go no further) -> chunk -> keep (an updated
+    article's unchanged passages take their stored vectors) -> embed (an actor pool, the
     model loaded once an actor) -> the writer, batch by batch
 
 Every stage asks for a fraction of a CPU: with Ray Data's default whole CPUs the embedding
@@ -25,7 +26,8 @@ from ..reading.articles import article_hash, first_copy, read_articles
 from ..reading.boilerplate import is_boilerplate
 from ..reading.chunking import chunk
 from ..reading.folders import files_under
-from ..storage.rows import Put, indexed_text, stored_hashes
+from ..storage.reads import stored_hashes, stored_vectors
+from ..storage.rows import Put, indexed_text
 from ..types import Article, IngestReport, Problem
 from .catalog import shard_folder, shard_of
 from .ray_ingest import embedded
@@ -75,6 +77,27 @@ def chunked(row: dict, max_chars: int, title_context: bool) -> dict:
     return dict(row, spans=pickle.dumps(spans), texts=pickle.dumps(texts))
 
 
+def kept(batch: dict, root: str, title_context: bool) -> dict:
+    """An updated article's passages that its stored copy holds word for word keep their
+    stored vectors, read from its shard (`kept`: a pickled list, a vector or None a passage;
+    empty where none is kept); only the rest go on to be embedded, as `Assistant.ingest`
+    does."""
+    texts = batch["texts"].copy()
+    keep = np.full(len(texts), b"", dtype=object)
+    updated = (batch["stored"] != "") & (batch["stored"] != batch["digest"])
+    for shard in set(batch["shard"][updated].tolist()):
+        at = np.flatnonzero(updated & (batch["shard"] == shard))
+        known = stored_vectors(shard_folder(Path(root), shard), batch["id"][at].tolist(),
+                               title_context)
+        for i in at:
+            mine = pickle.loads(texts[i])
+            found = [known.get(t) for t in mine]
+            if any(v is not None for v in found):
+                keep[i] = pickle.dumps(found)
+                texts[i] = pickle.dumps([t for t, v in zip(mine, found) if v is None])
+    return dict(batch, texts=texts, kept=keep)
+
+
 def pipeline(files: list, root: Path, shards: int, settings, make_embedder, pool: int):
     """The dataset of every input row, in input order, embedded where it must be stored."""
     import ray.data
@@ -94,6 +117,9 @@ def pipeline(files: list, root: Path, shards: int, settings, make_embedder, pool
                         num_cpus=STAGE_CPUS)
     ds = ds.map(partial(chunked, max_chars=settings.max_chars,
                         title_context=settings.title_context), num_cpus=STAGE_CPUS)
+    ds = ds.map_batches(partial(kept, root=str(Path(root).resolve()),
+                                title_context=settings.title_context), batch_format="numpy",
+                        num_cpus=STAGE_CPUS)
     return embedded(ds, make_embedder, pool, EMBED_ARTICLES)
 
 
@@ -152,9 +178,14 @@ class Ingest:
         """The row's spans and vectors; computed here for the one article the pipeline took
         for unchanged that this ingest had changed (a repeat across files)."""
         if row["stored"] != row["digest"]:
+            spans, fresh = pickle.loads(row["spans"]), pickle.loads(row["vectors"])
             if self.bar is not None:
-                self.bar.update(len(pickle.loads(row["spans"])))
-            return pickle.loads(row["spans"]), pickle.loads(row["vectors"])
+                self.bar.update(len(spans))
+            if not row["kept"]:
+                return spans, fresh
+            kept, rest = pickle.loads(row["kept"]), iter(fresh)
+            self.report.reused += sum(v is not None for v in kept)
+            return spans, np.stack([next(rest) if v is None else v for v in kept])
         settings = self.assistant.settings
         again = chunked(dict(row, stored=""), settings.max_chars, settings.title_context)
         return (pickle.loads(again["spans"]),

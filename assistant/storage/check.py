@@ -19,7 +19,8 @@ import numpy as np
 from ..config import Settings
 from ..errors import IndexDamaged, IndexMismatch, NoIndex
 from .generations import MANIFEST
-from .rows import DB_FILE, stored_articles
+from .reads import stored_articles
+from .rows import DB_FILE
 from .store import Store, settings_for_index
 from .view import Layout, layout_of_runs, recoded
 

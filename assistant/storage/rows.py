@@ -68,6 +68,16 @@ def indexed_text(title: str, text: str, title_context: bool) -> str:
     return f"{title}\n{text}" if title_context else text
 
 
+def indexed_texts(db: sqlite3.Connection, column: str, values: list, title_context: bool
+                  ) -> dict[int, str]:
+    """{passage id: indexed text} of the passages whose `column` ('p.id' or 'a.id') is in
+    `values`."""
+    return {r[0]: indexed_text(r[1], r[2], title_context) for r in db.execute(
+        'SELECT p.id, a.title, substr(a.text, p.start + 1, p."end" - p.start) FROM passages p'
+        f" JOIN articles a ON a.id = p.article_id WHERE {column} IN (SELECT value FROM "
+        "json_each(?))", (json.dumps(values),))}
+
+
 def read_fingerprint(folder: str | Path) -> dict | None:
     """The build settings the index at `folder` records, read without writing anything; None
     where the folder holds no index. Raises IndexDamaged where the database cannot say."""
@@ -183,10 +193,7 @@ class Rows:
 
     def indexed_texts(self, column: str, values: list) -> dict[int, str]:
         """The indexed text of each passage whose `column` ('p.id' or 'a.id') is in `values`."""
-        return {r[0]: indexed_text(r[1], r[2], self.title_context) for r in self.db.execute(
-            'SELECT p.id, a.title, substr(a.text, p.start + 1, p."end" - p.start) FROM passages p'
-            f" JOIN articles a ON a.id = p.article_id WHERE {column} IN (SELECT value FROM "
-            "json_each(?))", (json.dumps(values),))}
+        return indexed_texts(self.db, column, values, self.title_context)
 
     def counts(self) -> dict:
         """How many articles and passages, and the oldest and newest article date."""
@@ -285,16 +292,3 @@ def article_hashes(db: sqlite3.Connection, ids: list[str]) -> dict[str, str]:
                               chunk).fetchall())
     return out
 
-
-def stored_hashes(folder: Path, ids: list[str]) -> dict[str, str]:
-    """`article_hashes`, read without writing anything (a Ray task comparing before it
-    embeds, while the writer may hold the index)."""
-    with closing(sqlite3.connect(f"file:{folder / DB_FILE}?mode=ro", uri=True)) as db:
-        return article_hashes(db, ids)
-
-
-def stored_articles(folder: Path):
-    """Every stored article, read without writing anything (what a rebuild re-ingests)."""
-    with closing(sqlite3.connect(f"file:{folder / DB_FILE}?mode=ro", uri=True)) as db:
-        for row in db.execute("SELECT id, title, date, text, url, source FROM articles"):
-            yield Article(*row)
