@@ -152,9 +152,9 @@ def run_eval(set_dir: Path, index: Path | None = None, rebuild: bool = False, li
     """Every stage over every question, paired intervals against the two references, and
     the answer-level figures of the shipped pipeline. open_index(folder, settings): what
     opens the index (a sharded collection's `cluster.connect`); `Assistant` by default."""
-    settings = settings or (settings_for_index(index) if index else Settings())
     set_dir = Path(set_dir)
     assistant, ingest = open_eval_index(set_dir, index, rebuild, settings, progress, open_index)
+    settings = assistant.settings  # the index's own where none were given
     with open(set_dir / "questions.jsonl") as lines:
         questions = [json.loads(line) for line in lines]
     questions = questions[:limit] if limit else questions
