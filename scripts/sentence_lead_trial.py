@@ -26,6 +26,7 @@ import random
 from pathlib import Path
 
 import numpy as np
+from lead_trial import hits, overlap_pick  # scripts/: beside this one
 
 from assistant.answering.lead import stem_set
 from assistant.reading.boilerplate import is_boilerplate
@@ -111,20 +112,7 @@ def score(work: Path, cache: Path, masked: Path | None = None) -> None:
             said = [row["texts"][r][s:e] for r, s, e in row["found"]]
             row["ce"] = model.score(row["question"], said)
 
-    def hits(pick) -> np.ndarray:
-        out = np.zeros(len(rows))
-        for i, row in enumerate(rows):
-            if row["found"]:
-                j = pick(row)
-                out[i] = float(j is not None and row["y"][j])
-        return out
-
-    def overlap(row):
-        rank, start = row["overlap"] if row["overlap"] is not None else (None, None)
-        return next((j for j, (r, s, _) in enumerate(row["found"])
-                     if r == rank and s == start), None)
-
-    base = hits(overlap)
+    base = hits(rows, overlap_pick)
     card1 = np.mean([r["card1"] for r in rows])
     print(f"{len(rows)} questions; ceiling (card [1] holds an answer) {card1:.3f}; "
           f"overlap rule {base.mean():.3f}")
@@ -134,7 +122,7 @@ def score(work: Path, cache: Path, masked: Path | None = None) -> None:
                 ranks = np.array([r for r, _, _ in row["found"]])
                 value = np.where(ranks < depth, row["ce"] - penalty * ranks, -np.inf)
                 return int(np.argmax(value))
-            h = hits(pick)
+            h = hits(rows, pick)
             print(f"sentence CE, top {depth} cards, rank penalty {penalty}: {h.mean():.3f} "
                   f"({h.mean() / card1:.2f} of the ceiling) vs overlap "
                   f"{paired_bootstrap(h, base)}")
