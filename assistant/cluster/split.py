@@ -5,14 +5,13 @@ very same ids). The benchmark builds its collections this way.
 """
 from __future__ import annotations
 
-import sqlite3
 from contextlib import closing
 from itertools import groupby
 from pathlib import Path
 
 import numpy as np
 
-from ..storage.rows import DB_FILE, Put
+from ..storage.rows import Put, read_only
 from ..storage.store import Store
 from ..types import Article
 from .ingest import Writer
@@ -28,7 +27,7 @@ def split(index: str | Path, root: str | Path, settings) -> int:
     writer = Writer(root, settings)
     copied = 0
     try:
-        with closing(sqlite3.connect(f"file:{index / DB_FILE}?mode=ro", uri=True)) as db, \
+        with closing(read_only(index)) as db, \
                 writer.lock():
             rows = db.execute(
                 'SELECT a.id, a.title, a.date, a.text, a.url, a.source, a.hash, p.id, p.start,'

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import time
+from contextlib import closing
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -20,7 +21,7 @@ from ..config import Settings
 from ..errors import IndexDamaged, IndexMismatch, NoIndex
 from .generations import MANIFEST
 from .reads import stored_articles
-from .rows import DB_FILE
+from .rows import DB_FILE, read_only
 from .store import Store, settings_for_index
 from .view import Layout, layout_of_runs, recoded
 
@@ -61,7 +62,7 @@ def check(folder: Path, settings: Settings | None = None) -> list[Problem]:
     folder = Path(folder)
     if not (folder / DB_FILE).is_file():
         raise NoIndex(folder)
-    problems = _check_db(folder / DB_FILE)
+    problems = _check_db(folder)
     if problems:
         return problems
     try:
@@ -128,9 +129,10 @@ def _misplaced(held: Layout, truth: Layout) -> int:
     return int(((days != true_days) | (codes != true_codes)).sum())
 
 
-def _check_db(path: Path) -> list[Problem]:
+def _check_db(folder: Path) -> list[Problem]:
+    path = folder / DB_FILE
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        with closing(read_only(folder)) as db:
             verdict = db.execute("PRAGMA integrity_check").fetchone()[0]
             orphans = db.execute("PRAGMA foreign_key_check").fetchall()
     except sqlite3.DatabaseError as e:

@@ -1,10 +1,8 @@
 """An index read without writing anything: what a Ray Data task asks of a shard while the
 collection's writer may hold it (the hashes it compares with, the vectors an update keeps),
-and what a rebuild re-ingests. A read-only connection never takes the write lock nor makes a
-journal, so these reads wait on no writer and leave no file behind."""
+and what a rebuild re-ingests, each through `rows.read_only`."""
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -12,24 +10,20 @@ from pathlib import Path
 import numpy as np
 
 from ..types import Article
-from .rows import DB_FILE, article_hashes, indexed_texts
+from .rows import article_hashes, indexed_texts, read_only
 from .vector_file import FILE as VECTOR_FILE, VectorFile
-
-
-def _read_only(folder: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{Path(folder) / DB_FILE}?mode=ro", uri=True)
 
 
 def stored_hashes(folder: Path, ids: list[str]) -> dict[str, str]:
     """The content hash of each stored article among `ids` (a Ray task comparing before it
     embeds)."""
-    with closing(_read_only(folder)) as db:
+    with closing(read_only(folder)) as db:
         return article_hashes(db, ids)
 
 
 def stored_articles(folder: Path) -> Iterator[Article]:
     """Every stored article (what a rebuild re-ingests)."""
-    with closing(_read_only(folder)) as db:
+    with closing(read_only(folder)) as db:
         for row in db.execute("SELECT id, title, date, text, url, source FROM articles"):
             yield Article(*row)
 
@@ -39,7 +33,7 @@ def stored_vectors(folder: Path, article_ids: list[str], title_context: bool
     """{indexed text: stored vector} of these articles' passages, as `Store.known_vectors`
     gives them, from the vector file; a passage whose row the file lacks is left out (and
     embedded again), never guessed."""
-    with closing(_read_only(folder)) as db:
+    with closing(read_only(folder)) as db:
         texts = indexed_texts(db, "a.id", article_ids, title_context)
         row = db.execute("SELECT value FROM meta WHERE key='dim'").fetchone()
     if not texts or row is None or not int(row[0]):

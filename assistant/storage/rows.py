@@ -78,6 +78,12 @@ def indexed_texts(db: sqlite3.Connection, column: str, values: list, title_conte
         "json_each(?))", (json.dumps(values),))}
 
 
+def read_only(folder: str | Path) -> sqlite3.Connection:
+    """A connection to the index at `folder` that never writes: no write lock, no journal, so
+    it waits on no writer (a Ray task, a check, a split) and leaves no file behind."""
+    return sqlite3.connect(f"file:{Path(folder) / DB_FILE}?mode=ro", uri=True)
+
+
 def read_fingerprint(folder: str | Path) -> dict | None:
     """The build settings the index at `folder` records, read without writing anything; None
     where the folder holds no index. Raises IndexDamaged where the database cannot say."""
@@ -85,7 +91,7 @@ def read_fingerprint(folder: str | Path) -> dict | None:
     if not path.is_file():
         return None
     try:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        with closing(read_only(folder)) as db:
             row = db.execute("SELECT value FROM meta WHERE key='fingerprint'").fetchone()
             if row is None and db.execute("SELECT count(*) FROM articles").fetchone()[0]:
                 raise sqlite3.DatabaseError("articles but no fingerprint")
