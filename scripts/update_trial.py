@@ -72,6 +72,7 @@ def on_ray(articles: list[Article], work: Path) -> None:
         files[name].write_text("".join(json.dumps(a.__dict__) + "\n" for a in some))
     collection = connect(root, ray="local")
     collection.ingest([files["first"]])  # Ray up, the pool's model loaded: not timed
+    collection.collection.shards.stop()  # actors named after the folder: none over the old one
     shutil.rmtree(root)
     catalog.create(root, 2, Settings())
     collection = connect(root, ray="local")
