@@ -64,6 +64,14 @@ class Settings:
     title_context: bool = True  # index "title\npassage" so a passage keeps its context
     # How a question is answered (free to change on an existing index).
     candidates: int = 200  # per retriever, before fusion
+    # A question word held by more than this share of the passages (and by more than 20,000:
+    # keyword.SHORT_LIST) only adds to the keyword score of passages its rarer words found,
+    # as Lucene's common-terms query does; 0: every word finds passages. At ten million
+    # passages a common word is millions of postings to read. On rtqa-2025, with the 20,000
+    # floor lifted (scripts/common_words_trial.py), 0.02 moves no figure against 0 (shipped
+    # R@5 +0.007 [-0.004, +0.018], R@20 0.000 [-0.007, +0.007]); 0.005 cost the keyword
+    # stage R@20 -0.022 [-0.043, -0.002].
+    common_word_share: float = 0.02
     # Fusion and recency as `assistant tune` chose them on rtqa-2024 (the training set).
     fusion: str = "blend"  # "blend" (min-max normalised scores) or "rrf" (reciprocal ranks)
     rrf_k: int = 60
@@ -169,7 +177,7 @@ FUSIONS = ("blend", "rrf")
 POSITIVE = ("max_chars", "candidates", "rrf_k", "rerank_depth", "cross_depth", "batch_articles",
             "max_file_bytes", "max_article_chars", "embed_stall_s", "max_question_chars",
             "max_k", "fetch_timeout_s", "max_page_bytes")
-NOT_NEGATIVE = ("dense_weight", "keyword_weight", "recency_days", "recency_boost",
-                "recency_half_life", "phrase_boost", "recency_within",
+NOT_NEGATIVE = ("dense_weight", "keyword_weight", "common_word_share", "recency_days",
+                "recency_boost", "recency_half_life", "phrase_boost", "recency_within",
                 "cross_prior", "per_article", "embed_batch", "embed_max_tokens",
                 "fetch_delay_s")

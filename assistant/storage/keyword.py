@@ -80,13 +80,19 @@ class KeywordIndex:
                       sum(freqs, np.zeros(len(tokens))))
 
     def search(self, question: str, k: int, allowed: np.ndarray | None = None,
-               totals: Totals | None = None) -> tuple[np.ndarray, np.ndarray]:
+               totals: Totals | None = None, common: float = 0.0
+               ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (ids, scores) with a positive score, among ids `allowed` (a mask by id).
 
         The scores are BM25 with the IDF and average passage length of the whole collection
         (`totals`: by default this index's own), tombstones counted as in Lucene: the same as
         one index over all passages. An index without token counts (format 1) keeps each
         segment's own average length.
+
+        common: a share of the passages. A question word held by more than it only adds to
+        the score of passages that its rarer words found, as Lucene's common-terms query
+        does, unless every word is that common: the passages holding nothing but "said" and
+        "year" no longer cost a read of millions of postings (0: every word finds passages).
         """
         tokens = tokenize([question])[0]
         empty = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
@@ -94,7 +100,7 @@ class KeywordIndex:
             return empty
         totals = totals or self.totals(question)
         if self.exact:
-            return self._top_exact(tokens, totals, k, allowed)
+            return self._top_exact(tokens, totals, k, allowed, common)
         idf = idf_of(totals.freqs, totals.docs)
         found_ids, found_scores = [], []
         for segment in self.segments:
@@ -107,13 +113,15 @@ class KeywordIndex:
         return _best(found_ids, found_scores, k, allowed)
 
     def _top_exact(self, tokens: list[str], totals: Totals, k: int,
-                   allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+                   allowed: np.ndarray | None, common: float) -> tuple[np.ndarray, np.ndarray]:
         """The top k under collection-wide BM25, pruned as MaxScore prunes: tokens are read
         rarest first, every posting of each, until the k-th best score found beats all that
         the tokens left could add (a token adds at most its idf); those are then looked up
         only for the passages that can still reach the top k. The ids and scores are those of
         reading every posting (each passage's sum still runs in question order), at a fraction
-        of the cost: at ten million passages a common word's postings alone took 100s of ms."""
+        of the cost: at ten million passages a common word's postings alone took 100s of ms.
+        The tokens past `common` (a share of the passages, and SHORT_LIST) are only looked up,
+        if any token is rarer."""
         idf = idf_of(totals.freqs, totals.docs)
         average = totals.length / totals.docs
         columns = [segment.token_ids(tokens) for segment in self.segments]
@@ -121,7 +129,14 @@ class KeywordIndex:
                         if totals.freqs[t] > 0]
         read: list[dict[int, tuple[np.ndarray, np.ndarray]]] = [{} for _ in self.segments]
         threshold, rest = 0.0, 0.0
+        # Postings past which a token only scores what rarer ones found: no fewer than a list
+        # costs to read whole, so the rule only ever spares a read of a long list.
+        most = max(common * totals.docs, SHORT_LIST) if common > 0 else math.inf
+        if rarest_first and totals.freqs[rarest_first[0]] > most:
+            most = math.inf  # every token is common: all of them find passages
         for n, token in enumerate(rarest_first):
+            if totals.freqs[token] > most:
+                break  # the rest only score what was found (threshold and rest still hold)
             for segment, column, parts in zip(self.segments, columns, read):
                 if column[token] >= 0:
                     parts[token] = segment.token_scores(column[token], idf[token], average)
