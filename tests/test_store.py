@@ -117,3 +117,25 @@ def test_a_generation_keeps_its_layout_and_older_folders_open_from_the_rows(tmp_
     written = older.generations.path(older.view.generation)
     assert np.load(written / LAYOUT_FILES[0]).tolist() == layout_of_runs(
         older.rows.view_rows())[0].tolist()
+
+
+def test_the_date_mask_is_since_to_as_of_and_never_a_missing_passage():
+    from assistant.storage.view import View, day
+
+    rng = np.random.default_rng(0)
+    days = rng.integers(738000, 738100, 5000).astype(np.int32)
+    days[rng.random(5000) < 0.2] = -1  # no passage at these ids
+    view = View(0, None, None, days, np.zeros(5000, np.int32), ["a.example"])
+
+    def iso(ordinal: int) -> str:
+        return date.fromordinal(ordinal).isoformat()
+
+    for as_of, since in [(None, None), (iso(738050), None), (None, iso(738050)),
+                         (iso(738060), iso(738040)), (iso(738040), iso(738060)),
+                         (iso(738050), iso(738050)), (iso(737000), None), (None, iso(739000))]:
+        want = days >= 0
+        if as_of:
+            want &= days <= day(as_of)
+        if since:
+            want &= days >= day(since)
+        assert view.allowed(as_of, since).tolist() == want.tolist(), (as_of, since)

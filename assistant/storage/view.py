@@ -37,11 +37,17 @@ class View:
     def allowed(self, as_of: str | None = None, since: str | None = None,
                 sources: list[str] | None = None) -> np.ndarray:
         """A mask by passage id: True where a passage may be shown for these filters."""
-        mask = self.days >= 0
-        if as_of:
-            mask &= self.days <= day(as_of)
-        if since:
-            mask &= self.days >= day(since)
+        # One pass over the days, not three (10 ms a question at ten million passages): as
+        # unsigned numbers, first <= day <= last is day - first <= last - first, and a missing
+        # passage's -1 wraps round to past any day.
+        first = day(since) if since else 0
+        last = day(as_of) if as_of else np.iinfo(np.int32).max
+        if last < first:
+            return np.zeros(len(self.days), dtype=bool)
+        offset = self.days.view(np.uint32)
+        if first:
+            offset = offset - np.uint32(first)
+        mask = offset <= np.uint32(last - first)
         if sources:
             codes = [self.source_names.index(s) for s in sources if s in self.source_names]
             mask &= np.isin(self.source_code, codes)
