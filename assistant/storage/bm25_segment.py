@@ -32,7 +32,10 @@ class Segment:
         self.path = path  # where its files lie once saved or loaded
         # Tokens per passage (by position); None in a segment written before they were kept.
         self.lengths = None if lengths is None else np.asarray(lengths, dtype=np.int64)
-        self.average = float(self.lengths.mean()) if self.lengths is not None and len(ids) else 0.0
+        # Summed once: every question's collection-wide BM25 needs it (8 ms a question over
+        # ten segments of a million when it summed the arrays each time).
+        self.length = int(self.lengths.sum()) if self.lengths is not None else 0
+        self.average = self.length / len(ids) if self.lengths is not None and len(ids) else 0.0
 
     def __len__(self) -> int:
         return len(self.ids)
