@@ -104,6 +104,6 @@ def test_probe_share_grows_past_a_million_vectors_up_to_its_cap():
     from assistant.storage.dense import MAX_PROBE_SHARE, PROBE_SHARE, probe_share_for
 
     assert probe_share_for(10_000) == probe_share_for(1_000_000) == PROBE_SHARE
-    shares = [probe_share_for(n) for n in (2_000_000, 5_000_000, 10_000_000, 50_000_000)]
+    shares = [probe_share_for(n) for n in (2_000_000, 5_000_000, 10_000_000, 200_000_000)]
     assert shares == sorted(shares) and shares[0] > PROBE_SHARE
     assert shares[-1] == MAX_PROBE_SHARE
