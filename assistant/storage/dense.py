@@ -5,12 +5,14 @@ file of product-quantised codes (IVF-PQ, 48 bytes a vector): 0.06 GB a million p
 memory instead of 1.5, questions that scan a small share of the lists, and ids it can still
 remove in place (no tombstones, no compaction). The codes are 4 bits a sub-vector, laid out
 for FAISS's fast scan, which compares 32 codes at once from tables held in SIMD registers:
-at a million clustered vectors, 3x faster than one byte a sub-vector at the same recall. The codes only pick candidates: the best
-REFINE_DEPTH times k of them are re-scored with their float16 vectors, read from a memory-
-mapped file (`vector_file`), so the codes' error costs speed, not recall. Each time the
-collection doubles past the size its lists were fitted to, the index refits them from that
-file. (An index written before the file existed is IVF-SQ8 without re-scoring until its first
-write, which fills the file from its own vectors, and its next refit.)
+at a million clustered vectors, 3x faster than one byte a sub-vector at the same recall.
+The codes only pick candidates: the best REFINE_DEPTH times k of them are re-scored with
+their float16 vectors, read from a memory-mapped file (`vector_file`), so the codes' error
+costs speed, not recall. Each time the collection doubles past the size its lists were
+fitted to, the index refits them from that file. (An index written before the file existed
+is IVF-SQ8 without re-scoring until its first write, which fills the file from its own
+vectors, and its next refit; one written before fast scan keeps one byte a sub-vector until
+its next refit.)
 """
 from __future__ import annotations
 
