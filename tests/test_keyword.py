@@ -6,7 +6,8 @@ import pytest
 
 from assistant.reading.words import stemmer, stopwords, tokenize
 from assistant.storage.bm25_segment import Segment
-from assistant.storage.keyword import MERGE_FACTOR, KeywordIndex, _tier, by_id
+from assistant.storage.keyword import MERGE_FACTOR, KeywordIndex, _tier
+from assistant.storage.postings import by_id
 
 # Every document has four indexed words, so all segments share one average length and a
 # segmented index must score exactly as one index over all of them.
@@ -213,12 +214,12 @@ def test_common_words_only_score_the_passages_rarer_words_found(seed, monkeypatc
 def test_few_postings_sum_as_a_segment_wide_accumulator_sums_them():
     """Few postings are summed over the positions held, many over the whole segment: the
     same positions and the same sums, to the last bit."""
-    from assistant.storage.keyword import _summed
+    from assistant.storage.postings import summed
 
     rng = np.random.default_rng(0)
     parts = {t: (np.sort(rng.choice(500, n, replace=False)), rng.random(n))
              for t, n in ((0, 40), (2, 7), (3, 60))}
-    dense = _summed(parts, 4, 500)  # 107 postings: not few for 500 passages
-    sparse = _summed(parts, 4, 10_000)  # but few for 10,000
+    dense = summed(parts, 4, 500)  # 107 postings: not few for 500 passages
+    sparse = summed(parts, 4, 10_000)  # but few for 10,000
     assert dense[0].tolist() == sparse[0].tolist() and len(dense[0]) > 60
     assert dense[1].tobytes() == sparse[1].tobytes()

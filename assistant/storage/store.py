@@ -24,7 +24,8 @@ from .bm25_segment import Segment
 from .dense import DenseIndex
 from .faults import crash_point
 from .generations import EMPTY, MANIFEST, Generations, folder_bytes  # noqa: F401 (re-exported)
-from .keyword import KeywordIndex, by_id
+from .keyword import KeywordIndex
+from .postings import by_id
 from .rows import (
     DB_FILE,
     FORMAT,
