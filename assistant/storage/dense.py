@@ -5,7 +5,7 @@ file of product-quantised codes (IVF-PQ, 48 bytes a vector): 0.06 GB a million p
 memory instead of 1.5, questions that scan a small share of the lists, and ids it can still
 remove in place (no tombstones, no compaction). The codes are 4 bits a sub-vector, laid out
 for FAISS's fast scan, which compares 32 codes at once from tables held in SIMD registers:
-at a million clustered vectors, 3x faster than one byte a sub-vector at the same recall.
+at a million clustered vectors, 2-3x faster than one byte a sub-vector, same recall.
 The codes only pick candidates: the best REFINE_DEPTH times k of them are re-scored with
 their float16 vectors, read from a memory-mapped file (`vector_file`), so the codes' error
 costs speed, not recall. Each time the collection doubles past the size its lists were
