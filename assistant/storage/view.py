@@ -44,7 +44,7 @@ class View:
         last = day(as_of) if as_of else np.iinfo(np.int32).max
         if last < first:
             return np.zeros(len(self.days), dtype=bool)
-        offset = self.days.view(np.uint32)
+        offset = np.asarray(self.days, dtype=np.int32).view(np.uint32)  # int32 days: no copy
         if first:
             offset = offset - np.uint32(first)
         mask = offset <= np.uint32(last - first)
