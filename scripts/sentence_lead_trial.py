@@ -26,7 +26,8 @@ import random
 from pathlib import Path
 
 import numpy as np
-from lead_trial import hits, overlap_pick  # scripts/: beside this one
+from abstention_trial import auc  # scripts/: beside this one
+from lead_trial import hits, overlap_pick
 
 from assistant.answering.lead import stem_set
 from assistant.reading.boilerplate import is_boilerplate
@@ -161,8 +162,7 @@ def abstention(rows: list[dict], masked: list[dict], model) -> None:
 
     answerable = np.array([best(r) for r in rows])
     copies = np.array([best(r) for r in masked])
-    auc = np.mean([(c < a) + 0.5 * (c == a) for a in answerable for c in copies])
-    print(f"AUC answerable vs masked copies {auc:.3f}")
+    print(f"AUC answerable vs masked copies {auc(answerable, copies):.3f}")
     for wrong in (0.05, 0.10, 0.15, 0.20):
         threshold = np.quantile(answerable, wrong)
         print(f"threshold {threshold:.2f}: wrongly abstains on {np.mean(answerable < threshold):.3f}"
