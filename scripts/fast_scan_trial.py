@@ -19,6 +19,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from assistant.storage.dense import build_ivf
 from assistant.tools import synthetic
 from assistant.tools.bench_scale import exact_top
 
@@ -39,21 +40,6 @@ def vectors_of(n: int, folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return np.load(path, mmap_mode="r"), np.load(half, mmap_mode="r"), centres
 
 
-def build(code: str, vectors: np.ndarray) -> faiss.IndexIVF:
-    """As `dense.build_ivf` builds one: 2 x sqrt(n) lists, 32 points a list to train on."""
-    n = len(vectors)
-    nlist = max(1, min(int(2 * math.sqrt(n)), n // 39))
-    sample = np.sort(np.random.default_rng(0).choice(n, min(n, 32 * nlist), replace=False))
-    index = faiss.index_factory(384, f"IVF{nlist},{code}", faiss.METRIC_INNER_PRODUCT)
-    index.cp.max_points_per_centroid, index.cp.niter = 32, 10
-    index.pq.cp.max_points_per_centroid, index.pq.cp.min_points_per_centroid = 64, 1
-    index.train(np.ascontiguousarray(vectors[sample]))
-    for start in range(0, n, 100_000):
-        index.add_with_ids(np.ascontiguousarray(vectors[start:start + 100_000]),
-                           np.arange(start, min(n, start + 100_000)))
-    return index
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("n", type=int)
@@ -71,7 +57,7 @@ def main() -> None:
               for label, mask in masks.items()}
     for code in args.codes.split(","):
         started = time.time()
-        index = build(code, vectors)
+        index = build_ivf(np.arange(args.n), lambda ids: vectors[ids], code=code)
         print(f"{code}: {index.nlist} lists, built in {time.time() - started:.0f} s")
         faiss.omp_set_num_threads(1)
         for label, mask in masks.items():

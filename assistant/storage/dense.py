@@ -181,13 +181,14 @@ def probe_share_for(vectors: int, share: float = PROBE_SHARE) -> float:
     return min(MAX_PROBE_SHARE, share * max(1.0, vectors / 1e6) ** PROBE_GROWTH)
 
 
-def build_ivf(ids: np.ndarray, vectors: Callable[[np.ndarray], np.ndarray], seed: int = 0):
+def build_ivf(ids: np.ndarray, vectors: Callable[[np.ndarray], np.ndarray], seed: int = 0,
+              code: str | None = None):
     """An IVF-PQ index of the vectors with these ids (`vectors(ids)` fetches them): 2 x sqrt(n)
     lists trained on a sample, residuals coded in 4 bits per 4 dimensions for fast scan (SQ8
     where the dimension is no multiple of 8); vectors are fetched in slices, never at once.
 
     Example: 1,000,000 ids of 384 dimensions -> 2,000 lists of ~500, 48-byte codes, trained
-    on 64,000 of the vectors.
+    on 64,000 of the vectors. code: another FAISS code for the lists, for a trial to compare.
     """
     import faiss
 
@@ -198,7 +199,7 @@ def build_ivf(ids: np.ndarray, vectors: Callable[[np.ndarray], np.ndarray], seed
     dim = train.shape[1]
     # Re-scoring from float16 makes the codes' finer error moot: on 1M clustered vectors one
     # byte per 8 dimensions and 4 bits per 4 gave the same recall@10 at every scan share.
-    code = f"PQ{dim // 4}x4fs" if dim % 8 == 0 else "SQ8"
+    code = code or (f"PQ{dim // 4}x4fs" if dim % 8 == 0 else "SQ8")
     index = cast(faiss.IndexIVF, faiss.index_factory(dim, f"IVF{nlist},{code}",
                                                      faiss.METRIC_INNER_PRODUCT))
     # Lists only choose what the codes scan, and re-scoring forgives a rough list: 32 points a
