@@ -9,7 +9,9 @@ at 128 tokens. `recall` embeds the first three passages of every article (as the
 title, newline, passage) with each model, caches the vectors under $ASSISTANT_EVAL_CACHE/encoders/ (default ~/.cache/news-assistant/encoders/),
 and reports R@1/5/20 of dense search among passages dated on or before each question's date:
 mpnet alone and MiniLM + mpnet blended (min-max over each one's 200 candidates, mpnet at
-weight 0.5/1/2), each against MiniLM alone with a paired 95% bootstrap interval.
+weight 0.5/1/2), each against MiniLM alone with a paired 95% bootstrap interval. `--tuned
+FOLDER` adds a fine-tuned model (`scripts/finetune_embedder.py`) in the same two roles,
+also against mpnet untuned.
 """
 from __future__ import annotations
 
@@ -83,7 +85,7 @@ def timed(e, texts) -> float:
 def vectors(model: str, texts: list[str], what: str) -> np.ndarray:
     """Embedded once, then read from the cache (keyed by the model and the texts)."""
     key = hashlib.sha1(json.dumps([model, texts]).encode()).hexdigest()[:12]
-    path = CACHE / f"{model}-{what}-{key}.npy"
+    path = CACHE / f"{Path(model).name}-{what}-{key}.npy"
     if path.is_file():
         return np.load(path)
     e = embedder(model)
@@ -116,25 +118,28 @@ def recall(args) -> None:
     dates = np.array([p["date"] for p in found])
     print(f"{len(found)} passages, {len(questions)} questions")
     asked = [core_question(q["question"]) for q in questions]
-    P = {m: vectors(m, [p["indexed"] for p in found], "passages") for m in (MINILM, MPNET)}
-    Q = {m: vectors(m, asked, "questions") for m in (MINILM, MPNET)}
-    runs: dict[str, list] = {"MiniLM": [], "mpnet": [], **{f"MiniLM+mpnet x{w}": [] for w in WEIGHTS}}
+    names = {MINILM: "MiniLM", MPNET: "mpnet", **({str(args.tuned): "tuned"} if args.tuned else {})}
+    P = {m: vectors(m, [p["indexed"] for p in found], "passages") for m in names}
+    Q = {m: vectors(m, asked, "questions") for m in names}
+    runs: dict[str, list] = {}
     for n, q in enumerate(questions):
         allowed = dates <= q["date"]
-        lists = {m: top(P[m] @ Q[m][n], allowed, CANDIDATES) for m in (MINILM, MPNET)}
-        ranked = {"MiniLM": list(lists[MINILM]), "mpnet": list(lists[MPNET])}
-        for w in WEIGHTS:
-            ranked[f"MiniLM+mpnet x{w}"] = list(blend([lists[MINILM], lists[MPNET]], [1.0, w]))
+        lists = {m: top(P[m] @ Q[m][n], allowed, CANDIDATES) for m in names}
+        ranked = {name: list(lists[m]) for m, name in names.items()}
+        for m, name in list(names.items())[1:]:
+            for w in WEIGHTS:
+                ranked[f"MiniLM+{name} x{w}"] = list(blend([lists[MINILM], lists[m]], [1.0, w]))
         for name, ids in ranked.items():
-            runs[name].append({"first": first_hit([found[i]["text"] for i in ids[:20]],
-                                                  q["answers"]), "mc": False})
+            runs.setdefault(name, []).append(
+                {"first": first_hit([found[i]["text"] for i in ids[:20]], q["answers"]), "mc": False})
     metrics = {name: per_question(r) for name, r in runs.items()}
     for name, m in metrics.items():
         row = [f"{k} {m[k].mean():.3f}" for k in ("R@1", "R@5", "R@20")]
-        if name != "MiniLM":
-            row += [f"d{k} {d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for k in ("R@1", "R@5", "R@20")
-                    for d, lo, hi in [paired_bootstrap(m[k], metrics["MiniLM"][k])]]
-        print(f"{name:20} " + "  ".join(row))
+        against = ["MiniLM"] + (["mpnet"] if name.startswith("tuned") else [])
+        for other in against if name != "MiniLM" else []:
+            row += [f"vs {other} d{k} {d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for k in ("R@1", "R@5", "R@20")
+                    for d, lo, hi in [paired_bootstrap(m[k], metrics[other][k])]]
+        print(f"{name:22} " + "  ".join(row), flush=True)
 
 
 def main(argv=None) -> None:
@@ -143,6 +148,7 @@ def main(argv=None) -> None:
     parser.add_argument("--set", type=Path, default=SET)
     parser.add_argument("--passages", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--tuned", type=Path, help="a fine-tuned model folder to add to `recall`")
     args = parser.parse_args(argv)
     speed(args) if args.what == "speed" else recall(args)
 

