@@ -66,6 +66,18 @@ class ShardUnavailable(AssistantError):
                          "try again in a moment")
 
 
+class RayUnreachable(AssistantError):
+    """Nothing answers at the `--ray` address given. Ray's own client would wait there for
+    minutes, logging retries, before it failed."""
+
+    http_status = 503
+
+    def __init__(self, address: str, why: str):
+        super().__init__(f"no Ray cluster answers at {address} ({why}); start one with: "
+                         "ray start --head --port 6379, then pass --ray 127.0.0.1:6379 "
+                         "(docs/cluster.md)")
+
+
 class WriterUnavailable(AssistantError):
     """A sharded collection's writer actor is down or restarting. A write it had begun is in
     whole or not at all (an epoch commits whole); sending it again is safe, since unchanged

@@ -257,3 +257,17 @@ def test_a_command_on_a_missing_folder_says_so_and_makes_nothing(tmp_path, capsy
     assert said.startswith("assistant: ") and ("no index at" in said or "no such set" in said
                                                or "needs --ray" in said), said
     assert not missing.exists() and not no_set.exists()
+
+
+def test_a_ray_address_where_nothing_listens_is_named_at_once(tmp_path, capsys):
+    """Ray's own client would retry there for minutes, logging, before it failed."""
+    from helpers import free_port
+
+    from assistant.cli.main import main
+
+    catalogs.create(tmp_path / "c", 2, small_settings())
+    address = f"127.0.0.1:{free_port()}"
+    assert main(["ask", "chess", "--index", str(tmp_path / "c"), "--ray", address]) != 0
+    said = capsys.readouterr().err
+    assert said.startswith(f"assistant: no Ray cluster answers at {address}") and \
+        "ray start --head" in said, said

@@ -5,13 +5,14 @@ ShardUnavailable (503), never a partial answer from the others.
 """
 from __future__ import annotations
 
+import socket
 import time
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import AssistantError, ShardUnavailable
+from ..errors import AssistantError, RayUnreachable, ShardUnavailable
 from .shard import Behind, Shard
 
 NAMESPACE = "news-assistant"
@@ -21,10 +22,12 @@ LOCAL: dict[str, Any] = {"num_cpus": 2, "object_store_memory": 200 * 1024 ** 2,
                          "include_dashboard": False}
 SHARD_CPUS = 0.25  # fractional: on a 2-CPU node, whole CPUs for 4 shards would starve the rest
 TIMEOUT_S = 30.0
+PROBE_S = 5.0  # a head node on the same network accepts a connection in milliseconds
 
 
 def init(address: str) -> bool:
-    """Connect to Ray at `address` ("local": start it here); True if this call started it."""
+    """Connect to Ray at `address` ("local": start it here); True if this call started it.
+    A HOST:PORT where nothing listens fails at once with RayUnreachable."""
     import ray
 
     if ray.is_initialized():
@@ -32,8 +35,24 @@ def init(address: str) -> bool:
     if address == "local":
         ray.init(namespace=NAMESPACE, log_to_driver=False, **LOCAL)
     else:
+        probe(address)
         ray.init(address=address, namespace=NAMESPACE, log_to_driver=False)
     return True
+
+
+def probe(address: str, timeout_s: float = PROBE_S) -> None:
+    """RayUnreachable unless something accepts a connection at `address` ([ray://]HOST:PORT);
+    other forms ("auto") are left to Ray.
+
+    Example: probe("127.0.0.1:1") -> RayUnreachable: no Ray cluster answers at 127.0.0.1:1 ...
+    """
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as e:
+        raise RayUnreachable(address, e.strerror or type(e).__name__) from None
 
 
 def actor_name(root: str | Path, shard: int) -> str:
