@@ -80,6 +80,8 @@ def serve_forever(root, address: str, replicas: int, host: str, port: int, token
     # ray.init sets its own (an exit that skips the shutdown).
     init(address)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    print(f"Starting {replicas} replicas on Ray Serve; each loads its models before it "
+          f"answers, and the URL follows once all do", flush=True)
     try:
         url = run(root, address, replicas, host, port, access, pin=pin)
         print(f"News assistant on Ray Serve ({replicas} replicas): open {url}"
