@@ -1,5 +1,6 @@
-"""The larger encoder (all-mpnet-base-v2, 'accurate') against the packaged MiniLM, both int8
-on OpenVINO: embedding speed, and dense-only recall on a validation set (issue 23, item 5).
+"""The larger encoder (all-mpnet-base-v2, 'accurate') against the packaged MiniLM, both in
+this CPU's int8 backend (`host_backend`: OpenVINO with VNNI or AMX, ONNX on AVX2 alone):
+embedding speed, and dense-only recall on a validation set (issue 23, item 5).
 
     python scripts/encoder_trial.py speed [--passages 300]
     nice -n 19 python scripts/encoder_trial.py recall [--set ../shared/eval/rtqa-2025]
@@ -25,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.embedding.embedder import OpenVinoEmbedder
+from assistant.config import host_backend
+from assistant.embedding.embedder import OnnxEmbedder, OpenVinoEmbedder
 from assistant.reading.boilerplate import is_boilerplate
 from assistant.reading.chunking import chunk
 from assistant.search.fusion import blend
@@ -54,14 +56,12 @@ def passages(corpus: Path, per_article: int = 3, articles: int = 0) -> list[dict
     return out
 
 
-def embedder(model: str, max_tokens: int = 0) -> OpenVinoEmbedder:
-    """The project's int8 backend; max_tokens cuts texts shorter than the model's own limit
-    (a trial setting: the embedder has no public knob for it)."""
-    e = OpenVinoEmbedder(model)
-    if max_tokens:
-        e.max_tokens = max_tokens
-        e._tokenizer.enable_truncation(max_tokens)
-    return e
+def embedder(model: str, max_tokens: int = 0):
+    """The int8 backend an index on this CPU would use (`host_backend`); max_tokens cuts
+    texts shorter than the model's own limit. A fresh one a call (not `load_embedder`'s
+    shared one): each is closed once its texts are embedded."""
+    kind = {"onnx-int8": OnnxEmbedder, "openvino-int8": OpenVinoEmbedder}[host_backend()]
+    return kind(model, max_tokens=max_tokens)
 
 
 def speed(args) -> None:

@@ -63,8 +63,9 @@ def mine(set_dir: Path, rng: random.Random, negatives: str = "bm25"):
     questions = [(q, labels) for q, labels in labelled(set_dir, found, DEPTH[negatives])
                  if any(y == 1 for _, y, _ in labels)]
     if negatives == "fused":
+        from assistant.config import host_backend
         from assistant.embedding.embedder import load_embedder
-        embedder = load_embedder(MINILM, backend="openvino-int8")
+        embedder = load_embedder(MINILM, backend=host_backend())  # as an index here embeds
         wanted = sorted({i for _, labels in questions for i, _, _ in labels})
         print(f"{set_dir.name}: embedding {len(wanted):,} candidates with MiniLM", flush=True)
         vectors = dict(zip(wanted, embedder.embed([docs[i] for i in wanted])))
