@@ -82,13 +82,13 @@ def timed(e, texts) -> float:
     return time.perf_counter() - started
 
 
-def vectors(model: str, texts: list[str], what: str) -> np.ndarray:
-    """Embedded once, then read from the cache (keyed by the model and the texts)."""
-    key = hashlib.sha1(json.dumps([model, texts]).encode()).hexdigest()[:12]
+def vectors(model: str, texts: list[str], what: str, max_tokens: int = 0) -> np.ndarray:
+    """Embedded once, then read from the cache (keyed by the model, the length and the texts)."""
+    key = hashlib.sha1(json.dumps([model, max_tokens, texts]).encode()).hexdigest()[:12]
     path = CACHE / f"{Path(model).name}-{what}-{key}.npy"
     if path.is_file():
         return np.load(path)
-    e = embedder(model)
+    e = embedder(model, max_tokens)
     started, out = time.perf_counter(), []
     for i in range(0, len(texts), 256):
         out.append(e.embed(texts[i:i + 256]))
@@ -119,8 +119,8 @@ def recall(args) -> None:
     print(f"{len(found)} passages, {len(questions)} questions")
     asked = [core_question(q["question"]) for q in questions]
     names = {MINILM: "MiniLM", MPNET: "mpnet", **({str(args.tuned): "tuned"} if args.tuned else {})}
-    P = {m: vectors(m, [p["indexed"] for p in found], "passages") for m in names}
-    Q = {m: vectors(m, asked, "questions") for m in names}
+    P = {m: vectors(m, [p["indexed"] for p in found], "passages", args.max_tokens) for m in names}
+    Q = {m: vectors(m, asked, "questions", args.max_tokens) for m in names}
     runs: dict[str, list] = {}
     for n, q in enumerate(questions):
         allowed = dates <= q["date"]
@@ -148,6 +148,8 @@ def main(argv=None) -> None:
     parser.add_argument("--set", type=Path, default=SET)
     parser.add_argument("--passages", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--max-tokens", type=int, default=0,
+                        help="`recall`: cut every model's texts to this many tokens (0: its own)")
     parser.add_argument("--tuned", type=Path, help="a fine-tuned model folder to add to `recall`")
     args = parser.parse_args(argv)
     speed(args) if args.what == "speed" else recall(args)

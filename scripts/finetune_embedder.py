@@ -15,7 +15,7 @@ minutes on 2 cores (measured with bf16 autocast, then the default); mpnet in fp3
 CPU: about 45 s a step of 32.
 
     python scripts/finetune_embedder.py OUT_DIR [--base accurate] [--negatives fused]
-        [--headlines 6000] [--epochs 1] [--lr 2e-5] [--batch 32]
+        [--headlines 6000] [--epochs 1] [--lr 2e-5] [--batch 32] [--steps N]
 
 Then compare with the packaged model on validation, stage by stage (MiniLM-sized models):
 
@@ -82,8 +82,10 @@ def mine(set_dir: Path, rng: random.Random, negatives: str = "bm25"):
     return pairs, headlines
 
 
-def batches_of(headlines: int, epochs: int, negatives: str, batch: int) -> list:
-    """The seeded, shuffled training batches: question triples and headline pairs apart."""
+def batches_of(headlines: int, epochs: int, negatives: str, batch: int, steps: int = 0
+               ) -> list:
+    """The seeded, shuffled training batches: question triples and headline pairs apart;
+    the first `steps` of them where given (a run cut to the time at hand)."""
     rng = random.Random(7)
     questions, heads = [], []
     for set_dir in TRAIN_SETS:
@@ -102,7 +104,7 @@ def batches_of(headlines: int, epochs: int, negatives: str, batch: int) -> list:
         batches += [q[i:i + batch] for i in range(0, len(q), batch)]
         batches += [h[i:i + batch] for i in range(0, len(h), batch)]
     rng.shuffle(batches)
-    return batches
+    return batches[:steps] if steps else batches
 
 
 def train(out: Path, base: str, batches: list, lr: float, bf16: bool) -> None:
@@ -189,6 +191,7 @@ def main(argv=None) -> int:
     parser.add_argument("--base", default=MINILM, help="the packaged model to start from")
     parser.add_argument("--negatives", choices=sorted(DEPTH), default="bm25")
     parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=0, help="at most this many batches")
     parser.add_argument("--bf16", action="store_true",
                         help="bf16 autocast: only where the CPU has bf16 units (AMX); "
                              "on AVX2 alone an mpnet step took over 10x fp32's")
@@ -200,7 +203,8 @@ def main(argv=None) -> int:
     if args.compare:
         compare(args.out, args.compare)
     else:
-        batches = batches_of(args.headlines, args.epochs, args.negatives, args.batch)
+        batches = batches_of(args.headlines, args.epochs, args.negatives, args.batch,
+                             args.steps)
         train(args.out, args.base, batches, args.lr, args.bf16)
     return 0
 
