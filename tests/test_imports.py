@@ -5,6 +5,7 @@ other and on which is loaded first; a one-way graph can be read and tested from 
 from __future__ import annotations
 
 import ast
+import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -42,6 +43,7 @@ def imported(path: Path, modules: set[str]) -> set[str]:
     return {m for m in found if m in modules and m != name}
 
 
+@functools.cache  # parsed once a run: five tests read it, none changes it
 def import_graph() -> dict[str, set[str]]:
     paths = [p for p in ROOT.rglob("*.py") if "__pycache__" not in p.parts]
     modules = {module_name(p) for p in paths}
