@@ -112,7 +112,7 @@ def top(scores: np.ndarray, allowed: np.ndarray, k: int) -> dict[int, float]:
 
 
 def recall(args) -> None:
-    found = passages(args.set / "corpus.jsonl.gz")
+    found = passages(args.set / "corpus.jsonl.gz", args.per_article)
     with open(args.set / "questions.jsonl") as lines:
         questions = [json.loads(line) for line in lines]
     dates = np.array([p["date"] for p in found])
@@ -148,6 +148,8 @@ def main(argv=None) -> None:
     parser.add_argument("--set", type=Path, default=SET)
     parser.add_argument("--passages", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--per-article", type=int, default=3,
+                        help="`recall`: the first N passages of each article")
     parser.add_argument("--max-tokens", type=int, default=0,
                         help="`recall`: cut every model's texts to this many tokens (0: its own)")
     parser.add_argument("--tuned", type=Path, help="a fine-tuned model folder to add to `recall`")
