@@ -118,7 +118,8 @@ def recall(args) -> None:
     dates = np.array([p["date"] for p in found])
     print(f"{len(found)} passages, {len(questions)} questions")
     asked = [core_question(q["question"]) for q in questions]
-    names = {MINILM: "MiniLM", MPNET: "mpnet", **({str(args.tuned): "tuned"} if args.tuned else {})}
+    names = {MINILM: "MiniLM", **({MPNET: "mpnet"} if args.mpnet else {}),
+             **({str(args.tuned): "tuned"} if args.tuned else {})}
     P = {m: vectors(m, [p["indexed"] for p in found], "passages", args.max_tokens) for m in names}
     Q = {m: vectors(m, asked, "questions", args.max_tokens) for m in names}
     runs: dict[str, list] = {}
@@ -135,7 +136,7 @@ def recall(args) -> None:
     metrics = {name: per_question(r) for name, r in runs.items()}
     for name, m in metrics.items():
         row = [f"{k} {m[k].mean():.3f}" for k in ("R@1", "R@5", "R@20")]
-        against = ["MiniLM"] + (["mpnet"] if name.startswith("tuned") else [])
+        against = ["MiniLM"] + (["mpnet"] if name.startswith("tuned") and args.mpnet else [])
         for other in against if name != "MiniLM" else []:
             row += [f"vs {other} d{k} {d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for k in ("R@1", "R@5", "R@20")
                     for d, lo, hi in [paired_bootstrap(m[k], metrics[other][k])]]
@@ -152,6 +153,8 @@ def main(argv=None) -> None:
                         help="`recall`: the first N passages of each article")
     parser.add_argument("--max-tokens", type=int, default=0,
                         help="`recall`: cut every model's texts to this many tokens (0: its own)")
+    parser.add_argument("--no-mpnet", dest="mpnet", action="store_false",
+                        help="`recall` with --tuned: leave the untuned mpnet out (its hour)")
     parser.add_argument("--tuned", type=Path, help="a fine-tuned model folder to add to `recall`")
     args = parser.parse_args(argv)
     speed(args) if args.what == "speed" else recall(args)
