@@ -154,7 +154,7 @@ def main(argv=None) -> None:
     parser.add_argument("--max-tokens", type=int, default=0,
                         help="`recall`: cut every model's texts to this many tokens (0: its own)")
     parser.add_argument("--no-mpnet", dest="mpnet", action="store_false",
-                        help="`recall` with --tuned: leave the untuned mpnet out (its hour)")
+                        help="`recall` with --tuned: leave the untuned mpnet out (a slow pass)")
     parser.add_argument("--tuned", type=Path, help="a fine-tuned model folder to add to `recall`")
     args = parser.parse_args(argv)
     speed(args) if args.what == "speed" else recall(args)
