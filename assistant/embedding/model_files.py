@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .int8_check import SAMPLE, check_int8
 from .model_parts import MPNET, PARTED, ModelNotFound, PartedModel, assemble, piece_paths
 
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
@@ -189,7 +190,10 @@ def export_int8(folder: Path, work: Path) -> None:
     channel (per tensor loses too much: cosine to fp32 fell to 0.90 on news passages)."""
     raw = work / "raw.onnx"
     config = export_onnx(folder, raw)
+    fp32 = onnx_runner(raw)  # loaded now: quantise_bert removes the file
     quantise_bert(raw, work / "model.onnx", config)
+    check_int8(folder.name, "onnx-int8", sample_ids(folder), fp32,
+               onnx_runner(work / "model.onnx"))
 
 
 def quantise_bert(raw: Path, out: Path, config) -> None:
@@ -235,8 +239,29 @@ def export_openvino_int8(folder: Path, work: Path) -> None:
     quantised = nncf.quantize(ov.Core().read_model(str(raw)), nncf.Dataset(samples),
                               model_type=nncf.ModelType.TRANSFORMER, subset_size=len(samples),
                               preset=nncf.QuantizationPreset.MIXED)
+    compiled = ov.Core().compile_model(quantised, "CPU")
+    check_int8(folder.name, "openvino-int8", sample_ids(folder), onnx_runner(raw),
+               lambda ids, mask: compiled({"input_ids": ids, "attention_mask": mask})[0])
     ov.save_model(quantised, str(work / "model.xml"), compress_to_fp16=False)
     raw.unlink()
+
+
+def onnx_runner(path: Path):
+    """(ids, mask) -> vectors, from an ONNX graph held in memory (its file may go)."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return lambda ids, mask: session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+
+
+def sample_ids(folder: Path) -> list[list[int]]:
+    """Calibration texts as the embedder tokenises them: truncated, unpadded."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_seq_length(folder))
+    return [e.ids for e in tokenizer.encode_batch(calibration_texts()[:SAMPLE])]
 
 
 def calibration_texts() -> list[str]:
