@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.config import host_backend
-from assistant.embedding.embedder import OnnxEmbedder, OpenVinoEmbedder
+from assistant.embedding.embedder import OnnxEmbedder, OpenVinoEmbedder, TorchEmbedder
 from assistant.reading.boilerplate import is_boilerplate
 from assistant.reading.chunking import chunk
 from assistant.search.fusion import blend
@@ -56,11 +56,12 @@ def passages(corpus: Path, per_article: int = 3, articles: int = 0) -> list[dict
     return out
 
 
-def embedder(model: str, max_tokens: int = 0):
-    """The int8 backend an index on this CPU would use (`host_backend`); max_tokens cuts
-    texts shorter than the model's own limit. A fresh one a call (not `load_embedder`'s
-    shared one): each is closed once its texts are embedded."""
-    kind = {"onnx-int8": OnnxEmbedder, "openvino-int8": OpenVinoEmbedder}[host_backend()]
+def embedder(model: str, max_tokens: int = 0, backend: str = ""):
+    """`backend` (default: the int8 one an index on this CPU would use, `host_backend`);
+    max_tokens cuts texts shorter than the model's own limit. A fresh one a call (not
+    `load_embedder`'s shared one): each is closed once its texts are embedded."""
+    kind = {"onnx-int8": OnnxEmbedder, "openvino-int8": OpenVinoEmbedder,
+            "torch": TorchEmbedder}[backend or host_backend()]
     return kind(model, max_tokens=max_tokens)
 
 
@@ -82,13 +83,15 @@ def timed(e, texts) -> float:
     return time.perf_counter() - started
 
 
-def vectors(model: str, texts: list[str], what: str, max_tokens: int = 0) -> np.ndarray:
-    """Embedded once, then read from the cache (keyed by the model, the length and the texts)."""
-    key = hashlib.sha1(json.dumps([model, max_tokens, texts]).encode()).hexdigest()[:12]
+def vectors(model: str, texts: list[str], what: str, max_tokens: int = 0, backend: str = ""
+            ) -> np.ndarray:
+    """Embedded once, then read from the cache (keyed by the model, the backend, the length
+    and the texts)."""
+    key = hashlib.sha1(json.dumps([model, backend, max_tokens, texts]).encode()).hexdigest()[:12]
     path = CACHE / f"{Path(model).name}-{what}-{key}.npy"
     if path.is_file():
         return np.load(path)
-    e = embedder(model, max_tokens)
+    e = embedder(model, max_tokens, backend)
     started, out = time.perf_counter(), []
     for i in range(0, len(texts), 256):
         out.append(e.embed(texts[i:i + 256]))
@@ -120,8 +123,9 @@ def recall(args) -> None:
     asked = [core_question(q["question"]) for q in questions]
     names = {MINILM: "MiniLM", **({MPNET: "mpnet"} if args.mpnet else {}),
              **({str(args.tuned): "tuned"} if args.tuned else {})}
-    P = {m: vectors(m, [p["indexed"] for p in found], "passages", args.max_tokens) for m in names}
-    Q = {m: vectors(m, asked, "questions", args.max_tokens) for m in names}
+    P = {m: vectors(m, [p["indexed"] for p in found], "passages", args.max_tokens, args.backend)
+         for m in names}
+    Q = {m: vectors(m, asked, "questions", args.max_tokens, args.backend) for m in names}
     runs: dict[str, list] = {}
     for n, q in enumerate(questions):
         allowed = dates <= q["date"]
@@ -149,6 +153,8 @@ def main(argv=None) -> None:
     parser.add_argument("--set", type=Path, default=SET)
     parser.add_argument("--passages", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--backend", default="", help="`recall`: torch, onnx-int8 or "
+                        "openvino-int8 (default: this CPU's int8 one)")
     parser.add_argument("--per-article", type=int, default=3,
                         help="`recall`: the first N passages of each article")
     parser.add_argument("--max-tokens", type=int, default=0,
