@@ -23,7 +23,7 @@ _HOMES = {"Answer": ".answering.answer", "Assistant": ".assistant", "Settings": 
           "Passage": ".types"}
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name not in _HOMES:
         raise AttributeError(f"module 'assistant' has no attribute {name!r}")
     value = getattr(importlib.import_module(_HOMES[name], __name__), name)

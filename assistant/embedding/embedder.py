@@ -25,7 +25,7 @@ import numpy as np
 from ..config import BACKENDS
 from ..errors import AssistantError
 from .embed_workers import STALL_S, BoundedEmbedder
-from .model_files import go_offline, max_seq_length, model_path, onnx_int8, openvino_int8
+from .model_files import go_offline, model_path, onnx_int8, openvino_int8, tokenizer_for
 
 COMPILED_BATCH = 4  # texts a run: 2-4 measured alike, 32 was 15% slower (padding, cache)
 TORCH_BATCH = 32  # sentence-transformers' default, the baseline of the benchmark
@@ -102,16 +102,12 @@ class _CompiledEmbedder(BoundedEmbedder):
 
     def __init__(self, model: str, batch_size: int = COMPILED_BATCH, threads: int | None = None,
                  stall_s: float = STALL_S, max_tokens: int = 0):
-        from tokenizers import Tokenizer
-
         folder = model_path(model)
         self.name = model
         self.batch_size = batch_size
         self.dim = json.loads((folder / "config.json").read_text())["hidden_size"]
-        self.max_tokens = min(max_tokens or max_seq_length(folder), max_seq_length(folder))
-        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self._tokenizer.enable_truncation(self.max_tokens)
-        self._tokenizer.no_padding()
+        self._tokenizer = tokenizer_for(folder, max_tokens)
+        self.max_tokens = self._tokenizer.truncation["max_length"]
         threads = threads or len(os.sched_getaffinity(0))
         self._open(model, threads)
         self._warm_up()

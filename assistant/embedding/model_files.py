@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .int8_check import SAMPLE, check_int8
+from .int8_check import check_int8
 from .model_parts import MPNET, PARTED, ModelNotFound, PartedModel, assemble, piece_paths
 
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
@@ -193,7 +193,7 @@ def export_int8(folder: Path, work: Path) -> None:
     config = export_onnx(folder, raw)
     fp32 = onnx_runner(raw)  # loaded now: quantise_bert removes the file
     quantise_bert(raw, work / "model.onnx", config)
-    check_int8(folder.name, "onnx-int8", sample_ids(folder), fp32,
+    check_int8(folder.name, "onnx-int8", calibration_ids(folder), fp32,
                onnx_runner(work / "model.onnx"))
 
 
@@ -226,22 +226,20 @@ def export_openvino_int8(folder: Path, work: Path) -> None:
     go_offline()
     import nncf
     import openvino as ov
-    from tokenizers import Tokenizer
 
     raw = work / "raw.onnx"
     export_onnx(folder, raw)
-    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-    tokenizer.enable_truncation(max_seq_length(folder))
+    encoded = calibration_ids(folder)
     samples = []
-    for text in calibration_texts():
-        ids = np.array([tokenizer.encode(text).ids], dtype=np.int64)
+    for row in encoded:
+        ids = np.array([row], dtype=np.int64)
         samples.append({"input_ids": ids, "attention_mask": np.ones_like(ids)})
     nncf.set_log_level(logging.ERROR)
     quantised = nncf.quantize(ov.Core().read_model(str(raw)), nncf.Dataset(samples),
                               model_type=nncf.ModelType.TRANSFORMER, subset_size=len(samples),
                               preset=nncf.QuantizationPreset.MIXED)
     compiled = ov.Core().compile_model(quantised, "CPU")
-    check_int8(folder.name, "openvino-int8", sample_ids(folder), onnx_runner(raw),
+    check_int8(folder.name, "openvino-int8", encoded, onnx_runner(raw),
                lambda ids, mask: compiled({"input_ids": ids, "attention_mask": mask})[0])
     ov.save_model(quantised, str(work / "model.xml"), compress_to_fp16=False)
     raw.unlink()
@@ -255,14 +253,21 @@ def onnx_runner(path: Path):
     return lambda ids, mask: session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
 
 
-def sample_ids(folder: Path) -> list[list[int]]:
-    """Calibration texts as the embedder tokenises them: truncated, unpadded."""
+def tokenizer_for(folder: Path, max_tokens: int = 0):
+    """The model's own tokenizer as the embedders run it: unpadded (runs pad themselves),
+    truncated at `max_tokens`, never past the model's own limit (0: that limit)."""
     from tokenizers import Tokenizer
 
+    limit = max_seq_length(folder)
     tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
     tokenizer.no_padding()
-    tokenizer.enable_truncation(max_seq_length(folder))
-    return [e.ids for e in tokenizer.encode_batch(calibration_texts()[:SAMPLE])]
+    tokenizer.enable_truncation(min(max_tokens or limit, limit))
+    return tokenizer
+
+
+def calibration_ids(folder: Path) -> list[list[int]]:
+    """The calibration texts as the embedder tokenises them."""
+    return [e.ids for e in tokenizer_for(folder).encode_batch(calibration_texts())]
 
 
 def calibration_texts() -> list[str]:
