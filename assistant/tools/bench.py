@@ -4,7 +4,7 @@ other work on the machine moves absolute figures. Ingestion runs `Assistant.inge
 and questions run `Assistant.answer` (the shipped settings: blend, recency, second stage), so
 the figures are the product's, not a copy's.
 
-    assistant bench SET_DIR [--quick] [--scale 100000,1000000] [--store-scale 100000,1000000]
+    assistant bench SET_DIR [--quick | --articles N] [--scale 100000,1000000] [--store-scale 100000,1000000]
     assistant bench --no-ingest --scale 1000000
 """
 from __future__ import annotations
@@ -38,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
                              "questions.jsonl, e.g. a RealTime-QA set; needed unless --no-ingest")
     parser.add_argument("--quick", action="store_true",
                         help=f"only the first {QUICK_ARTICLES} articles")
+    parser.add_argument("--articles", type=int, default=0,
+                        help="only the first N articles: enough that the per-passage rate, "
+                             "not the fixed costs of a run (model warm-up, first imports), "
+                             "sets the ratios")
     parser.add_argument("--backends", default="",
                         help="embedding backends to time; 'torch' is the fp32 baseline, the last "
                              "one's vectors are indexed (default: torch, then both int8 ones, "
@@ -70,8 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         if questions_file is not None:
             with open(questions_file) as lines:
                 questions = [json.loads(line) for line in lines if line.strip()]
-            assistant, embedders = ingest(args.set_dir, Path(work) / "index", backends,
-                                          args.quick, questions)
+            limit = args.articles or (QUICK_ARTICLES if args.quick else None)
+            assistant, embedders = ingest(args.set_dir, Path(work) / "index", backends, limit,
+                                          questions)
             latency(assistant, embedders, questions)
             assistant.close()
         options = {} if args.exact_limit is None else {"exact_limit": args.exact_limit}
@@ -100,7 +105,8 @@ class TimedEmbedder:
         return vectors
 
 
-def ingest(set_dir: Path, index: Path, backends: list[str], quick: bool, questions: list[dict]):
+def ingest(set_dir: Path, index: Path, backends: list[str], limit: int | None,
+           questions: list[dict]):
     """`Assistant.ingest_articles` with the last backend, its embedding and writing timed;
     then every backend (fp32 torch first: the baseline) embeds the stored passages, for each
     one's rate and dense recall."""
@@ -128,7 +134,7 @@ def ingest(set_dir: Path, index: Path, backends: list[str], quick: bool, questio
     items = read_articles([source if source.exists() else set_dir])
     with timed() as total:
         report = assistant.ingest_articles(
-            bar(islice(items, QUICK_ARTICLES if quick else None), "ingesting", " articles"))
+            bar(islice(items, limit), "ingesting", " articles"))
     del store.apply
     ids = [int(i) for i in np.flatnonzero(store.view.days >= 0)]
     passages = store.passages(ids)
@@ -146,10 +152,11 @@ def ingest(set_dir: Path, index: Path, backends: list[str], quick: bool, questio
               f"(batch 32), cosine to fp32 min "
               f"{(vectors[name] * vectors['torch']).sum(1).min():.3f}")
     print(f"index writing: {writing['s']:.1f} s, {n_pas / writing['s']:,.1f} passages/s")
+    spent = {name: total.s - indexing.seconds + seconds[name] for name in backends}
     for name in backends:
-        spent = total.s - indexing.seconds + seconds[name]
-        print(f"ingestion with {name}: {n_art / spent:,.2f} articles/s, "
-              f"{n_pas / spent:,.1f} passages/s")
+        print(f"ingestion with {name}: {n_art / spent[name]:,.2f} articles/s, "
+              f"{n_pas / spent[name]:,.1f} passages/s, "
+              f"{spent['torch'] / spent[name]:.2f}x ingestion with fp32")
     dense_recall(vectors, embedders, [passages[i].text for i in ids],
                  np.array([passages[i].date for i in ids]), questions)
     return assistant, embedders
