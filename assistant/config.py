@@ -128,7 +128,7 @@ class Settings:
     # max_article_chars is refused (twice the longest of 24,695 real articles, 104,174).
     max_file_bytes: int = 1 << 30
     max_article_chars: int = 200_000
-    embed_batch: int = 0  # texts a model call; 0: the backend's best (4 int8 ONNX, 32 torch)
+    embed_batch: int = 0  # texts a model call; 0: the backend's best (4 int8, 16 with AMX; 32 torch)
     # An embedding call past this (plus 0.5 s a text) is stalled: it raises and its workers are
     # replaced, so an ingest or a question never hangs (OpenVINO deadlocked at first use).
     embed_stall_s: float = 60.0
