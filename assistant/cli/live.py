@@ -67,15 +67,16 @@ def every_seconds(text: str) -> float:
     return float(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match[2]]
 
 
-def open_index(args, create: bool = False):
+def open_index(args, create: bool = False, settings=None):
     """What `--index` names, as every command opens it (`assistant.connect`): one index, or
     a sharded collection through its shards (in this process, or Ray's with --ray). Only
     commands that add articles (ingest, follow FEED_URL, watch, serve) create an index
-    (create=True); the rest, given a folder without one, say so and make nothing. (Here, not
-    in main.py, which imports this module.)"""
+    (create=True); the rest, given a folder without one, say so and make nothing. settings:
+    what a new index is built with (`ingest --max-tokens`). (Here, not in main.py, which
+    imports this module.)"""
     from .. import connect
 
-    return connect(index_folder(args), args.ray, create=create,
+    return connect(index_folder(args), args.ray, create=create, settings=settings,
                    **({"pin": True} if args.pin_shards else {}))
 
 

@@ -52,6 +52,22 @@ def common_options() -> argparse.ArgumentParser:
     return common
 
 
+def add_build_options(parser: argparse.ArgumentParser) -> None:
+    """How a new index (a collection: at init) is built; an index keeps what it was built
+    with and refuses another value."""
+    parser.add_argument("--max-tokens", type=int, default=0, metavar="N",
+                        help="a new index embeds at most N tokens of a passage (default: the "
+                             "model's own limit, 256); 128 ingests about 1.7x faster for a "
+                             "little recall (docs/performance.md)")
+
+
+def built_with(args):
+    """The settings `--max-tokens` asks for; None (the index's own or the defaults) without."""
+    from ..config import Settings
+
+    return Settings(embed_max_tokens=args.max_tokens) if args.max_tokens else None
+
+
 def add_index_commands(sub, common: argparse.ArgumentParser) -> None:
     """The commands of this module, on one index or a collection: make it, fill it, ask it,
     prune it, check it, measure it."""
@@ -59,11 +75,13 @@ def add_index_commands(sub, common: argparse.ArgumentParser) -> None:
                        help="make a sharded collection (init), or end its Ray actors (stop)")
     p.add_argument("action", choices=["init", "stop"])
     p.add_argument("--shards", type=int, help="init: how many shard folders")
+    add_build_options(p)
 
     p = sub.add_parser("ingest", parents=[common], help="add articles (files, folders, .jsonl[.gz])")
     p.add_argument("paths", nargs="+", help="files, folders, or article URLs (http, https)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_ingest_options(p)
+    add_build_options(p)
 
     p = sub.add_parser("ask", parents=[common], help="the passages that answer a question")
     p.add_argument("question", nargs="?", help="omit it for an interactive prompt")
@@ -134,7 +152,8 @@ def one_index_only(args) -> Path:
 
 
 def cmd_ingest(args) -> int:
-    assistant, paths = open_index(args, create=True), [p for p in args.paths if not is_url(p)]
+    assistant = open_index(args, create=True, settings=built_with(args))
+    paths = [p for p in args.paths if not is_url(p)]
     status = ingest_urls(assistant, [p for p in args.paths if is_url(p)], args)
     if not paths:
         return status
@@ -226,7 +245,7 @@ def cmd_cluster(args) -> int:
 
         print(f"stopped {stop_collection(folder, args.ray)} actors of {folder}")
         return 0
-    create(folder, args.shards, Settings())
+    create(folder, args.shards, built_with(args) or Settings())
     print(f"made a collection of {args.shards} shards at {folder}")
     return 0
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..assistant import Assistant
 from ..config import Settings
+from ..errors import IndexMismatch
 from ..search.retrieve import Query, search
 from ..types import Passage
 from . import catalog as catalogs
@@ -35,6 +36,11 @@ class ClusterAssistant(Assistant):
         self.folder = Path(root)
         catalog = catalogs.read(self.folder)
         built = {k: v for k, v in catalog.fingerprint.items() if k != "format"}
+        limit = built.get("embed_max_tokens", 0)
+        if settings and settings.embed_max_tokens not in (0, limit):
+            raise IndexMismatch(f"{self.folder} was built with embed_max_tokens {limit} (0: the "
+                                f"model's own limit), not {settings.embed_max_tokens}; a "
+                                "collection takes --max-tokens at `cluster init`")
         self.settings = (settings or Settings()).with_(**built)
         self._embedder = embedder
         self._writer = None

@@ -230,10 +230,8 @@ def export_openvino_int8(folder: Path, work: Path) -> None:
     raw = work / "raw.onnx"
     export_onnx(folder, raw)
     encoded = calibration_ids(folder)
-    samples = []
-    for row in encoded:
-        ids = np.array([row], dtype=np.int64)
-        samples.append({"input_ids": ids, "attention_mask": np.ones_like(ids)})
+    rows = [np.array([row], dtype=np.int64) for row in encoded]
+    samples = [{"input_ids": ids, "attention_mask": np.ones_like(ids)} for ids in rows]
     nncf.set_log_level(logging.ERROR)
     quantised = nncf.quantize(ov.Core().read_model(str(raw)), nncf.Dataset(samples),
                               model_type=nncf.ModelType.TRANSFORMER, subset_size=len(samples),
