@@ -2,6 +2,7 @@
 tokens of each passage, and an index built otherwise refuses it instead of mixing vectors."""
 import json
 
+import pytest
 from helpers import DEMO
 
 from assistant.cli.main import main
@@ -11,6 +12,7 @@ from assistant.storage.store import settings_for_index
 ARTICLE = DEMO / "2025-06-14-chess.txt"
 
 
+@pytest.mark.slow  # the real model embeds: these are the CLI's own settings
 def test_a_new_index_records_the_limit_and_one_built_otherwise_refuses_another(tmp_path, capsys):
     plain, other = tmp_path / "plain", tmp_path / "other"
     assert main(["ingest", str(ARTICLE), "--quiet", "--max-tokens", "128", "--index", str(plain)]) == 0
@@ -26,6 +28,7 @@ def test_a_new_index_records_the_limit_and_one_built_otherwise_refuses_another(t
     assert settings_for_index(other).embed_max_tokens == 0
 
 
+@pytest.mark.slow
 def test_a_collection_takes_the_limit_at_init(tmp_path, capsys):
     root = tmp_path / "collection"
     assert main(["cluster", "init", "--shards", "2", "--max-tokens", "96", "--index", str(root)]) == 0
