@@ -62,10 +62,13 @@ def add_build_options(parser: argparse.ArgumentParser) -> None:
 
 
 def built_with(args):
-    """The settings `--max-tokens` asks for; None (the index's own or the defaults) without."""
-    from ..config import Settings
+    """The index's own settings (the defaults for a new one) with the limit `--max-tokens`
+    asks for; None without it."""
+    from ..storage.store import settings_for_index
 
-    return Settings(embed_max_tokens=args.max_tokens) if args.max_tokens else None
+    if not args.max_tokens:
+        return None
+    return settings_for_index(index_folder(args)).with_(embed_max_tokens=args.max_tokens)
 
 
 def add_index_commands(sub, common: argparse.ArgumentParser) -> None:
