@@ -50,8 +50,8 @@ test: $(STAMP)
 	@npm install --no-audit --no-fund --silent >/dev/null 2>&1 || \
 	  echo "make test: npm could not install axe-core: the accessibility check will skip"
 	@types=$$(mktemp); nice -n 19 $(BIN)/mypy >$$types 2>&1 & mypy=$$!; \
-	  echo "$(BIN)/mypy (in the background) and $(BIN)/python -m pytest -q -n 2 --dist loadfile"; \
-	  PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n 2 --dist loadfile; tests=$$?; \
+	  echo "$(BIN)/mypy (in the background) and $(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=15"; \
+	  PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=15; tests=$$?; \
 	  wait $$mypy; typed=$$?; echo "$(BIN)/mypy:"; cat $$types; rm -f $$types; \
 	  test $$tests -eq 0 && test $$typed -eq 0
 
