@@ -12,7 +12,7 @@ the negatives are the passages the shipped first stage itself puts near the top.
 in-batch softmax over the batch's passages and hard negatives
 (MultipleNegativesRankingLoss, scale 20), 128 tokens, one pass, seeded. MiniLM: about 20
 minutes on 2 cores (measured with bf16 autocast, then the default); mpnet in fp32 on an AVX2
-CPU: about 50 s a step of 32.
+CPU: about 50 s a step of 32; with `--bf16` on a CPU with AMX, about 10 s.
 
     python scripts/finetune_embedder.py OUT_DIR [--base accurate] [--negatives fused]
         [--headlines 6000] [--epochs 1] [--lr 2e-5] [--batch 32] [--steps N]
@@ -27,7 +27,8 @@ Measured (rtqa-2025, 447 questions; tuned minus packaged): "+ recency" R@5 +0.01
 [+0.004, +0.029], R@20 +0.000; with the cross-encoder on top R@1 +0.007 [-0.009, +0.020]:
 not shipped (see README, "What was tried"). mpnet, fused negatives, 40 steps (dense alone,
 first passages, 128 tokens, fp32; tuned minus MiniLM): R@1 +0.040 [+0.016, +0.065], R@5
-+0.025 [+0.000, +0.047], R@20 +0.000: not shipped (docs/quality.md).
++0.025 [+0.000, +0.047], R@20 +0.000; a whole pass (67 steps, --bf16): R@1 +0.051 [+0.027,
++0.078], R@5 +0.018 [-0.007, +0.043], R@20 +0.000: not shipped (docs/quality.md).
 """
 from __future__ import annotations
 
