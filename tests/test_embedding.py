@@ -208,6 +208,19 @@ def test_openvino_padding_to_buckets_keeps_the_vectors():
 
 
 @pytest.mark.slow
+def test_full_runs_take_the_fixed_shape_graph_and_keep_the_vectors():
+    texts = [f"Item {i}: " + " ".join(SENTENCES[i:] + SENTENCES[:i]) for i in range(4)]  # > 24 tokens
+    fixed = OpenVinoEmbedder(MODEL, batch_size=4, max_tokens=24)
+    assert fixed._full is None  # a question never compiles it
+    fixed.embed(texts[:1])
+    assert fixed._full is None
+    together = fixed.embed(texts)
+    assert fixed._full is not None
+    alone = np.vstack([fixed.embed([t]) for t in texts])
+    assert (together * alone).sum(axis=1).min() >= 0.995
+
+
+@pytest.mark.slow
 def test_a_stalled_question_raises_in_bounded_time(stalling):
     stalling.stall.set()
     started = time.perf_counter()

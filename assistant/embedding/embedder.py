@@ -195,24 +195,44 @@ class OpenVinoEmbedder(_CompiledEmbedder):
 
     backend = "openvino-int8"
     width_step = OPENVINO_WIDTH_STEP
+    full_shape = True  # full runs on a graph compiled for their shape (off: for comparisons)
 
     def _open(self, model: str, threads: int) -> None:
         go_offline()  # before openvino is imported: it loads its usage reporter at once
         import openvino as ov
 
+        self._graph = str(openvino_int8(model))
         # One single-threaded stream a worker, as for onnxruntime.
-        self._compiled = ov.Core().compile_model(
-            str(openvino_int8(model)), "CPU",
-            {"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": str(threads),
-             "INFERENCE_NUM_THREADS": str(threads)})
+        self._config = {"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": str(threads),
+                        "INFERENCE_NUM_THREADS": str(threads)}
+        self._compiled = ov.Core().compile_model(self._graph, "CPU", self._config)
+        self._full = None  # compiled on the first full run: questions never need it
+        self._compiling = threading.Lock()
         self._requests = threading.local()  # an infer request serves one thread at a time
 
     def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        request = getattr(self._requests, "request", None)
+        full = self.full_shape and ids.shape == (self.batch_size, self.max_tokens)
+        request = getattr(self._requests, "full" if full else "any", None)
         if request is None:
-            request = self._requests.request = self._compiled.create_infer_request()
+            request = (self._full_graph() if full else self._compiled).create_infer_request()
+            setattr(self._requests, "full" if full else "any", request)
         request.infer({"input_ids": ids, "attention_mask": mask})
         return request.get_output_tensor(0).data.copy()
+
+    def _full_graph(self):
+        """The graph compiled for a full run's fixed shape (batch_size texts at the token
+        limit): most runs of an ingest at 128 tokens, since 90% of passages reach it. A
+        fixed shape lets OpenVINO pick its kernels ahead: 74.5 ms a run of 16 at 128 tokens
+        against 83.4 ms on the graph that takes any shape (one thread, Xeon with AMX)."""
+        import openvino as ov
+
+        with self._compiling:
+            if self._full is None:
+                graph = ov.Core().read_model(self._graph)
+                shape = [self.batch_size, self.max_tokens]
+                graph.reshape({"input_ids": shape, "attention_mask": shape})
+                self._full = ov.Core().compile_model(graph, "CPU", self._config)
+        return self._full
 
 
 def load_embedder(model: str, batch_size: int = 0, backend: str = "torch",
