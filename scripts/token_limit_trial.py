@@ -16,17 +16,7 @@ from pathlib import Path
 
 from assistant.config import Settings
 from assistant.search.rerank import second_stages
-from assistant.tools.evaluate import (
-    INTERVAL_METRICS,
-    cached_embed,
-    measure,
-    open_eval_index,
-    paired_bootstrap,
-    per_question,
-    score,
-    searched,
-    stages,
-)
+from assistant.tools import evaluate as ev
 
 STAGES = ("dense", "fused", "shipped")
 
@@ -36,22 +26,22 @@ def main(set_dir: Path, work: Path) -> None:
         questions = [json.loads(line) for line in lines]
     per = {}
     for tokens in (0, 128):
-        assistant, ingest = open_eval_index(set_dir, work / f"eval-{tokens or 256}",
-                                            settings=Settings(embed_max_tokens=tokens))
+        assistant, ingest = ev.open_eval_index(set_dir, work / f"eval-{tokens or 256}",
+                                               settings=Settings(embed_max_tokens=tokens))
         print(f"{tokens or 256} tokens: ingested {ingest['passages_per_s']} passages/s",
               flush=True)
-        reader, first = searched(assistant)
-        embed = cached_embed(assistant.embedder.embed)
+        reader, first = ev.searched(assistant)
+        embed = ev.cached_embed(assistant.embedder.embed)
         for name in STAGES:
-            variant = stages(assistant.settings)[name]
-            runs = measure(reader, embed, questions, variant, second_stages(variant), first)
-            per[tokens, name] = per_question(runs["runs"])
-            print(f"  {name}: {({m: round(v, 3) for m, v in score(runs['runs']).items()})}",
+            variant = ev.stages(assistant.settings)[name]
+            runs = ev.measure(reader, embed, questions, variant, second_stages(variant), first)
+            per[tokens, name] = ev.per_question(runs["runs"])
+            print(f"  {name}: {({m: round(v, 3) for m, v in ev.score(runs['runs']).items()})}",
                   flush=True)
     for name in STAGES:
         print(f"{name}, 128 minus 256 (mean, 95% paired interval):")
-        for metric in INTERVAL_METRICS:
-            mean, low, high = paired_bootstrap(per[128, name][metric], per[0, name][metric])
+        for metric in ev.INTERVAL_METRICS:
+            mean, low, high = ev.paired_bootstrap(per[128, name][metric], per[0, name][metric])
             print(f"  {metric} {mean:+.3f} [{low:+.3f}, {high:+.3f}]")
 
 
