@@ -195,7 +195,6 @@ class OpenVinoEmbedder(_CompiledEmbedder):
 
     backend = "openvino-int8"
     width_step = OPENVINO_WIDTH_STEP
-    full_shape = True  # full runs on a graph compiled for their shape (off: for comparisons)
 
     def _open(self, model: str, threads: int) -> None:
         go_offline()  # before openvino is imported: it loads its usage reporter at once
@@ -211,11 +210,12 @@ class OpenVinoEmbedder(_CompiledEmbedder):
         self._requests = threading.local()  # an infer request serves one thread at a time
 
     def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        full = self.full_shape and ids.shape == (self.batch_size, self.max_tokens)
-        request = getattr(self._requests, "full" if full else "any", None)
+        slot = "full" if ids.shape == (self.batch_size, self.max_tokens) else "any"
+        request = getattr(self._requests, slot, None)
         if request is None:
-            request = (self._full_graph() if full else self._compiled).create_infer_request()
-            setattr(self._requests, "full" if full else "any", request)
+            graph = self._full_graph() if slot == "full" else self._compiled
+            request = graph.create_infer_request()
+            setattr(self._requests, slot, request)
         request.infer({"input_ids": ids, "attention_mask": mask})
         return request.get_output_tensor(0).data.copy()
 
