@@ -10,12 +10,12 @@ from ui_browser import (
     NEWEST,
     PHONE,
     TIDAL,
-    TODAY,
     ask,
     browser,
     card_dates,
     opened,
     set_as_of,
+    today,
 )
 
 pytestmark = pytest.mark.slow
@@ -52,7 +52,7 @@ def test_browser_chat_as_of_bad_input_and_upload(chromium, live, tmp_path):
         seconds = time.perf_counter() - started
         assert seconds < 10, f"the answer took {seconds:.1f}s"
         expect(reply.locator(".lead")).to_contain_text("[1]")
-        expect(reply.locator(".meta")).to_contain_text(f"as of {TODAY}")
+        expect(reply.locator(".meta")).to_contain_text(f"as of {today()}")
         expect(reply.locator(".card")).to_have_count(5)
         expect(reply.locator(".card").first).to_contain_text("[1] ")
         expect(reply.locator(".card mark").first).to_be_visible()

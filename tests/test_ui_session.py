@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 from helpers import TOKEN
-from ui_browser import TIDAL, TODAY, ask, browser, opened
+from ui_browser import TIDAL, ask, browser, opened, today
 
 pytestmark = pytest.mark.slow
 # Every text the progress line shows, in order, from the moment this runs.
@@ -84,7 +84,7 @@ def test_examples_copy_history_sharing_and_latency(chromium, live, tmp_path):
         expect(page.locator("#ingest-summary")).to_contain_text(
             "harbourton-tidal-station-quarterly-report.pdf: not a type this index reads. "
             "Accepted: .txt, .jsonl, .jsonl.gz")
-        later = (date.fromisoformat(TODAY) + timedelta(days=1)).isoformat()  # as of is today
+        later = (date.fromisoformat(today()) + timedelta(days=1)).isoformat()  # as of is today
         page.locator("#since input").fill(later)
         page.locator("#since input").press("Enter")
         assert f"Since date ({later}) is after the As of date" in ask(page, TIDAL).inner_text()
@@ -104,7 +104,7 @@ def test_examples_copy_history_sharing_and_latency(chromium, live, tmp_path):
         page.reload()  # the conversation stays; the URL shares the last question
         expect(page.locator("#chat [data-testid=user]").last).to_contain_text(asked,
                                                                               timeout=30_000)
-        assert "q=What+happened" in page.url and f"as_of={TODAY}" in page.url
+        assert "q=What+happened" in page.url and f"as_of={today()}" in page.url
         shared = chrome.new_page(viewport={"width": 1280, "height": 900})
         shared.goto(f"{live}/?q=chess+championship&as_of=2025-12-31")
         opened_answer = shared.locator("#chat [data-testid=bot]").last
@@ -113,7 +113,7 @@ def test_examples_copy_history_sharing_and_latency(chromium, live, tmp_path):
         page.locator("#new-conversation").click()
         expect(page.locator("#chat [data-testid=user]")).to_have_count(0)
         page.reload()
-        expect(page.locator("#as-of input")).to_have_value(TODAY, timeout=30_000)
+        expect(page.locator("#as-of input")).to_have_value(today(), timeout=30_000)
         expect(page.locator("#chat [data-testid=user]")).to_have_count(0)
         seconds = []
         for question in ["chess championship winner", TIDAL, "ferry fares", "tidal turbines",
