@@ -61,6 +61,28 @@ def build_single(folder, paths, settings):
     return a, report
 
 
+@pytest.fixture(scope="module")
+def singles(written, tmp_path_factory):
+    """corpus -> (its one plain index, the ingest report), built on first use and shared by
+    every shard count (the same articles and settings each time)."""
+    from assistant.storage import keyword
+
+    built = {}
+
+    def single(corpus: str):
+        if corpus not in built:
+            paths = corpora(written)[corpus][0]
+            with pytest.MonkeyPatch.context() as patch:  # as the test that asks sets it
+                patch.setattr(keyword, "SHORT_LIST", 0)
+                built[corpus] = build_single(tmp_path_factory.mktemp(corpus), paths,
+                                             small_settings(batch_articles=7))
+        return built[corpus]
+
+    yield single
+    for assistant, _ in built.values():
+        assistant.close()
+
+
 def build_sharded(folder, shards, paths, settings):
     catalogs.create(folder, shards, settings)
     a = ClusterAssistant(folder, settings)
@@ -71,7 +93,8 @@ def build_sharded(folder, shards, paths, settings):
 @pytest.mark.parametrize("shards", [pytest.param(1, marks=pytest.mark.slow), 2,
                                     pytest.param(4, marks=pytest.mark.slow)])
 @pytest.mark.parametrize("corpus", ["repo", pytest.param("shared", marks=pytest.mark.slow)])
-def test_sharded_answers_as_one_index(corpus, shards, written, tmp_path, monkeypatch):
+def test_sharded_answers_as_one_index(corpus, shards, written, singles, tmp_path,
+                                      monkeypatch):
     from assistant.storage import keyword
 
     # Lists this short count as long: BM25 pruning and the common-words rule both run, on
@@ -82,7 +105,7 @@ def test_sharded_answers_as_one_index(corpus, shards, written, tmp_path, monkeyp
         pytest.skip("../shared/samples is not here")
     paths, questions = found[corpus]
     settings = small_settings(batch_articles=7)  # several batches: several epochs, segments
-    single, one = build_single(tmp_path / "single", paths, settings)
+    single, one = singles(corpus)
     sharded, many = build_sharded(tmp_path / "sharded", shards, paths, settings)
     assert (many.added, many.passages, many.skipped) == (one.added, one.passages, one.skipped)
     assert sharded.stats()["passages"] == single.stats()["passages"]
@@ -96,7 +119,6 @@ def test_sharded_answers_as_one_index(corpus, shards, written, tmp_path, monkeyp
         final = sharded.ask(question, k=10, as_of=as_of)
         assert final == single.ask(question, k=10, as_of=as_of), question
         assert all(p.date <= as_of for p in final) if as_of else final
-    single.close()
     sharded.close()
 
 
