@@ -76,7 +76,7 @@ def test_compare_runs_each_variant_in_one_run_and_prints_ratios(demo_copy):
     fresh server loaded in turn, with ratios to the first stage from the same run."""
     from assistant.tools.loadtest import VARIANTS, compare
 
-    out = compare(str(demo_copy), clients=2, seconds=2,
+    out = compare(str(demo_copy), clients=2, seconds=1,
                   questions=[{"q": "Who won the chess championship?"}])
     for variant in VARIANTS:
         assert out[variant]["ok"] > 0 and out[variant]["errors"] == 0, out
