@@ -206,13 +206,20 @@ def needed_in_ci(why: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def chromium() -> str:
-    """The Chromium the browser tests drive (`make test` installs it where it may)."""
+def chromium():
+    """Headless Chromium for the browser tests (`make test` installs it where it may), one a
+    worker: a launch costs a second of CPU, and eight tests launched their own. Each test
+    opens contexts of its own (ui_browser.browser closes them after it)."""
     found = next(filter(None, map(shutil.which, CHROMIUM)), None)
     if found is None:
         needed_in_ci(f"no Chromium ({', '.join(CHROMIUM)}): the browser tests need one; install "
                      "it with `apt-get install chromium` (`make test` tries, as root)")
-    return found
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=found, args=["--no-sandbox", "--headless"])
+        yield launched
+        launched.close()
 
 
 @pytest.fixture(scope="session")

@@ -35,17 +35,14 @@ CONTRAST = """el => {
 
 
 @contextmanager
-def browser(chromium: str):
-    """Headless Chromium, closed after the block."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=chromium,
-                                     args=["--no-sandbox", "--headless"])
-        try:
-            yield launched
-        finally:
-            launched.close()
+def browser(chromium):
+    """The worker's Chromium (conftest's `chromium`, launched once) for one test: the contexts
+    the test opened are closed after the block, so the next test starts from none."""
+    try:
+        yield chromium
+    finally:
+        for context in chromium.contexts:
+            context.close()
 
 
 def opened(browser, url: str, size=DESKTOP, theme: str = "light", **context):
