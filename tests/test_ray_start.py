@@ -79,8 +79,13 @@ def start_node(ray: str, temp_dir, log, *args) -> subprocess.Popen:
 
 
 def wait_for(ray: str, address: str, wanted: str, node: subprocess.Popen, log) -> None:
-    """Until `ray status` names `wanted` (a node's custom resource), for at most UP_S."""
+    """Until `ray status` names `wanted` (a node's custom resource), for at most UP_S. It is
+    asked once `ray start` says the node is up: each `ray status` costs a second of CPU, and
+    asked every half second from the start it took 8 CPU-s of the two nodes' start."""
     deadline, said = time.monotonic() + UP_S, "no answer"
+    while "Ray runtime started" not in log.read_text() and time.monotonic() < deadline:
+        assert node.poll() is None, f"ray start exited: {log.read_text()[-3000:]}"
+        time.sleep(0.1)
     while time.monotonic() < deadline:
         assert node.poll() is None, f"ray start exited: {log.read_text()[-3000:]}"
         try:  # before the head listens, `ray status` may wait on it longer than this
