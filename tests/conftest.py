@@ -18,13 +18,14 @@ from pathlib import Path
 
 import pytest
 from helpers import DEMO, SMALL_MODEL, WordHashEmbedder, private_copy, small_settings, start_server
+from ray_nodes import Nodes
 from ui_browser import AXE, CHROMIUM
 
 # Modules that take a minute or more (`pytest --durations`): under xdist they start first, so
 # that neither worker is left with one of them at the end. Only the order depends on this list.
 FIRST = ["test_ray.py", "test_ray_start.py", "test_embed_stress.py", "test_server_first_use.py",
          "test_embedding.py", "test_bench.py", "test_crash.py", "test_load.py"]
-# Modules that must run on one worker, one after the other: one Ray cluster at a time.
+# Modules that must run on one worker, one after the other: they share one Ray cluster.
 TOGETHER = {"test_ray.py": "ray", "test_ray_start.py": "ray"}
 
 
@@ -93,6 +94,42 @@ def pytest_runtest_protocol(item, nextitem):
         elif not alone(nextitem):
             while _ALONE:
                 os.close(_ALONE.pop())
+
+
+_RAY: list[Nodes] = []  # the Ray cluster while it runs (`ray_nodes`)
+
+
+@pytest.fixture(scope="session")
+def ray_nodes(tmp_path_factory) -> Nodes:
+    """One Ray cluster for test_ray.py and test_ray_start.py (ray_nodes.py): a head and two
+    nodes, 1 CPU each, offering shard-0, shard-1 and shard-2. It stops after the last test of
+    those modules (the hook below), not at the end of the run: the others' tests would share
+    the CPU with its idle daemons."""
+    nodes = Nodes(tmp_path_factory.mktemp("ray"))
+    _RAY.append(nodes)
+    try:
+        nodes.start(["shard-0", "shard-1", "shard-2"])
+    except BaseException:
+        _stop_ray()
+        raise
+    yield nodes
+    _stop_ray()
+
+
+def _stop_ray() -> None:
+    while _RAY:
+        _RAY.pop().stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After the last test that shares the Ray cluster (TOGETHER), the cluster stops."""
+    try:
+        return (yield)
+    finally:
+        if item.path.name in TOGETHER and (nextitem is None
+                                           or nextitem.path.name not in TOGETHER):
+            _stop_ray()
 
 
 @pytest.fixture(scope="session", autouse=True)

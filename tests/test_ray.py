@@ -1,6 +1,7 @@
-"""The collection on a real Ray cluster (ray.cluster_utils.Cluster, everything on 127.0.0.1):
-a 0-CPU head and 3 nodes of 1 CPU and 100 MB of object store, one shard a node. Ray starts
-once for the module; every test here is slow (the cluster alone takes seconds and a GB)."""
+"""The collection on a real Ray cluster (conftest's `ray_nodes`: a head and two nodes started
+by `ray start`, all on 127.0.0.1, 1 CPU and 100 MB of object store each, one shard a node),
+which this process joins as a driver. Every test here is slow (the cluster alone takes seconds
+and a GB)."""
 import json
 import threading
 import time
@@ -8,15 +9,13 @@ import time
 import numpy as np
 import pytest
 from helpers import CHESS, DEMO, WordHashEmbedder, make_eval_set, small_settings
+from ray_nodes import RAY_ENV
 
 from assistant.cluster import catalog as catalogs, connect
 from assistant.errors import ShardUnavailable
 from assistant.reading.articles import make_article
 
-# Ray runs its workers at nice 15, so a CPU-bound test beside them starved them (under xdist, a
-# Serve replica took 6 minutes to start beside an OpenVINO export): they run at nice 0 here.
 pytestmark = pytest.mark.slow
-MB = 1024 ** 2
 SHARDS = 3
 QUESTIONS = [("Who won the Northern Open chess championship?", "2025-07-01"),
              ("rail strike union deal", None), ("flood warning river", "2026-01-31"),
@@ -31,26 +30,25 @@ LONG = {"id": "harbour-works", "title": "Harbour works timetable", "date": "2025
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    """(cluster, nodes): node i offers the custom resource `shard-i`, so shard i runs there."""
+def cluster(ray_nodes):
+    """The shared cluster (ray_nodes.Nodes), joined by this process as a driver: node i offers
+    the custom resource `shard-i`, so pinned shard i runs there."""
     ray = pytest.importorskip("ray")
     import helpers
     import ray.cloudpickle  # noqa: F811 (the submodule, once importorskip found ray)
-    from ray.cluster_utils import Cluster
+    from ray._private.authentication_test_utils import reset_auth_token_state
 
     ray.cloudpickle.register_pickle_by_value(helpers)  # WordHashEmbedder in Ray's workers
-    started = time.perf_counter()
-    with pytest.MonkeyPatch.context() as patch:  # read by the raylets that start here
-        patch.setenv("RAY_worker_niceness", "0")
-        c = Cluster(initialize_head=True, head_node_args={
-            "num_cpus": 0, "object_store_memory": 100 * MB, "include_dashboard": False})
-        nodes = [c.add_node(num_cpus=1, object_store_memory=100 * MB,
-                            resources={f"shard-{i}": 1}) for i in range(SHARDS)]
-    ray.init(address=c.address, namespace="news-assistant", log_to_driver=False)
-    c.started_s = time.perf_counter() - started
-    yield c, nodes
-    ray.shutdown()
-    c.shutdown()
+    # Token auth, as every process of the cluster; Ray reads it from the environment once, at
+    # its import, unless told to read it again.
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in RAY_ENV.items():
+            patch.setenv(name, value)
+        reset_auth_token_state()
+        ray.init(address=ray_nodes.address, namespace="news-assistant", log_to_driver=False)
+        yield ray_nodes
+        ray.shutdown()
+    reset_auth_token_state()
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +95,7 @@ def test_ray_data_ingest_equals_serial_and_shards_sit_one_a_node(cluster, serial
                                                                   tmp_path):
     import ray
 
-    c, _ = cluster
+    c = cluster
     root = tmp_path / "c"
     catalogs.create(root, SHARDS, small_settings())
     a = connect(root, ray=c.address, settings=small_settings(), pin=True,
@@ -134,7 +132,7 @@ def test_ray_data_ingest_equals_serial_and_shards_sit_one_a_node(cluster, serial
 
 
 def test_a_shard_killed_under_load_gives_identical_answers_or_503(cluster, serial):
-    c, _ = cluster
+    c = cluster
     a = pinned(c, serial, timeout_s=10)
     expected = {q: serial.ask(q, k=5, as_of=d) for q, d in QUESTIONS}
     outcomes, stop = [], threading.Event()
@@ -164,14 +162,14 @@ def test_a_shard_killed_under_load_gives_identical_answers_or_503(cluster, seria
 
 
 def test_a_node_removed_with_a_spare_present_recovers(cluster, serial):
-    c, nodes = cluster
+    c = cluster
     a = pinned(c, serial)
     question, as_of = QUESTIONS[0]
     expected = serial.ask(question, k=5, as_of=as_of)
-    spare = c.add_node(num_cpus=1, object_store_memory=100 * MB, resources={"shard-1": 1})
-    c.wait_for_nodes()
+    [leaving] = [name for name, offered in c.offers.items() if offered == "shard-1"]
+    c.add("shard-1")  # the spare
     removed = time.perf_counter()
-    c.remove_node(nodes[1])
+    c.remove(leaving)
     while True:
         try:
             answer = a.ask(question, k=5, as_of=as_of)
@@ -181,14 +179,13 @@ def test_a_node_removed_with_a_spare_present_recovers(cluster, serial):
             time.sleep(0.1)
     print(f"recovered in {time.perf_counter() - removed:.2f} s")
     assert answer == expected
-    nodes[1] = spare
     a.collection.shards.stop()  # gone by name before the next test starts
 
 
 def test_the_time_to_answer_again_after_a_shard_actor_is_killed(cluster, serial):
     from assistant.tools.cluster_bench import recovery_s
 
-    c, _ = cluster
+    c = cluster
     a = pinned(c, serial)
     question, as_of = QUESTIONS[0]
     before = a.collection.shards.call("ping", lambda i: ())
@@ -212,7 +209,7 @@ def test_serve_with_two_replicas_answers_like_the_single_server(cluster, serial)
     from assistant.serving.access import Access
     from assistant.tools.cluster_bench import http_rates
 
-    c, _ = cluster
+    c = cluster
     port = free_port()
     url = ray_serve.run(serial.folder, c.address, 2, port=port, access=Access(TOKEN),
                       settings=small_settings(), embedder=WordHashEmbedder())
@@ -279,7 +276,7 @@ def test_every_command_with_ray_then_cluster_stop(cluster, tmp_path, capsys, mon
     from assistant.cli.main import main
     from assistant.cluster.ray_shards import actor_name, named
 
-    c, _ = cluster
+    c = cluster
     set_dir, root = make_eval_set(tmp_path / "tiny"), tmp_path / "c"
     catalogs.create(root, SHARDS, small_settings())
     monkeypatch.chdir(tmp_path)
