@@ -1,9 +1,10 @@
 """Shared fixtures. Two demo indexes, each built once a run (under xdist by one worker for
 all: `built_once`): `demo_index_dir` with the real model, FAISS, SQLite and bm25s (for tests
 marked slow), and `small_index_dir`, the same articles embedded by tests/helpers.py's
-WordHashEmbedder (for plumbing tests, in seconds), and the browser tests' server, Chromium
-and axe-core. Plain helpers live in helpers.py (the browser tests' in ui_browser.py); no test
-module imports another, nor this one.
+WordHashEmbedder (for plumbing tests, in seconds), the browser tests' server, Chromium
+and axe-core, and the Ray modules' cluster. Plain helpers live in helpers.py (the browser
+tests' in ui_browser.py, the Ray cluster's in ray_nodes.py); no test module imports another,
+nor this one.
 
 Under pytest-xdist (`make test` runs `-n 2 --dist loadfile`), the hooks below keep each test
 module on one worker (its module fixtures built once) and both Ray modules on the same one,
