@@ -26,6 +26,10 @@ from ui_browser import AXE, CHROMIUM
 # that neither worker is left with one of them at the end. Only the order depends on this list.
 FIRST = ["test_ray.py", "test_ray_start.py", "test_embed_stress.py", "test_server_first_use.py",
          "test_embedding.py", "test_bench.py", "test_crash.py", "test_load.py"]
+# Modules with a test marked `alone`, in this order after all others: an `alone` test started
+# beside a long one waited for it to end (18 s beside the Ray Serve test), then held the other
+# worker up while it ran; at the end of a run there is little left to hold up.
+LAST = ["test_ui_session.py", "test_feeds.py", "test_server_warm_speed.py"]
 # Modules that must run on one worker, one after the other: they share one Ray cluster.
 TOGETHER = {"test_ray.py": "ray", "test_ray_start.py": "ray"}
 
@@ -50,10 +54,10 @@ def pytest_xdist_make_scheduler(config, log):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Under xdist, the modules in FIRST go first (each worker collects, and so orders, the
-    same way); elsewhere, the order is pytest's."""
+    """Under xdist, the modules in FIRST go first and those in LAST last (each worker
+    collects, and so orders, the same way); elsewhere, the order is pytest's."""
     if hasattr(config, "workerinput"):
-        rank = {name: n for n, name in enumerate(FIRST)}
+        rank = {name: n for n, name in enumerate(FIRST + [""] + LAST)}
         items.sort(key=lambda item: rank.get(item.path.name, len(FIRST)))  # stable
 
 
