@@ -8,8 +8,8 @@ nor this one.
 
 Under pytest-xdist (`make test` runs `-n 2 --dist loadfile`), the hooks below keep each test
 module on one worker (its module fixtures built once) and both Ray modules on the same one,
-start the modules that take minutes first, and run a test marked `alone` while no other test
-runs."""
+start the modules that take minutes first, and make the call of a test marked `alone` while
+no other test runs."""
 from __future__ import annotations
 
 import fcntl
@@ -61,44 +61,58 @@ def pytest_collection_modifyitems(config, items):
         items.sort(key=lambda item: rank.get(item.path.name, len(FIRST)))  # stable
 
 
-_ALONE: list[int] = []  # under xdist, this worker's locks while its `alone` tests run
+_RUN: list[int] = []  # under xdist, this worker's hold on the run lock while a test runs
 
 
 def alone(item) -> bool:
-    return item is not None and item.get_closest_marker("alone") is not None
+    return item.get_closest_marker("alone") is not None
+
+
+def _lock(item, name: str) -> int:
+    """A lock file in the run's temporary folder, which holds each worker's (popen-gw0, ...):
+    theirs to share."""
+    folder = item.config._tmp_path_factory.getbasetemp().parent
+    return os.open(folder / f"xdist-{name}.lock", os.O_CREAT | os.O_RDWR)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item, nextitem):
-    """Under xdist, a test marked `alone` waits until the other workers' tests have ended and
-    holds theirs back until it has (and the `alone` tests that follow it on this worker, such
-    as a module's: its module fixtures are set up and torn down in that time too). Every
-    other test runs beside any but an `alone` one. Two locks, shared by the workers: a gate
-    that each test passes and an `alone` test holds, so that the others' tests, coming one
-    after another, never keep it waiting; and the lock that tests hold while they run, shared
-    or, by an `alone` one, alone."""
+    """Under xdist, every test holds the run lock, shared, from its setup to its teardown,
+    once it has passed the gate, which a test marked `alone` holds while it waits for its
+    call (pytest_runtest_call): the others' tests, coming one after another, never keep it
+    waiting."""
     if not hasattr(item.config, "workerinput"):
         return (yield)
-    # The run's temporary folder, which holds each worker's (popen-gw0, ...): theirs to share.
-    folder = item.config._tmp_path_factory.getbasetemp().parent
-    run = -1
-    if not _ALONE:
-        gate = os.open(folder / "xdist-gate.lock", os.O_CREAT | os.O_RDWR)
-        run = os.open(folder / "xdist-run.lock", os.O_CREAT | os.O_RDWR)
-        fcntl.flock(gate, fcntl.LOCK_EX)
-        fcntl.flock(run, fcntl.LOCK_EX if alone(item) else fcntl.LOCK_SH)
-        if alone(item):
-            _ALONE.extend([gate, run])
-        else:
-            os.close(gate)  # closing a file ends its lock
+    gate, run = _lock(item, "gate"), _lock(item, "run")
+    fcntl.flock(gate, fcntl.LOCK_EX)
+    fcntl.flock(run, fcntl.LOCK_SH)
+    os.close(gate)  # closing a file ends its lock
+    _RUN.append(run)
     try:
         return (yield)
     finally:
-        if not _ALONE:
-            os.close(run)
-        elif not alone(nextitem):
-            while _ALONE:
-                os.close(_ALONE.pop())
+        os.close(_RUN.pop())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """Under xdist, the call of a test marked `alone` waits until the other workers' tests
+    have ended, and holds theirs back until it has; its setup (servers started, say) runs
+    beside them, since only the call asserts a bound on time. It lets its shared hold go
+    before it waits at the gate: another worker's `alone` call may hold the gate, waiting
+    for that hold."""
+    if not _RUN or not alone(item):
+        return (yield)
+    run = _RUN[-1]
+    fcntl.flock(run, fcntl.LOCK_UN)
+    gate = _lock(item, "gate")
+    fcntl.flock(gate, fcntl.LOCK_EX)
+    fcntl.flock(run, fcntl.LOCK_EX)
+    try:
+        return (yield)
+    finally:
+        fcntl.flock(run, fcntl.LOCK_SH)
+        os.close(gate)
 
 
 _RAY: list[Nodes] = []  # the Ray cluster while it runs (`ray_nodes`)

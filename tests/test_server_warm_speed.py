@@ -21,22 +21,30 @@ def p95(seconds: list[float]) -> float:
     return sorted(seconds)[math.ceil(0.95 * len(seconds)) - 1]
 
 
+@pytest.fixture()
+def fresh_servers(demo_copy, tmp_path):
+    """The URLs of two fresh servers of the demo index, started in the test's setup: beside
+    other tests, since only the questions are timed (alone)."""
+    servers, ports = [], [free_port(), free_port()]
+    try:
+        for n, port in enumerate(ports):
+            servers.append(start_serve(demo_copy, port, tmp_path / f"serve-{n}.log"))
+        yield [f"http://127.0.0.1:{port}" for port in ports]
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=15)
+
+
 @pytest.mark.alone  # p95 against the same questions sent again: both measured alone
-def test_a_fresh_servers_first_questions_are_answered_at_warm_speed(demo_copy, tmp_path):
+def test_a_fresh_servers_first_questions_are_answered_at_warm_speed(fresh_servers):
     """Two fresh servers, each sent the 8 questions together twice: the first time, every
     model is already loaded (server.warm), so they are answered as the second time is."""
     first, again = [], []
-    for _ in range(2):
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        server = start_serve(demo_copy, port, tmp_path / "serve.log")
-        try:  # each also a try of the test above: all answered, then /api/health
-            assert first_questions(url, first) == [200] * len(QUESTIONS)
-            assert httpx.get(f"{url}/api/health", timeout=10).json() == {"status": "ok"}
-            assert first_questions(url, again) == [200] * len(QUESTIONS)
-        finally:
-            server.terminate()
-            server.wait(timeout=15)
+    for url in fresh_servers:  # each also a try of test_server_first_use.py's test
+        assert first_questions(url, first) == [200] * len(QUESTIONS)
+        assert httpx.get(f"{url}/api/health", timeout=10).json() == {"status": "ok"}
+        assert first_questions(url, again) == [200] * len(QUESTIONS)
     shown = (f"first: {sorted(round(s, 2) for s in first)}; "
              f"again: {sorted(round(s, 2) for s in again)}")
     assert p95(first) < max(P95_S, WARM_RATIO * p95(again)), shown
