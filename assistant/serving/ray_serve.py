@@ -51,7 +51,9 @@ def deployment(root: str | Path, access, replicas: int, settings=None, embedder=
 def run(root: str | Path, address: str, replicas: int, host: str = "127.0.0.1",
         port: int = 8000, access=None, settings=None, embedder=None, pin: bool = False
         ) -> str:
-    """Start (or rescale: the replicas already up keep serving) the app; returns its URL."""
+    """Start the app, or deploy it again (another replica count, say); returns its URL. Ray
+    2.60 gives each `serve.run` a new version, so a second call replaces every replica: the
+    old ones serve until the new ones are up."""
     from ray import serve
 
     from ..cluster.ray_shards import init
