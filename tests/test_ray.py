@@ -198,13 +198,20 @@ def test_the_time_to_answer_again_after_a_shard_actor_is_killed(cluster, serial)
 
 def test_serve_with_two_replicas_answers_like_the_single_server(cluster, serial):
     """Ray Serve at the HTTP front only: 2 replicas of the server's app, each asking the
-    shard actors; answers as the collection answers in one process; then redeployed at 1
+    shard actors; answers as the collection answers in one process; `cluster stop` deletes
+    the app with the actors (its replicas would start them again by name); then deployed at 1
     replica by the cluster bench, which answers every request it sends."""
     import httpx
     from helpers import AUTH, TOKEN, free_port
     from ray import serve
 
-    from assistant.cluster.ray_shards import named, writer_name
+    from assistant.cluster.ray_shards import (
+        actor_name,
+        app_name,
+        named,
+        stop_collection,
+        writer_name,
+    )
     from assistant.serving import ray_serve
     from assistant.serving.access import Access
     from assistant.tools.cluster_bench import http_rates
@@ -214,7 +221,7 @@ def test_serve_with_two_replicas_answers_like_the_single_server(cluster, serial)
     url = ray_serve.run(serial.folder, c.address, 2, port=port, access=Access(TOKEN),
                       settings=small_settings(), embedder=WordHashEmbedder())
     try:
-        assert serve.status().applications[ray_serve.APP].deployments["front"] \
+        assert serve.status().applications[app_name(serial.folder)].deployments["front"] \
             .replica_states.get("RUNNING") == 2
         for question, as_of in QUESTIONS:
             params = {"q": question, "k": 5, **({"as_of": as_of} if as_of else {})}
@@ -238,6 +245,9 @@ def test_serve_with_two_replicas_answers_like_the_single_server(cluster, serial)
         assert busy.status_code == 409 and "being written" in busy.text, busy.text
         gone = httpx.delete(url + "api/articles/notice-new", headers=AUTH, timeout=60)
         assert gone.status_code == 200 and serial.article("notice-new") is None
+        assert stop_collection(serial.folder, c.address) == (SHARDS + 1, True)  # and writer
+        assert app_name(serial.folder) not in serve.status().applications
+        assert [named(actor_name(serial.folder, i)) for i in range(SHARDS)] == [None] * SHARDS
         rates = http_rates(serial.folder, c.address, small_settings(), replicas=(1,),
                            clients=(2,), seconds=1.0, embedder=WordHashEmbedder(),
                            port=port)

@@ -75,7 +75,7 @@ def add_index_commands(sub, common: argparse.ArgumentParser) -> None:
     """The commands of this module, on one index or a collection: make it, fill it, ask it,
     prune it, check it, measure it."""
     p = sub.add_parser("cluster", parents=[common],
-                       help="make a sharded collection (init), or end its Ray actors (stop)")
+                       help="make a sharded collection (init), or end its Ray actors and Serve app (stop)")
     p.add_argument("action", choices=["init", "stop"])
     p.add_argument("--shards", type=int, help="init: how many shard folders")
     add_build_options(p)
@@ -246,7 +246,8 @@ def cmd_cluster(args) -> int:
     if args.action == "stop":  # detached shard actors outlive every process that used them
         from ..cluster.ray_shards import stop_collection
 
-        print(f"stopped {stop_collection(folder, args.ray)} actors of {folder}")
+        actors, app = stop_collection(folder, args.ray)
+        print(f"stopped {actors} actors of {folder}" + ("; deleted its Serve app" if app else ""))
         return 0
     create(folder, args.shards, built_with(args) or Settings())
     print(f"made a collection of {args.shards} shards at {folder}")

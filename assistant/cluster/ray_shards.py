@@ -55,14 +55,24 @@ def probe(address: str, timeout_s: float = PROBE_S) -> None:
         raise RayUnreachable(address, e.strerror or type(e).__name__) from None
 
 
+def _collection(root: str | Path) -> str:
+    """Example: '/data/news' -> '1a2b3c4d': what names a collection's parts on Ray."""
+    return f"{zlib.crc32(str(Path(root).resolve()).encode()):08x}"
+
+
 def actor_name(root: str | Path, shard: int) -> str:
     """Example: ('/data/news', 2) -> 'shard-2-1a2b3c4d' (one set of names per collection)."""
-    return f"shard-{shard}-{zlib.crc32(str(Path(root).resolve()).encode()):08x}"
+    return f"shard-{shard}-{_collection(root)}"
 
 
 def writer_name(root: str | Path) -> str:
     """Example: '/data/news' -> 'writer-1a2b3c4d' (the collection's one writer actor)."""
-    return f"writer-{zlib.crc32(str(Path(root).resolve()).encode()):08x}"
+    return f"writer-{_collection(root)}"
+
+
+def app_name(root: str | Path) -> str:
+    """Example: '/data/news' -> 'news-assistant-1a2b3c4d' (its Ray Serve app: serve --ray)."""
+    return f"news-assistant-{_collection(root)}"
 
 
 def named(name: str):
@@ -75,10 +85,12 @@ def named(name: str):
         return None
 
 
-def stop_collection(root: str | Path, address: str | None) -> int:
-    """`assistant cluster stop`: end the collection's shard actors and its writer actor
-    (writer.py) on the cluster at `address`. They are detached, so they outlive every
-    process that used them; returns how many were up."""
+def stop_collection(root: str | Path, address: str | None) -> tuple[int, bool]:
+    """`assistant cluster stop`: delete the collection's Ray Serve app if one is up (a
+    `serve --ray` killed before its shutdown leaves it, and its replicas would start the
+    actors again by name), then end its shard actors and its writer actor (writer.py) on the
+    cluster at `address`. They are detached, so they outlive every process that used them;
+    returns how many actors were up, and whether an app was."""
     from ..errors import BadQuery
     from .catalog import read
 
@@ -86,6 +98,7 @@ def stop_collection(root: str | Path, address: str | None) -> int:
         raise BadQuery("cluster stop needs --ray ADDRESS: the Ray cluster the shards run on")
     shards = read(root).shards
     started = init(address)
+    app = _delete_app(app_name(root))
     names = [actor_name(root, i) for i in range(shards)] + [writer_name(root)]
     up = {name: actor for name in names if (actor := named(name)) is not None}
     RayShards(list(up.values()), names=list(up)).stop()
@@ -93,7 +106,19 @@ def stop_collection(root: str | Path, address: str | None) -> int:
         import ray
 
         ray.shutdown()
-    return len(up)
+    return len(up), app
+
+
+def _delete_app(name: str) -> bool:
+    """Delete the Ray Serve app `name` if it is up; whether it was. Asking starts no Serve."""
+    try:
+        from ray import serve
+    except ImportError:  # Ray without Serve runs no app
+        return False
+    if name not in serve.status().applications:
+        return False
+    serve.delete(name)
+    return True
 
 
 class RayShards:

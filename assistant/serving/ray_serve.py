@@ -14,7 +14,6 @@ import signal
 import time
 from pathlib import Path
 
-APP = "news-assistant"
 REPLICA_CPUS = 0.25
 
 
@@ -56,11 +55,11 @@ def run(root: str | Path, address: str, replicas: int, host: str = "127.0.0.1",
     old ones serve until the new ones are up."""
     from ray import serve
 
-    from ..cluster.ray_shards import init
+    from ..cluster.ray_shards import app_name, init
 
     init(address)
     serve.start(http_options={"host": host, "port": port})
-    serve.run(deployment(root, access, replicas, settings, embedder, pin), name=APP,
+    serve.run(deployment(root, access, replicas, settings, embedder, pin), name=app_name(root),
               route_prefix="/")
     return f"http://{host}:{port}/"
 
