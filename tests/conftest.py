@@ -57,6 +57,7 @@ def pytest_collection_modifyitems(config, items):
     """Under xdist, the modules in FIRST go first and those in LAST last (each worker
     collects, and so orders, the same way); elsewhere, the order is pytest's."""
     if hasattr(config, "workerinput"):
+        # Every other module ranks len(FIRST), where "" stands: after FIRST, before LAST.
         rank = {name: n for n, name in enumerate(FIRST + [""] + LAST)}
         items.sort(key=lambda item: rank.get(item.path.name, len(FIRST)))  # stable
 

@@ -16,6 +16,8 @@ from assistant.search.retrieve import candidates
 
 # Wire copies (the same title and text from two outlets) tie in both retrievers: ties must
 # break the same way however the articles are split.
+# Several batches, so several epochs and segments; the plain index and the collection alike.
+BATCHED = small_settings(batch_articles=7)
 WIRE = "The port authority said the night ferry to Valmora resumes on Monday after repairs."
 WRITTEN = [
     {"id": f"wire-{n}", "title": "Night ferry to Valmora resumes", "date": f"2025-0{n}-10",
@@ -74,8 +76,7 @@ def singles(written, tmp_path_factory):
             paths = corpora(written)[corpus][0]
             with pytest.MonkeyPatch.context() as patch:  # as the test that asks sets it
                 patch.setattr(keyword, "SHORT_LIST", 0)
-                built[corpus] = build_single(tmp_path_factory.mktemp(corpus), paths,
-                                             small_settings(batch_articles=7))
+                built[corpus] = build_single(tmp_path_factory.mktemp(corpus), paths, BATCHED)
         return built[corpus]
 
     yield single
@@ -104,15 +105,14 @@ def test_sharded_answers_as_one_index(corpus, shards, written, singles, tmp_path
     if corpus not in found:
         pytest.skip("../shared/samples is not here")
     paths, questions = found[corpus]
-    settings = small_settings(batch_articles=7)  # several batches: several epochs, segments
     single, one = singles(corpus)
-    sharded, many = build_sharded(tmp_path / "sharded", shards, paths, settings)
+    sharded, many = build_sharded(tmp_path / "sharded", shards, paths, BATCHED)
     assert (many.added, many.passages, many.skipped) == (one.added, one.passages, one.skipped)
     assert sharded.stats()["passages"] == single.stats()["passages"]
     for question, as_of in questions:
         query = single.query(question, k=10, as_of=as_of)
-        a = candidates(single.store, single.embedder.embed, query, settings)
-        b = fanned_out(sharded.collection, sharded.embedder.embed, query, settings)
+        a = candidates(single.store, single.embedder.embed, query, BATCHED)
+        b = fanned_out(sharded.collection, sharded.embedder.embed, query, BATCHED)
         assert a.dense and b.dense == a.dense and b.keyword == a.keyword, question
         assert list(b.scores.items()) == list(a.scores.items()), question
         assert b.favoured == a.favoured

@@ -19,6 +19,7 @@ def today() -> str:
     run that passed midnight expected the day it started on, and its browser tests failed."""
     return date.today().isoformat()
 
+
 # The WCAG contrast of an element's text against the first opaque background behind it.
 CONTRAST = """el => {
   const rgb = s => (s.match(/[\\d.]+/g) || []).map(Number);

@@ -75,7 +75,8 @@ def add_index_commands(sub, common: argparse.ArgumentParser) -> None:
     """The commands of this module, on one index or a collection: make it, fill it, ask it,
     prune it, check it, measure it."""
     p = sub.add_parser("cluster", parents=[common],
-                       help="make a sharded collection (init), or end its Ray actors and Serve app (stop)")
+                       help="make a sharded collection (init), or end its Ray actors and "
+                            "Serve app (stop)")
     p.add_argument("action", choices=["init", "stop"])
     p.add_argument("--shards", type=int, help="init: how many shard folders")
     add_build_options(p)

@@ -228,10 +228,11 @@ class OpenVinoEmbedder(_CompiledEmbedder):
 
         with self._compiling:
             if self._full is None:
-                graph = ov.Core().read_model(self._graph)
+                core = ov.Core()
+                graph = core.read_model(self._graph)
                 shape = [self.batch_size, self.max_tokens]
                 graph.reshape({"input_ids": shape, "attention_mask": shape})
-                self._full = ov.Core().compile_model(graph, "CPU", self._config)
+                self._full = core.compile_model(graph, "CPU", self._config)
         return self._full
 
 
