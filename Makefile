@@ -12,18 +12,20 @@ install: $(STAMP)
 # Reinstalls only when the dependency lists change. torch first, pinned, so that pip takes the
 # CPU build and never a multi-GB CUDA one. pip compiles bytecode one file at a time (45 of the
 # install's 78 s on 2 cores); compileall does the same on every core, torch's files while pip
-# installs the rest, so every module still lies compiled before its first import. Its status
-# is not read: a few files written for newer Pythons (torch's py312_intrinsics) never compile,
-# under pip neither.
+# installs the rest, so every module still lies compiled before its first import. The
+# libraries' own test folders (3,600 files, a third of the time) are left out: nothing imports
+# them. Its status is not read: a few files written for newer Pythons (torch's
+# py312_intrinsics) never compile, under pip neither.
 SITE = $(VENV)/lib/python3*/site-packages
+TESTS = 'site-packages/.+/tests?/'
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --no-compile torch==2.13.0
-	{ $(BIN)/python -m compileall -qq $(SITE)/torch || true; } & torch=$$!; \
+	{ $(BIN)/python -m compileall -qq -x $(TESTS) $(SITE)/torch || true; } & torch=$$!; \
 	  $(BIN)/python -m pip install --quiet --no-compile -c requirements.lock \
 	    -e '.[web,live,mcp,ray,dev]'; installed=$$?; wait $$torch; test $$installed -eq 0
-	$(BIN)/python -m compileall -qq -j 0 $(SITE) || true
+	$(BIN)/python -m compileall -qq -j 0 -x $(TESTS) $(SITE) || true
 	touch $(STAMP)
 
 # An index's manifest exists from its creation; it counts articles once a batch is committed.
