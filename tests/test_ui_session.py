@@ -17,20 +17,25 @@ WATCH_PROGRESS = """() => { window.progressSeen = [];
 
 
 @pytest.mark.alone  # a refusal shown within the 300 ms before the progress line
-def test_a_slow_answer_says_it_is_searching_and_a_quick_one_does_not(chromium, live):
-    """Slow for real: Chromium's own network emulation adds 800 ms to every request, as a
-    far-away visitor would see; a question refused at once never shows the line."""
-    from playwright.sync_api import expect
-
+def test_a_question_refused_at_once_never_shows_the_progress_line(chromium, live):
     with browser(chromium) as chrome:
         page = opened(chrome, live)
-        line = page.locator("#progress-line")
         page.evaluate(WATCH_PROGRESS)
         for _ in range(3):  # refused at once (an empty question): well under 300 ms
             ask(page, "")
         page.wait_for_timeout(400)
         assert page.evaluate("window.progressSeen") == []
 
+
+def test_a_slow_answer_says_it_is_searching(chromium, live):
+    """Slow for real: Chromium's own network emulation adds 800 ms to every request, as a
+    far-away visitor would see."""
+    from playwright.sync_api import expect
+
+    with browser(chromium) as chrome:
+        page = opened(chrome, live)
+        line = page.locator("#progress-line")
+        page.evaluate(WATCH_PROGRESS)
         network = page.context.new_cdp_session(page)
         network.send("Network.enable")
         network.send("Network.emulateNetworkConditions", {
@@ -66,8 +71,7 @@ def test_the_passages_box_takes_only_what_the_slider_does(chromium, live):
         expect(ask(page, TIDAL).locator(".card")).to_have_count(2)
 
 
-@pytest.mark.alone  # the browser's answer latency, p50 under 1.5 s
-def test_examples_copy_history_sharing_and_latency(chromium, live, tmp_path):
+def test_examples_copy_history_and_sharing(chromium, live, tmp_path):
     from playwright.sync_api import expect
 
     with browser(chromium) as chrome:
@@ -115,6 +119,12 @@ def test_examples_copy_history_sharing_and_latency(chromium, live, tmp_path):
         page.reload()
         expect(page.locator("#as-of input")).to_have_value(today(), timeout=30_000)
         expect(page.locator("#chat [data-testid=user]")).to_have_count(0)
+
+
+@pytest.mark.alone  # p50 under 1.5 s: only these questions hold the machine
+def test_the_answer_latency_a_visitor_sees(chromium, live):
+    with browser(chromium) as chrome:
+        page = opened(chrome, live)
         seconds = []
         for question in ["chess championship winner", TIDAL, "ferry fares", "tidal turbines",
                          "Who won the Northern Open?", "power station output", "storm damage"]:
