@@ -3,19 +3,17 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+COMPILED := $(VENV)/.compiled
 INDEX ?= index
 
 .PHONY: run test lint install demo-index clean-index
 
-install: $(STAMP)
+install: $(COMPILED)
 
 # Reinstalls only when the dependency lists change. torch first, pinned, so that pip takes the
 # CPU build and never a multi-GB CUDA one. pip compiles bytecode one file at a time (45 of the
-# install's 78 s on 2 cores); compileall does the same on every core, torch's files while pip
-# installs the rest, so every module still lies compiled before its first import. The
-# libraries' own test folders (3,600 files, a third of the time) are left out: nothing imports
-# them. Its status is not read: a few files written for newer Pythons (torch's
-# py312_intrinsics) never compile, under pip neither.
+# install's 78 s on 2 cores), so it compiles none: torch's files are compiled while pip installs
+# the rest (mostly waiting on the index), and the rest below.
 SITE = $(VENV)/lib/python3*/site-packages
 TESTS = 'site-packages/.+/tests?/'
 $(STAMP): pyproject.toml requirements.lock
@@ -25,11 +23,20 @@ $(STAMP): pyproject.toml requirements.lock
 	{ $(BIN)/python -m compileall -qq -x $(TESTS) $(SITE)/torch || true; } & torch=$$!; \
 	  $(BIN)/python -m pip install --quiet --no-compile -c requirements.lock \
 	    -e '.[web,live,mcp,ray,dev]'; installed=$$?; wait $$torch; test $$installed -eq 0
-	$(BIN)/python -m compileall -qq -j 0 -x $(TESTS) $(SITE) || true
 	touch $(STAMP)
 
+# Every module compiled on both cores before its first import: where PYTHONDONTWRITEBYTECODE
+# is set (it is on some machines), a process would otherwise compile what it imports at every
+# start (7.5 s for `assistant serve`). `make test` does not wait for it (16 s): its processes
+# write the bytecode of what they import, once. The libraries' own test folders (3,600 files, a
+# third of the time) are left out: nothing imports them. The status is not read: a few files
+# written for newer Pythons (torch's py312_intrinsics) never compile, under pip neither.
+$(COMPILED): $(STAMP)
+	$(BIN)/python -m compileall -qq -j 0 -x $(TESTS) $(SITE) || true
+	touch $(COMPILED)
+
 # An index's manifest exists from its creation; it counts articles once a batch is committed.
-demo-index: $(STAMP)
+demo-index: $(COMPILED)
 	grep -qs '"articles": [1-9]' $(INDEX)/manifest.json || $(BIN)/assistant ingest demo/ --index $(INDEX)
 
 run: demo-index
@@ -44,12 +51,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check assistant tests scripts
 	$(BIN)/mypy
 
-# ruff first (seconds). mypy (75 s from a cold cache, and a clean clone's is cold) then runs
+# ruff first (seconds). mypy (20 s from a cold cache, and a clean clone's is cold) then runs
 # beside the tests at the lowest priority, on the CPU they leave idle, and its report is printed
 # after theirs; the target fails if either fails. The tests run on two workers (pytest-xdist):
 # tests/conftest.py keeps a module's tests on one worker, both Ray modules on the same one,
 # and the tests that time themselves alone. Bytecode is written even where the environment
-# says not to: pytest keeps its rewritten test modules, and collection takes 9 s, not 15.
+# says not to: pytest keeps its rewritten test modules (collection takes 9 s, not 15), and each
+# process the tests start compiles a library module only if none did before it.
 test: $(STAMP)
 	$(BIN)/ruff check assistant tests scripts
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
