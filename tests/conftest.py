@@ -28,8 +28,9 @@ FIRST = ["test_ray.py", "test_ray_start.py", "test_embed_stress.py", "test_serve
          "test_embedding.py", "test_bench.py", "test_crash.py", "test_load.py"]
 # Modules with a test marked `alone`, in this order after all others: an `alone` test started
 # beside a long one waited for it to end (18 s beside the Ray Serve test), then held the other
-# worker up while it ran; at the end of a run there is little left to hold up.
-LAST = ["test_ui_session.py", "test_feeds.py", "test_server_warm_speed.py"]
+# worker up while it ran; at the end of a run there is little left to hold up. The warm-speed
+# module first: its setup, two servers starting (7 s), runs beside the other worker's tests.
+LAST = ["test_server_warm_speed.py", "test_ui_session.py", "test_feeds.py"]
 # Modules that must run on one worker, one after the other: they share one Ray cluster.
 TOGETHER = {"test_ray.py": "ray", "test_ray_start.py": "ray"}
 
