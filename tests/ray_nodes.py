@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from helpers import ROOT, free_port
@@ -65,6 +66,11 @@ def stop(process: subprocess.Popen, first=signal.SIGTERM, wait_s: float = 15) ->
     process.wait(timeout=wait_s)
 
 
+class Node(NamedTuple):
+    process: subprocess.Popen  # its `ray start --block`
+    resource: str  # the custom resource it offers
+
+
 class Nodes:
     """The cluster's nodes by name; `address` is the head's."""
 
@@ -75,8 +81,7 @@ class Nodes:
         self.short = Path(tempfile.mkdtemp(prefix="ray-"))
         port = free_port()
         self.address = f"127.0.0.1:{port}"
-        self.processes: dict[str, subprocess.Popen] = {}
-        self.offers: dict[str, str] = {}  # node name -> the resource it offers
+        self.nodes: dict[str, Node] = {}
         self._names = (f"node-{n}" for n in itertools.count())
         self._head = ["--head", "--port", str(port), "--include-dashboard", "false",
                       "--ray-client-server-port", str(free_port())]
@@ -96,11 +101,10 @@ class Nodes:
 
     def remove(self, name: str) -> None:
         """The node stopped as a machine leaves: its raylet told (SIGTERM), then killed."""
-        stop(self.processes.pop(name), wait_s=5)
-        del self.offers[name]
+        stop(self.nodes.pop(name).process, wait_s=5)
 
     def stop(self) -> None:
-        for name in reversed(list(self.processes)):
+        for name in reversed(list(self.nodes)):
             self.remove(name)  # SIGTERM leaves some of a node's processes up: then SIGKILL
         shutil.rmtree(self.short, ignore_errors=True)
 
@@ -114,19 +118,17 @@ class Nodes:
                      "--dashboard-agent-listen-port", "--dashboard-agent-grpc-port",
                      "--metrics-export-port", "--runtime-env-agent-port"):
             command += [port, str(free_port())]  # two nodes on one machine: no default
-        self.processes[name] = subprocess.Popen(
+        self.nodes[name] = Node(subprocess.Popen(
             command, stdout=(self.logs / f"{name}.log").open("w"), stderr=subprocess.STDOUT,
-            start_new_session=True, env=env())
-        self.offers[name] = resource
+            start_new_session=True, env=env()), resource)
         return name
 
     def _wait(self, name: str) -> None:
         """Until `ray status` counts every node offering this one's resource, for at most UP_S.
         It is asked once `ray start` says the node is up: each `ray status` costs a second of
         CPU, and asked every half second from the start it took 8 CPU-s of two nodes' start."""
-        node, log = self.processes[name], self.logs / f"{name}.log"
-        resource = self.offers[name]
-        wanted = f"/{sum(r == resource for r in self.offers.values())}.0 {resource}"
+        (node, resource), log = self.nodes[name], self.logs / f"{name}.log"
+        wanted = f"/{sum(n.resource == resource for n in self.nodes.values())}.0 {resource}"
         deadline, said = time.monotonic() + UP_S, "no answer"
         while "Ray runtime started" not in log.read_text() and time.monotonic() < deadline:
             assert node.poll() is None, f"ray start exited: {log.read_text()[-3000:]}"

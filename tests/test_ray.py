@@ -166,7 +166,7 @@ def test_a_node_removed_with_a_spare_present_recovers(cluster, serial):
     a = pinned(c, serial)
     question, as_of = QUESTIONS[0]
     expected = serial.ask(question, k=5, as_of=as_of)
-    [leaving] = [name for name, offered in c.offers.items() if offered == "shard-1"]
+    [leaving] = [name for name, node in c.nodes.items() if node.resource == "shard-1"]
     c.add("shard-1")  # the spare
     removed = time.perf_counter()
     c.remove(leaving)
