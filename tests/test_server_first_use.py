@@ -7,11 +7,9 @@ included, in 6 of 20 tries (issue 11). The deadlock is in a process's first infe
 each try starts a new process. Answered, they still took 2-11 s each while the cross-encoder
 loaded under them (issue 25): the server now answers one question before it listens.
 """
-import subprocess
-
 import httpx
 import pytest
-from fresh_server import QUESTIONS, first_questions, start_serve
+from fresh_server import QUESTIONS, first_questions, start_serve, stop_serve
 from helpers import free_port
 
 pytestmark = pytest.mark.slow
@@ -31,9 +29,4 @@ def test_a_fresh_server_answers_its_first_questions_sent_together(demo_copy, tmp
             assert results == [200] * len(QUESTIONS), f"try {attempt + 1}: {results}"
             assert httpx.get(f"{url}/api/health", timeout=10).json() == {"status": "ok"}
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:  # a deadlocked server may not hear SIGTERM
-                server.kill()
-                server.wait(timeout=15)
+            stop_serve(server)

@@ -1,12 +1,13 @@
 """A fresh `assistant serve` answers its first questions as fast as it answers later ones:
 each model is loaded before it listens (issue 25: they took 2-11 s each while the
 cross-encoder loaded under them). Timed, so it runs alone; a module of its own, which
-conftest.py runs last, so that it neither waits for a long test beside it nor holds one up."""
+conftest.py runs after every module without an `alone` test (LAST), so that it neither waits
+for a long test beside it nor holds one up."""
 import math
 
 import httpx
 import pytest
-from fresh_server import QUESTIONS, first_questions, start_serve
+from fresh_server import QUESTIONS, first_questions, start_serve, stop_serve
 from helpers import free_port
 
 pytestmark = pytest.mark.slow
@@ -32,8 +33,7 @@ def fresh_servers(demo_copy, tmp_path):
         yield [f"http://127.0.0.1:{port}" for port in ports]
     finally:
         for server in servers:
-            server.terminate()
-            server.wait(timeout=15)
+            stop_serve(server)
 
 
 @pytest.mark.alone  # p95 against the same questions sent again: both measured alone
