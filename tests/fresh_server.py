@@ -33,17 +33,6 @@ def start_serve(index, port: int, log) -> subprocess.Popen:
     return server
 
 
-def stop_serve(server: subprocess.Popen) -> None:
-    """SIGTERM, as ^C; SIGKILL if it has not ended in 15 s (a deadlocked server may not
-    hear SIGTERM)."""
-    server.terminate()
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait(timeout=15)
-
-
 def first_questions(url: str, seconds: list | None = None) -> list:
     """The 8 questions sent at once: each thread's status code, or the exception it met.
     seconds: where each question's time from send to answer is appended."""

@@ -141,6 +141,17 @@ def wait_until_healthy(server: subprocess.Popen, url: str, timeout_s: float, log
     pytest.fail(f"{url}/api/health did not answer within {timeout_s} s: {log.read_text()[-3000:]}")
 
 
+def stop_server(server: subprocess.Popen, wait_s: float = 15) -> None:
+    """SIGTERM, as ^C; SIGKILL if it has not ended in `wait_s` (a deadlocked server may not
+    hear SIGTERM)."""
+    server.terminate()
+    try:
+        server.wait(timeout=wait_s)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(timeout=wait_s)
+
+
 def make_eval_set(folder: Path) -> Path:
     """A three-article, three-question set in the RealTime-QA layout."""
     folder.mkdir()

@@ -7,7 +7,7 @@ import time
 
 import httpx
 import pytest
-from helpers import ROOT, free_port, wait_until_healthy
+from helpers import ROOT, free_port, stop_server, wait_until_healthy
 
 from assistant.tools.loadtest import run
 from assistant.tools.measure import rss_mb
@@ -32,8 +32,7 @@ def test_server_under_load_serves_or_sheds_and_stays_up(demo_copy, tmp_path):
         assert server.poll() is None
         assert httpx.get(f"{url}/api/health", timeout=5).status_code == 200
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_server(server, 30)
 
 
 def test_refuses_hosts_other_than_this_machine():

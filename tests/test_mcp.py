@@ -12,7 +12,14 @@ from datetime import date
 import anyio
 import httpx
 import pytest
-from helpers import ROOT, free_port, small_settings, start_server, wait_until_healthy
+from helpers import (
+    ROOT,
+    free_port,
+    small_settings,
+    start_server,
+    stop_server,
+    wait_until_healthy,
+)
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
 TOKEN = "mcp-test-token"
@@ -240,8 +247,7 @@ def served(index, tmp_path):
         wait_until_healthy(server, url, 120, log)
         yield url, copy
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_server(server, 30)
 
 
 @pytest.mark.slow

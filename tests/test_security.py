@@ -9,7 +9,16 @@ import sys
 import gradio  # noqa: F401 (at collection, once a process: the web stack's 3-4 s are no test's)
 import httpx
 import pytest
-from helpers import AUTH, CHESS, ROOT, TOKEN, free_port, small_settings, start_server
+from helpers import (
+    AUTH,
+    CHESS,
+    ROOT,
+    TOKEN,
+    free_port,
+    small_settings,
+    start_server,
+    stop_server,
+)
 
 from assistant.embedding.model_files import ModelNotFound
 from assistant.errors import BadQuery, IndexBusy, IndexDamaged
@@ -132,8 +141,7 @@ def test_serve_prints_a_url_with_a_fresh_token_that_writes_need_and_clears_uploa
                            headers={"Authorization": f"Bearer {token}"}, timeout=60)
         assert added.json()["added"] == 1
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_server(server, 30)
 
 
 @pytest.mark.parametrize("host", ["evil.example", "evil.example:7860", "127.0.0.1.nip.io"])

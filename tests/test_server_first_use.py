@@ -9,8 +9,8 @@ loaded under them (issue 25): the server now answers one question before it list
 """
 import httpx
 import pytest
-from fresh_server import QUESTIONS, first_questions, start_serve, stop_serve
-from helpers import free_port
+from fresh_server import QUESTIONS, first_questions, start_serve
+from helpers import free_port, stop_server
 
 pytestmark = pytest.mark.slow
 # Fresh servers; test_server_warm_speed.py's two fresh servers are two more. The server now
@@ -29,4 +29,4 @@ def test_a_fresh_server_answers_its_first_questions_sent_together(demo_copy, tmp
             assert results == [200] * len(QUESTIONS), f"try {attempt + 1}: {results}"
             assert httpx.get(f"{url}/api/health", timeout=10).json() == {"status": "ok"}
         finally:
-            stop_serve(server)
+            stop_server(server)

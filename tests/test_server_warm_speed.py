@@ -7,8 +7,8 @@ import math
 
 import httpx
 import pytest
-from fresh_server import QUESTIONS, first_questions, start_serve, stop_serve
-from helpers import free_port
+from fresh_server import QUESTIONS, first_questions, start_serve
+from helpers import free_port, stop_server
 
 pytestmark = pytest.mark.slow
 P95_S = 1.5  # the 8 first questions' p95 on the demo index, 2 cores (issue 25)
@@ -33,7 +33,7 @@ def fresh_servers(demo_copy, tmp_path):
         yield [f"http://127.0.0.1:{port}" for port in ports]
     finally:
         for server in servers:
-            stop_serve(server)
+            stop_server(server)
 
 
 @pytest.mark.alone  # p95 against the same questions sent again: both measured alone
